@@ -1,0 +1,220 @@
+package dev.jdyld.memory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The C library's memory-mapping calls, bound once through FFM. Addresses are passed as
+ * {@code long} so that no segment is ever widened to an unknown size; callers turn a mapped
+ * range into a segment of exactly that range. Every failing call raises a
+ * {@link MemoryException} carrying errno, its text, and the address and length asked for.
+ */
+public final class Libc {
+    public static final int PROT_NONE = 0;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int PROT_EXEC = 4;
+
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_FIXED = 0x10;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_32BIT = 0x40;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MAP_FIXED_NOREPLACE = 0x100000;
+
+    public static final int MADV_DONTNEED = 4;
+    public static final int MADV_HUGEPAGE = 14;
+
+    public static final int MFD_CLOEXEC = 1;
+
+    public static final int EEXIST = 17;
+
+    static final int _SC_PAGESIZE = 30;
+    static final long MAP_FAILED = -1L;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup C = LINKER.defaultLookup();
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CAPTURE_LAYOUT.varHandle(groupElement("errno")).withInvokeExactBehavior();
+
+    /* void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    /* int munmap(void *addr, size_t length); */
+    private static final MethodHandle MUNMAP = downcall("munmap",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    /* int mprotect(void *addr, size_t len, int prot); */
+    private static final MethodHandle MPROTECT = downcall("mprotect",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    /* int madvise(void *addr, size_t length, int advice); */
+    private static final MethodHandle MADVISE = downcall("madvise",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    /* int memfd_create(const char *name, unsigned int flags); */
+    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    /* int ftruncate(int fd, off_t length); */
+    private static final MethodHandle FTRUNCATE = downcall("ftruncate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    /* int close(int fd); */
+    private static final MethodHandle CLOSE = downcall("close",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    /* long sysconf(int name); */
+    private static final MethodHandle SYSCONF = LINKER.downcallHandle(C.findOrThrow("sysconf"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    /* int __xpg_strerror_r(int errnum, char *buf, size_t buflen);  (the XSI strerror_r) */
+    private static final MethodHandle STRERROR_R = LINKER.downcallHandle(C.findOrThrow("__xpg_strerror_r"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+
+    private static final long PAGE_SIZE = sysconf(_SC_PAGESIZE);
+
+    private Libc() {}
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(C.findOrThrow(name), descriptor, CAPTURE_ERRNO);
+    }
+
+    /** The system page size, read once with {@code sysconf(_SC_PAGESIZE)}. */
+    public static long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    /** {@code mmap}; returns the mapped address or throws. */
+    public static long mmap(long address, long length, int prot, int flags, int fd, long offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            long result = (long) MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
+            if (result == MAP_FAILED) {
+                int errno = (int) ERRNO.get(state, 0L);
+                throw new MemoryException("mmap", address, length, errno, strerror(errno));
+            }
+            return result;
+        } catch (MemoryException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("mmap downcall failed", t);
+        }
+    }
+
+    /**
+     * {@code mmap} that reports failure as {@code -errno} instead of throwing, for callers that
+     * probe addresses (a refused hint is an expected outcome, not an error).
+     */
+    public static long tryMmap(long address, long length, int prot, int flags, int fd, long offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            long result = (long) MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
+            return result == MAP_FAILED ? -(int) ERRNO.get(state, 0L) : result;
+        } catch (Throwable t) {
+            throw new AssertionError("mmap downcall failed", t);
+        }
+    }
+
+    public static void munmap(long address, long length) {
+        check("munmap", address, length, callInt(MUNMAP, address, length, 0, false));
+    }
+
+    public static void mprotect(long address, long length, int prot) {
+        check("mprotect", address, length, callInt(MPROTECT, address, length, prot, true));
+    }
+
+    public static void madvise(long address, long length, int advice) {
+        check("madvise", address, length, callInt(MADVISE, address, length, advice, true));
+    }
+
+    /** Creates an anonymous memory file of {@code length} bytes; returns its descriptor. */
+    public static int memfdCreate(String name, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
+            if (fd < 0) {
+                int errno = (int) ERRNO.get(state, 0L);
+                throw new MemoryException("memfd_create", 0, length, errno, strerror(errno));
+            }
+            int rc = (int) FTRUNCATE.invokeExact(state, fd, length);
+            if (rc != 0) {
+                int errno = (int) ERRNO.get(state, 0L);
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+                throw new MemoryException("ftruncate", 0, length, errno, strerror(errno));
+            }
+            return fd;
+        } catch (MemoryException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("memfd_create downcall failed", t);
+        }
+    }
+
+    public static void close(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int rc = (int) CLOSE.invokeExact(state, fd);
+            if (rc != 0) {
+                int errno = (int) ERRNO.get(state, 0L);
+                throw new MemoryException("close", 0, 0, errno, strerror(errno));
+            }
+        } catch (MemoryException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("close downcall failed", t);
+        }
+    }
+
+    /** Returns 0 on success, otherwise errno. */
+    private static int callInt(MethodHandle handle, long address, long length, int arg, boolean threeArgs) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int rc = threeArgs
+                    ? (int) handle.invokeExact(state, address, length, arg)
+                    : (int) handle.invokeExact(state, address, length);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new AssertionError("downcall failed", t);
+        }
+    }
+
+    private static void check(String call, long address, long length, int errno) {
+        if (errno != 0) {
+            throw new MemoryException(call, address, length, errno, strerror(errno));
+        }
+    }
+
+    private static long sysconf(int name) {
+        try {
+            long value = (long) SYSCONF.invokeExact(name);
+            if (value <= 0 || Long.bitCount(value) != 1) {
+                throw new IllegalStateException("sysconf(_SC_PAGESIZE) returned " + value);
+            }
+            return value;
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("sysconf downcall failed", t);
+        }
+    }
+
+    /** The C library's text for {@code errno}, e.g. "Cannot allocate memory". */
+    public static String strerror(int errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(256);
+            int rc = (int) STRERROR_R.invokeExact(errno, buffer, 256L);
+            return rc == 0 ? buffer.getString(0) : "errno " + errno;
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+}
