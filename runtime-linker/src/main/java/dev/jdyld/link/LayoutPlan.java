@@ -41,6 +41,9 @@ final class LayoutPlan {
     final long[] commonOffset;
 
     boolean needsLow2GiB;
+    /** Where the first 32-bit absolute address and the first PC-relative host data reference are, for errors. */
+    String lowReason;
+    String nearReason;
     long nearLow = Long.MAX_VALUE;
     long nearHigh = Long.MIN_VALUE;
     long relocationCount;
@@ -159,10 +162,18 @@ final class LayoutPlan {
                         }
                     }
                     if ((needs & Architecture.ABSOLUTE_32) != 0 && refersToAddress(object, symbol, global)) {
+                        if (!needsLow2GiB) {
+                            lowReason = arch.relocationName(type) + " against " + Architecture.describeSymbol(object, symbol)
+                                    + " in " + object.name + " section " + object.sectionName[target];
+                        }
                         needsLow2GiB = true;
                     }
                     if ((needs & Architecture.PC_RELATIVE_32) != 0 && global != null && !global.isInSet()
                             && global.address != 0) {
+                        if (nearReason == null) {
+                            nearReason = arch.relocationName(type) + " against host symbol '" + global.name + "' in "
+                                    + object.name + " section " + object.sectionName[target];
+                        }
                         nearLow = Math.min(nearLow, global.address);
                         nearHigh = Math.max(nearHigh, global.address);
                     }
@@ -256,6 +267,11 @@ final class LayoutPlan {
     }
 
     SlabRequest slabRequest() {
+        if (needsLow2GiB && nearReason != null && nearHigh >= (1L << 31) + (1L << 31)) {
+            throw new RelocationException("the set needs the low 2 GiB (" + lowReason + ") and must also reach "
+                    + "host data near 0x" + Long.toHexString(nearHigh) + " (" + nearReason + "): no address satisfies "
+                    + "both; compile with -fPIC or -fPIE");
+        }
         Placement placement = new Placement(needsLow2GiB,
                 nearHigh == Long.MIN_VALUE ? 0 : nearLow, nearHigh == Long.MIN_VALUE ? 0 : nearHigh);
         return new SlabRequest(groupSize, groupAlign, placement);
