@@ -39,6 +39,9 @@ public final class Libc {
 
     public static final int MFD_CLOEXEC = 1;
 
+    public static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+
     public static final int EEXIST = 17;
 
     static final int _SC_PAGESIZE = 30;
@@ -69,6 +72,9 @@ public final class Libc {
     /* int ftruncate(int fd, off_t length); */
     private static final MethodHandle FTRUNCATE = downcall("ftruncate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    /* int fallocate(int fd, int mode, off_t offset, off_t len); */
+    private static final MethodHandle FALLOCATE = downcall("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     /* int close(int fd); */
     private static final MethodHandle CLOSE = downcall("close",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
@@ -86,6 +92,11 @@ public final class Libc {
     @SuppressWarnings("restricted")
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(C.findOrThrow(name), descriptor, CAPTURE_ERRNO);
+    }
+
+    /** An address inside the C library's code: windows are placed near it by default. */
+    static long hostAnchor() {
+        return C.findOrThrow("mmap").address();
     }
 
     /** The system page size, read once with {@code sysconf(_SC_PAGESIZE)}. */
@@ -156,6 +167,22 @@ public final class Libc {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("memfd_create downcall failed", t);
+        }
+    }
+
+    /** Frees the pages of {@code fd} in {@code [offset, offset + length)}; the file keeps its size. */
+    public static void punchHole(int fd, long offset, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int rc = (int) FALLOCATE.invokeExact(state, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+            if (rc != 0) {
+                int errno = (int) ERRNO.get(state, 0L);
+                throw new MemoryException("fallocate", offset, length, errno, strerror(errno));
+            }
+        } catch (MemoryException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("fallocate downcall failed", t);
         }
     }
 

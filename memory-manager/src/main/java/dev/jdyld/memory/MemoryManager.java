@@ -1,80 +1,349 @@
 package dev.jdyld.memory;
 
-/**
- * Hands out {@link Slab}s for load sets. A slab's groups are laid out in
- * {@link PermissionGroup} order in one mapping, each starting on a page boundary (or on its
- * alignment when that is larger), so code, GOT and data of one set are always within reach of
- * 32-bit displacements.
- */
-public final class MemoryManager {
-    private final long pageSize;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 
-    public MemoryManager() {
-        this(Libc.pageSize());
+/**
+ * Hands out {@link Slab}s for load sets from large reserved windows of address space.
+ *
+ * <p>A window is reserved {@code PROT_NONE} (no memory committed) and divided into a code
+ * region, a read-only region and a writable region. A set takes page ranges from the three
+ * regions of one window, so its code, GOT and data are within ±2 GiB of each other by
+ * construction, and consecutive sets extend the same kernel mappings instead of adding three
+ * new ones each. Windows are placed, with {@code MAP_FIXED_NOREPLACE} at a free range read from
+ * {@code /proc/self/maps}, where the set's relocations need them: below 2 GiB for 32-bit
+ * absolute addresses, within ±2 GiB of the host symbols reached with 32-bit PC-relative
+ * references, and otherwise next to the C library, which keeps sets near each other and near
+ * what they call.
+ *
+ * <p>Closing a slab returns its pages to {@code PROT_NONE} and their memory to the kernel; the
+ * ranges are reused by later sets.
+ */
+public final class MemoryManager implements AutoCloseable {
+    /** Largest distance, in bytes, a 32-bit displacement is trusted to cover (2 GiB less room for addends). */
+    static final long REACH = (1L << 31) - (64L << 20);
+    static final long LOW_LIMIT = 1L << 31;
+    private static final long WINDOW_ALIGNMENT = 2L << 20;
+    private static final long HUGE_PAGE = 2L << 20;
+
+    /**
+     * @param dualMapping back windows with a memory file mapped twice: code and read-only data are
+     *                    written through a separate read-write view and the executable view is
+     *                    never writable, for systems that forbid making written pages executable
+     * @param hugePages   align each set's code to 2 MiB and advise transparent huge pages for it
+     * @param windowSize  bytes reserved per window (split 1:1:2 between code, read-only, writable)
+     */
+    public record Options(boolean dualMapping, boolean hugePages, long windowSize) {
+        public static final Options DEFAULT = new Options(false, false, 512L << 20);
+
+        public Options {
+            if (windowSize < (8L << 20) || windowSize > REACH) {
+                throw new IllegalArgumentException("window size " + windowSize + " outside 8 MiB..~2 GiB");
+            }
+        }
+
+        public Options withDualMapping(boolean dual) {
+            return new Options(dual, hugePages, windowSize);
+        }
+
+        public Options withHugePages(boolean huge) {
+            return new Options(dualMapping, huge, windowSize);
+        }
     }
 
-    MemoryManager(long pageSize) {
+    private final long pageSize;
+    private final Options options;
+    private final long anchor;
+    private final List<Window> windows = new ArrayList<>();
+
+    public MemoryManager() {
+        this(Options.DEFAULT);
+    }
+
+    public MemoryManager(Options options) {
+        this(Libc.pageSize(), options);
+    }
+
+    /** With a page size other than the system's (a multiple of it), to test layout for 16 and 64 KiB pages. */
+    MemoryManager(long pageSize, Options options) {
+        if (pageSize % Libc.pageSize() != 0 || Long.bitCount(pageSize) != 1) {
+            throw new IllegalArgumentException("page size " + pageSize + " is not a power-of-two multiple of "
+                    + Libc.pageSize());
+        }
         this.pageSize = pageSize;
+        this.options = options;
+        this.anchor = Libc.hostAnchor();
     }
 
     public long pageSize() {
         return pageSize;
     }
 
-    /** Maps memory for a set: all groups read-write until {@link Slab#finalizePermissions()}. */
-    public Slab allocate(SlabRequest request) {
-        long[] offsets = new long[PermissionGroup.ALL.length];
-        long[] lengths = new long[PermissionGroup.ALL.length];
-        long maxAlign = pageSize;
-        long end = 0;
+    public Options options() {
+        return options;
+    }
+
+    /** Maps memory for a set: all groups read-write, none executable, until {@link Slab#finalizePermissions()}. */
+    public synchronized Slab allocate(SlabRequest request) {
+        long text = alignUp(request.size(PermissionGroup.TEXT), pageSize);
+        long rodata = alignUp(request.size(PermissionGroup.RODATA), pageSize);
+        long relro = alignUp(request.size(PermissionGroup.RELRO), pageSize);
+        long data = alignUp(request.size(PermissionGroup.DATA), pageSize);
+        long textAlign = Math.max(pageSize, request.alignment(PermissionGroup.TEXT));
+        if (options.hugePages()) {
+            textAlign = Math.max(textAlign, HUGE_PAGE);
+            text = alignUp(text, HUGE_PAGE);
+        }
+        long relroAlign = Math.max(pageSize, request.alignment(PermissionGroup.RELRO));
+        long readAlign = Math.max(Math.max(pageSize, request.alignment(PermissionGroup.RODATA)), relroAlign);
+        long relroOffset = alignUp(rodata, relroAlign);
+        long read = relroOffset + relro;
+        long dataAlign = Math.max(pageSize, request.alignment(PermissionGroup.DATA));
+        long used = 0;
         for (PermissionGroup group : PermissionGroup.ALL) {
-            int g = group.ordinal();
-            long align = Math.max(pageSize, request.alignment(group));
-            maxAlign = Math.max(maxAlign, align);
-            long length = alignUp(request.size(group), pageSize);
-            if (length == 0) {
-                offsets[g] = end;
+            used += request.size(group);
+        }
+        Chunks need = new Chunks(text, textAlign, read, readAlign, data, dataAlign, relroOffset, rodata, relro, used);
+
+        for (Window window : windows) {
+            if (window.satisfies(request.placement())) {
+                Slab slab = carve(window, need);
+                if (slab != null) {
+                    return slab;
+                }
+            }
+        }
+        Window window = reserve(request.placement(), need);
+        Slab slab = carve(window, need);
+        if (slab == null) {
+            throw new MemoryException("internal error: a new window does not hold the set it was sized for");
+        }
+        return slab;
+    }
+
+    /** Page-rounded sizes and alignments of a set's three chunks, and where RELRO sits in the read chunk. */
+    private record Chunks(long text, long textAlign, long read, long readAlign, long data, long dataAlign,
+                          long relroOffset, long rodata, long relro, long used) {}
+
+    private Slab carve(Window window, Chunks need) {
+        long text = need.text() == 0 ? window.text.start : window.text.allocate(need.text(), need.textAlign());
+        if (text < 0) {
+            return null;
+        }
+        long read = need.read() == 0 ? window.read.start : window.read.allocate(need.read(), need.readAlign());
+        if (read < 0) {
+            releaseRange(window, text, need.text(), false);
+            return null;
+        }
+        long data = need.data() == 0 ? window.data.start : window.data.allocate(need.data(), need.dataAlign());
+        if (data < 0) {
+            releaseRange(window, text, need.text(), false);
+            releaseRange(window, read, need.read(), false);
+            return null;
+        }
+        long[] chunkAddress = {text, read, data};
+        long[] chunkLength = {need.text(), need.read(), need.data()};
+        long[] writable = new long[3];
+        try {
+            for (int c = 0; c < 3; c++) {
+                if (chunkLength[c] == 0) {
+                    continue;
+                }
+                if (window.memfd >= 0 && c != 2) {
+                    // The executable/read view stays PROT_NONE; the linker writes through an alias.
+                    writable[c] = Libc.mmap(0, chunkLength[c], Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
+                            window.memfd, chunkAddress[c] - window.base);
+                } else {
+                    Libc.mprotect(chunkAddress[c], chunkLength[c], Libc.PROT_READ | Libc.PROT_WRITE);
+                    writable[c] = chunkAddress[c];
+                }
+            }
+            if (options.hugePages() && need.text() > 0) {
+                Libc.madvise(text, need.text(), Libc.MADV_HUGEPAGE);
+            }
+        } catch (MemoryException e) {
+            for (int c = 0; c < 3; c++) {
+                if (chunkLength[c] != 0) {
+                    if (writable[c] != 0 && writable[c] != chunkAddress[c]) {
+                        Libc.munmap(writable[c], chunkLength[c]);
+                    }
+                    releaseRange(window, chunkAddress[c], chunkLength[c], true);
+                }
+            }
+            throw e;
+        }
+        window.slabs++;
+        window.usedBytes += need.used();
+        long[] groupAddress = {text, read, read + need.relroOffset(), data};
+        long[] groupLength = {need.text(), need.rodata(), need.relro(), need.data()};
+        return new Slab(this, window, chunkAddress, chunkLength, writable, groupAddress, groupLength, need.used());
+    }
+
+    /** Called by {@link Slab#close()}. */
+    synchronized void release(Window window, long[] chunkAddress, long[] chunkLength, long[] writable, long used) {
+        for (int c = 0; c < chunkAddress.length; c++) {
+            if (chunkLength[c] == 0) {
                 continue;
             }
-            offsets[g] = alignUp(end, align);
-            lengths[g] = length;
-            end = offsets[g] + length;
+            if (writable[c] != chunkAddress[c]) {
+                Libc.munmap(writable[c], chunkLength[c]);
+            }
+            releaseRange(window, chunkAddress[c], chunkLength[c], true);
         }
-        if (end == 0) {
-            end = pageSize; // an empty set still gets a unique address range
+        window.slabs--;
+        window.usedBytes -= used;
+        if (window.slabs == 0 && windows.indexOf(window) > 0) {
+            unmap(window); // keep the first window for reuse, give back the others' address space
         }
-        long base = mapAligned(end, maxAlign, request.placement());
-        long[] addresses = new long[offsets.length];
-        for (int g = 0; g < offsets.length; g++) {
-            addresses[g] = base + offsets[g];
-        }
-        return new Slab(this, base, end, addresses, lengths);
     }
 
-    private long mapAligned(long length, long alignment, Placement placement) {
-        int flags = Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE;
+    private void unmap(Window window) {
+        windows.remove(window);
+        Libc.munmap(window.base, window.size);
+        if (window.memfd >= 0) {
+            Libc.close(window.memfd);
+        }
+    }
+
+    /**
+     * Gives back every window's address space. Sets still living in them must not be used
+     * afterwards; closing the linker that owns this manager closes them first.
+     */
+    @Override
+    public synchronized void close() {
+        for (Window window : List.copyOf(windows)) {
+            unmap(window);
+        }
+    }
+
+    private void releaseRange(Window window, long address, long length, boolean mapped) {
+        if (length == 0) {
+            return;
+        }
+        if (mapped) {
+            if (window.memfd >= 0) {
+                Libc.punchHole(window.memfd, address - window.base, length);
+            } else {
+                Libc.madvise(address, length, Libc.MADV_DONTNEED);
+            }
+            Libc.mprotect(address, length, Libc.PROT_NONE);
+        }
+        window.regionOf(address).release(address, length);
+    }
+
+    private Window reserve(Placement placement, Chunks need) {
+        long textSize = Math.max(alignUp(need.text() + need.textAlign(), WINDOW_ALIGNMENT), options.windowSize() / 4);
+        long readSize = Math.max(alignUp(need.read() + need.readAlign(), WINDOW_ALIGNMENT), options.windowSize() / 4);
+        long dataSize = Math.max(alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT), options.windowSize() / 2);
         if (placement.below2GiB()) {
-            flags |= Libc.MAP_32BIT;
+            // Low address space is scarce: size low windows to the set, with modest room to grow.
+            textSize = alignUp(need.text() + need.textAlign(), WINDOW_ALIGNMENT) + (16L << 20);
+            readSize = alignUp(need.read() + need.readAlign(), WINDOW_ALIGNMENT) + (16L << 20);
+            dataSize = alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT) + (32L << 20);
         }
-        int prot = Libc.PROT_READ | Libc.PROT_WRITE;
-        if (alignment == pageSize) {
-            return Libc.mmap(0, length, prot, flags, -1, 0);
+        long size = textSize + readSize + dataSize;
+        if (size > REACH) {
+            throw new MemoryException("set needs " + (need.text() + need.read() + need.data())
+                    + " bytes, more than fit within ±2 GiB");
         }
-        // Over-map by the alignment, then return the unaligned head and the tail to the kernel.
-        long raw = Libc.mmap(0, length + alignment, prot, flags, -1, 0);
-        long base = alignUp(raw, alignment);
-        if (base > raw) {
-            Libc.munmap(raw, base - raw);
+        long minBase = 0x10000;
+        long maxBase = 0x7fff_0000_0000L - size;
+        long target = anchor - size;
+        if (placement.below2GiB()) {
+            maxBase = LOW_LIMIT - size;
+            target = maxBase;
         }
-        long tail = raw + length + alignment - (base + length);
-        if (tail > 0) {
-            Libc.munmap(base + length, tail);
+        if (placement.hasNearConstraint()) {
+            minBase = Math.max(minBase, placement.nearHigh() - REACH);
+            maxBase = Math.min(maxBase, placement.nearLow() + REACH - size);
+            target = (placement.nearLow() / 2 + placement.nearHigh() / 2) - size;
         }
-        return base;
+        if (minBase > maxBase) {
+            throw new MemoryException(placementError(placement, size));
+        }
+        int flags = Libc.MAP_NORESERVE | Libc.MAP_FIXED_NOREPLACE;
+        int fd = -1;
+        if (options.dualMapping()) {
+            fd = Libc.memfdCreate("jdyld-window", size);
+            flags |= Libc.MAP_SHARED;
+        } else {
+            flags |= Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS;
+        }
+        try {
+            for (int attempt = 0; attempt < 8; attempt++) {
+                long base = MemoryMaps.findFree(size, WINDOW_ALIGNMENT, minBase, maxBase, target);
+                if (base < 0) {
+                    break;
+                }
+                long result = Libc.tryMmap(base, size, Libc.PROT_NONE, flags, fd, 0);
+                if (result == base) {
+                    if (fd < 0) {
+                        shareAnonymousMemoryObject(base);
+                    }
+                    Window window = new Window(base, textSize, readSize, dataSize, fd);
+                    windows.add(window);
+                    return window;
+                }
+                if (result > 0) {
+                    Libc.munmap(result, size); // a kernel without MAP_FIXED_NOREPLACE put it elsewhere
+                } else if (result != -Libc.EEXIST) {
+                    throw new MemoryException("mmap", base, size, (int) -result, Libc.strerror((int) -result));
+                }
+                // Another thread mapped the range since /proc/self/maps was read: look again.
+            }
+        } catch (RuntimeException e) {
+            if (fd >= 0) {
+                Libc.close(fd);
+            }
+            throw e;
+        }
+        if (fd >= 0) {
+            Libc.close(fd);
+        }
+        throw new MemoryException(placementError(placement, size));
     }
 
-    void release(long address, long length) {
-        Libc.munmap(address, length);
+    private static String placementError(Placement placement, long size) {
+        StringBuilder message = new StringBuilder("no free range of ").append(size >> 20).append(" MiB");
+        if (placement.below2GiB()) {
+            message.append(" below 2 GiB (the set uses 32-bit absolute addresses)");
+        }
+        if (placement.hasNearConstraint()) {
+            message.append(placement.below2GiB() ? " and" : "").append(" within ±2 GiB of host symbols at 0x")
+                    .append(Long.toHexString(placement.nearLow())).append("..0x")
+                    .append(Long.toHexString(placement.nearHigh()))
+                    .append(" (the set reaches them with 32-bit PC-relative references)");
+        }
+        return message.toString();
+    }
+
+    /**
+     * Gives the fresh window its anonymous memory object now, while it is one mapping, so that
+     * every range later split off it shares that object; the kernel merges adjacent ranges of
+     * equal protection only when they do, and that merging is what keeps a thousand sets to a
+     * handful of mappings.
+     */
+    @SuppressWarnings("restricted")
+    private void shareAnonymousMemoryObject(long base) {
+        long page = Libc.pageSize();
+        Libc.mprotect(base, page, Libc.PROT_READ | Libc.PROT_WRITE);
+        MemorySegment.ofAddress(base).reinterpret(1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
+        Libc.madvise(base, page, Libc.MADV_DONTNEED);
+        Libc.mprotect(base, page, Libc.PROT_NONE);
+    }
+
+    /** Per-window accounting: what is reserved, committed, used and wasted. */
+    public synchronized List<WindowUsage> usage() {
+        List<WindowUsage> result = new ArrayList<>();
+        for (Window window : windows) {
+            long committed = window.committedBytes();
+            result.add(new WindowUsage(window.base, window.size, committed, window.usedBytes,
+                    committed - window.usedBytes, window.slabs, window.memfd >= 0,
+                    MemoryMaps.countMappings(window.base, window.end())));
+        }
+        return result;
     }
 
     static long alignUp(long value, long alignment) {

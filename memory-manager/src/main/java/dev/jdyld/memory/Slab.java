@@ -4,40 +4,59 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The memory of one load set: one range per {@link PermissionGroup}, all within ±2 GiB of each
- * other. While the set is being linked every group is read-write (never executable);
- * {@link #finalizePermissions()} switches each group to its final protection with one
- * {@code mprotect}, after which the segments handed out are read-only views, so a stray write
- * from Java fails with an exception instead of a fault.
+ * The memory of one load set: one page range per {@link PermissionGroup}, all in one window and
+ * so within ±2 GiB of each other. While the set is linked every group is writable and none is
+ * executable; {@link #finalizePermissions()} gives each its final protection (one
+ * {@code mprotect} for the code, one for read-only data and RELRO together), after which the
+ * segments handed out are read-only views, so a stray write from Java fails with an exception
+ * instead of a fault.
+ *
+ * <p>In dual-mapping mode the segments of code and read-only data are, until finalization, a
+ * separate read-write view of the same memory; the addresses returned by
+ * {@link #address(PermissionGroup)} are always the final (executable or read-only) ones.
  *
  * <p>Segments belong to the slab's arena: after {@link #close()} they can no longer be used.
  */
 public final class Slab implements AutoCloseable {
+    private static final int[] CHUNK_OF_GROUP = {0, 1, 1, 2};
+
     private final MemoryManager owner;
-    private final long mappingAddress;
-    private final long mappingLength;
-    private final long[] groupAddress = new long[PermissionGroup.ALL.length];
-    private final long[] groupLength = new long[PermissionGroup.ALL.length];
+    private final Window window;
+    private final long[] chunkAddress;
+    private final long[] chunkLength;
+    private final long[] writableAddress;
+    private final long[] groupAddress;
+    private final long[] groupLength;
     private final MemorySegment[] groupSegment = new MemorySegment[PermissionGroup.ALL.length];
+    private final long usedBytes;
     private final Arena arena = Arena.ofShared();
     private boolean finalized;
     private boolean closed;
 
-    @SuppressWarnings("restricted")
-    Slab(MemoryManager owner, long mappingAddress, long mappingLength, long[] addresses, long[] lengths) {
+    Slab(MemoryManager owner, Window window, long[] chunkAddress, long[] chunkLength, long[] writableAddress,
+         long[] groupAddress, long[] groupLength, long usedBytes) {
         this.owner = owner;
-        this.mappingAddress = mappingAddress;
-        this.mappingLength = mappingLength;
-        for (int g = 0; g < groupAddress.length; g++) {
-            groupAddress[g] = addresses[g];
-            groupLength[g] = lengths[g];
-            groupSegment[g] = lengths[g] == 0
-                    ? MemorySegment.NULL.reinterpret(0, arena, null)
-                    : MemorySegment.ofAddress(addresses[g]).reinterpret(lengths[g], arena, null);
+        this.window = window;
+        this.chunkAddress = chunkAddress;
+        this.chunkLength = chunkLength;
+        this.writableAddress = writableAddress;
+        this.groupAddress = groupAddress;
+        this.groupLength = groupLength;
+        this.usedBytes = usedBytes;
+        for (int g = 0; g < groupSegment.length; g++) {
+            int c = CHUNK_OF_GROUP[g];
+            groupSegment[g] = segmentAt(writableAddress[c] + (groupAddress[g] - chunkAddress[c]), groupLength[g]);
         }
     }
 
-    /** Start address of a group's pages (meaningful only when its length is non-zero). */
+    @SuppressWarnings("restricted")
+    private MemorySegment segmentAt(long address, long length) {
+        return length == 0
+                ? MemorySegment.NULL.reinterpret(0, arena, null)
+                : MemorySegment.ofAddress(address).reinterpret(length, arena, null);
+    }
+
+    /** Start address of a group's pages, where the code will run and data be read. */
     public long address(PermissionGroup group) {
         return groupAddress[group.ordinal()];
     }
@@ -47,42 +66,57 @@ public final class Slab implements AutoCloseable {
         return groupLength[group.ordinal()];
     }
 
-    /** The group's pages as a segment of exactly {@link #length(PermissionGroup)} bytes. */
+    /**
+     * The group's pages as a segment of exactly {@link #length(PermissionGroup)} bytes: writable
+     * before {@link #finalizePermissions()}, read-only (except {@code DATA}) after.
+     */
     public MemorySegment segment(PermissionGroup group) {
         checkOpen();
         return groupSegment[group.ordinal()];
     }
 
-    /** Lowest and highest+1 address of all groups: the span every 32-bit displacement must cover. */
-    public long spanStart() {
-        return mappingAddress;
+    /** Base address of the window the slab was carved from. */
+    public long windowBase() {
+        return window.base;
     }
 
-    public long spanEnd() {
-        return mappingAddress + mappingLength;
+    public boolean isDualMapped() {
+        return window.memfd >= 0;
     }
 
     public boolean isFinalized() {
         return finalized;
     }
 
-    /** Gives every group its final protection; idempotent. */
+    /** Gives every group its final protection; idempotent. Never makes a page writable and executable. */
     public void finalizePermissions() {
         checkOpen();
         if (finalized) {
             return;
         }
+        int[] protection = {Libc.PROT_READ | Libc.PROT_EXEC, Libc.PROT_READ};
+        for (int c = 0; c < 2; c++) {
+            if (chunkLength[c] == 0) {
+                continue;
+            }
+            if (writableAddress[c] != chunkAddress[c]) {
+                // Dual mapping: drop the write view first, so no view of these pages is ever writable
+                // while the final view is executable.
+                Libc.munmap(writableAddress[c], chunkLength[c]);
+                writableAddress[c] = chunkAddress[c];
+            }
+            Libc.mprotect(chunkAddress[c], chunkLength[c], protection[c]);
+        }
         for (PermissionGroup group : PermissionGroup.ALL) {
             int g = group.ordinal();
-            if (groupLength[g] != 0 && group.finalProtection() != Protection.READ_WRITE) {
-                Libc.mprotect(groupAddress[g], groupLength[g], group.finalProtection().bits);
-                groupSegment[g] = groupSegment[g].asReadOnly();
+            if (group != PermissionGroup.DATA) {
+                groupSegment[g] = segmentAt(groupAddress[g], groupLength[g]).asReadOnly();
             }
         }
         finalized = true;
     }
 
-    /** Unmaps the slab; its segments become unusable. Idempotent. */
+    /** Returns the slab's pages to its window and their memory to the kernel. Idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -90,12 +124,12 @@ public final class Slab implements AutoCloseable {
         }
         closed = true;
         arena.close();
-        owner.release(mappingAddress, mappingLength);
+        owner.release(window, chunkAddress, chunkLength, writableAddress, usedBytes);
     }
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("slab at 0x" + Long.toHexString(mappingAddress) + " is closed");
+            throw new IllegalStateException("slab at 0x" + Long.toHexString(chunkAddress[0]) + " is closed");
         }
     }
 }

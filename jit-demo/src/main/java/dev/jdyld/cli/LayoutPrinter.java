@@ -1,0 +1,75 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.link.SetLayout;
+
+/** Renders a {@link SetLayout} as a table for people or as JSON for tools. */
+final class LayoutPrinter {
+    private LayoutPrinter() {}
+
+    static String table(SetLayout layout) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("GOT entries: %d   stubs: %d   relocations: %d%n",
+                layout.gotEntries(), layout.stubs(), layout.relocations()));
+        out.append(String.format("%nGroup   Start              End                Size       Perm%n"));
+        for (SetLayout.Group g : layout.groups()) {
+            out.append(String.format("%-7s 0x%016x 0x%016x 0x%08x %s%n", g.name(), g.address(),
+                    g.address() + g.size(), g.size(), g.permissions()));
+        }
+        out.append(String.format("%nAddress            Size       Align    Group  Section (object)%n"));
+        for (SetLayout.Section s : layout.sections()) {
+            out.append(String.format("0x%016x 0x%08x %-8d %-6s %s (%s)%n", s.address(), s.size(), s.alignment(),
+                    s.group(), s.name(), s.object()));
+        }
+        return out.toString();
+    }
+
+    static String json(SetLayout layout) {
+        StringBuilder out = new StringBuilder();
+        out.append("{\n  \"gotEntries\": ").append(layout.gotEntries())
+                .append(",\n  \"stubs\": ").append(layout.stubs())
+                .append(",\n  \"relocations\": ").append(layout.relocations())
+                .append(",\n  \"groups\": [");
+        String sep = "\n";
+        for (SetLayout.Group g : layout.groups()) {
+            out.append(sep).append("    {\"name\": ").append(quote(g.name()))
+                    .append(", \"address\": ").append(g.address())
+                    .append(", \"size\": ").append(g.size())
+                    .append(", \"permissions\": ").append(quote(g.permissions())).append('}');
+            sep = ",\n";
+        }
+        out.append("\n  ],\n  \"sections\": [");
+        sep = "\n";
+        for (SetLayout.Section s : layout.sections()) {
+            out.append(sep).append("    {\"object\": ").append(quote(s.object()))
+                    .append(", \"name\": ").append(quote(s.name()))
+                    .append(", \"group\": ").append(quote(s.group()))
+                    .append(", \"address\": ").append(s.address())
+                    .append(", \"size\": ").append(s.size())
+                    .append(", \"alignment\": ").append(s.alignment()).append('}');
+            sep = ",\n";
+        }
+        out.append("\n  ]\n}\n");
+        return out.toString();
+    }
+
+    static String quote(String text) {
+        StringBuilder out = new StringBuilder("\"");
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.append('"').toString();
+    }
+}

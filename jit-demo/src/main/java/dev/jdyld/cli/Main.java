@@ -1,0 +1,43 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.link.LinkException;
+import dev.jdyld.memory.MemoryException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.util.Arrays;
+import java.util.List;
+
+/** The {@code jdyld} command line. */
+@Command(name = "jdyld", mixinStandardHelpOptions = true, version = "jdyld 0.1.0",
+        description = "Loads relocatable x86-64 ELF objects into memory, links them and runs them.",
+        subcommands = {LayoutCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    static int execute(String... args) {
+        // Everything after the first "--" of `run` belongs to the loaded program, options included.
+        List<String> programArguments = List.of();
+        String[] jdyldArguments = args;
+        if (args.length > 0 && args[0].equals("run")) {
+            int separator = Arrays.asList(args).indexOf("--");
+            if (separator >= 0) {
+                programArguments = List.of(Arrays.copyOfRange(args, separator + 1, args.length));
+                jdyldArguments = Arrays.copyOfRange(args, 0, separator);
+            }
+        }
+        CommandLine commandLine = new CommandLine(new Main());
+        commandLine.addSubcommand("run", new RunCommand(programArguments));
+        commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
+            if (exception instanceof LinkException || exception instanceof MemoryException) {
+                cmd.getErr().println("jdyld: " + exception.getMessage());
+                cmd.getErr().flush();
+                return 1;
+            }
+            throw exception;
+        });
+        return commandLine.execute(jdyldArguments);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.link.JitLinker;
+import dev.jdyld.link.LoadedSet;
+import dev.jdyld.link.ProgramRunner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code jdyld run}: load objects as one set and call their {@code main}. */
+@Command(name = "run", description = {
+        "Loads FILEs as one set and calls main(argc, argv, envp); exits with main's return value.",
+        "Arguments after -- are passed to the program; argv[0] is the first FILE."})
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--lib", paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable).")
+    List<String> libraries = new ArrayList<>();
+
+    @Option(names = "--entry", paramLabel = "SYMBOL", defaultValue = "main", description = "Entry point (default: ${DEFAULT-VALUE}).")
+    String entry;
+
+    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Objects to load.")
+    List<Path> files = new ArrayList<>();
+
+    private final List<String> programArguments;
+
+    RunCommand(List<String> programArguments) {
+        this.programArguments = programArguments;
+    }
+
+    @Override
+    public Integer call() {
+        JitLinker.Builder builder = JitLinker.builder();
+        libraries.forEach(builder::hostLibrary);
+        JitLinker linker = builder.build();
+        LoadedSet set = linker.load(files);
+        List<String> argv = new ArrayList<>();
+        argv.add(files.get(0).toString());
+        argv.addAll(programArguments);
+        // The set stays loaded: handlers the program registered (atexit) may run at process exit.
+        return ProgramRunner.runMain(set, entry, argv);
+    }
+}

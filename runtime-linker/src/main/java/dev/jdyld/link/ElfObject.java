@@ -1,0 +1,407 @@
+package dev.jdyld.link;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+import static dev.jdyld.link.Elf.*;
+
+/**
+ * A relocatable ELF64 object, read and validated. Everything the linker later trusts is
+ * checked here once: header fields, section ranges inside the file, string tables, the symbol
+ * table and its section indexes, relocation sections and their links. Relocation entries are
+ * checked by the scan pass, which reads each of them anyway.
+ *
+ * <p>Section and symbol fields are kept in flat arrays indexed by section or symbol number, so
+ * the relocation loops read primitives only.
+ */
+final class ElfObject {
+    static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    final String name;
+    final byte[] bytes;
+    final MemorySegment data;
+    final int machine;
+
+    // Section headers, by section index.
+    final int sectionCount;
+    final String[] sectionName;
+    final int[] sectionType;
+    final long[] sectionFlags;
+    final long[] sectionOffset;
+    final long[] sectionSize;
+    final int[] sectionLink;
+    final int[] sectionInfo;
+    final long[] sectionAlign;
+    final long[] sectionEntsize;
+
+    // Symbol table, by symbol index; index 0 is the null symbol.
+    final int symtabIndex;
+    final int symbolCount;
+    final int firstGlobal;
+    final int[] symbolNameOffset;
+    final byte[] symbolInfo;
+    final byte[] symbolOther;
+    final int[] symbolSection;
+    final long[] symbolValue;
+    final long[] symbolSize;
+    private final String[] symbolNameCache;
+    private final long strtabOffset;
+    private final long strtabSize;
+
+    /** Indexes of {@code SHT_RELA} sections. */
+    final int[] relaSections;
+
+    private ElfObject(String name, byte[] bytes) {
+        this.name = name;
+        this.bytes = bytes;
+        this.data = MemorySegment.ofArray(bytes);
+        long size = bytes.length;
+        if (size < EI_NIDENT) {
+            throw malformed(null, 0, "file is " + size + " bytes, shorter than an ELF identification");
+        }
+        if (bytes[0] != 0x7f || bytes[1] != 'E' || bytes[2] != 'L' || bytes[3] != 'F') {
+            throw malformed(null, 0, "not an ELF file (bad magic)");
+        }
+        int elfClass = bytes[4];
+        int elfData = bytes[5];
+        if (elfClass != ELFCLASS64) {
+            throw unsupported(elfClass == ELFCLASS32 ? "32-bit ELF (ELFCLASS32)" : "EI_CLASS " + elfClass);
+        }
+        if (elfData != ELFDATA2LSB) {
+            throw unsupported(elfData == ELFDATA2MSB ? "big-endian ELF (ELFDATA2MSB)" : "EI_DATA " + elfData);
+        }
+        if (bytes[6] != EV_CURRENT) {
+            throw malformed(null, 6, "unknown ELF version " + bytes[6]);
+        }
+        if (size < EHDR_SIZE) {
+            throw malformed(null, 0, "file is " + size + " bytes, shorter than the 64-byte ELF header");
+        }
+        int type = u16(16);
+        machine = u16(18);
+        if (type != ET_REL) {
+            throw unsupported(typeName(type));
+        }
+        if (machine != EM_X86_64) {
+            throw new UnsupportedObjectException(name + ": object is for " + machineName(machine)
+                    + "; supported: " + machineName(EM_X86_64));
+        }
+        long shoff = u64(40);
+        int shentsize = u16(58);
+        int shnum = u16(60);
+        int shstrndx = u16(62);
+        if (shoff == 0) {
+            throw malformed(null, 40, "no section header table");
+        }
+        if (shentsize != SHDR_SIZE) {
+            throw malformed(null, 58, "e_shentsize is " + shentsize + ", expected " + SHDR_SIZE);
+        }
+        checkRange(null, 40, shoff, SHDR_SIZE, "section header table");
+        if (shnum == 0) {
+            long extended = u64(shoff + 32); // SHN_XINDEX scheme: the real count is section 0's sh_size
+            if (extended <= 0 || extended > (size - shoff) / SHDR_SIZE) {
+                throw malformed(null, shoff + 32, "extended section count " + extended + " does not fit the file");
+            }
+            shnum = (int) extended;
+        }
+        if (shstrndx == SHN_XINDEX) {
+            shstrndx = u32(shoff + 40);
+        }
+        checkRange(null, 40, shoff, (long) shnum * SHDR_SIZE, "section header table of " + shnum + " entries");
+        sectionCount = shnum;
+        sectionName = new String[shnum];
+        sectionType = new int[shnum];
+        sectionFlags = new long[shnum];
+        sectionOffset = new long[shnum];
+        sectionSize = new long[shnum];
+        sectionLink = new int[shnum];
+        sectionInfo = new int[shnum];
+        sectionAlign = new long[shnum];
+        sectionEntsize = new long[shnum];
+        int[] nameOffset = new int[shnum];
+        for (int i = 0; i < shnum; i++) {
+            long h = shoff + (long) i * SHDR_SIZE;
+            nameOffset[i] = u32(h);
+            sectionType[i] = u32(h + 4);
+            sectionFlags[i] = u64(h + 8);
+            sectionOffset[i] = u64(h + 24);
+            sectionSize[i] = u64(h + 32);
+            sectionLink[i] = u32(h + 40);
+            sectionInfo[i] = u32(h + 44);
+            sectionAlign[i] = u64(h + 48);
+            sectionEntsize[i] = u64(h + 56);
+            if (i == 0) {
+                continue;
+            }
+            if (sectionType[i] != SHT_NOBITS && sectionType[i] != SHT_NULL) {
+                checkRange("#" + i, h + 24, sectionOffset[i], sectionSize[i], "section contents");
+            } else if (sectionSize[i] < 0) {
+                throw malformed("#" + i, h + 32, "negative size");
+            }
+            long align = sectionAlign[i];
+            if (align != 0 && Long.bitCount(align) != 1) {
+                throw malformed("#" + i, h + 48, "alignment " + align + " is not a power of two");
+            }
+            if (align > (1L << 30)) {
+                throw unsupported("section #" + i + " alignment " + align + " (more than 1 GiB)");
+            }
+            if (sectionAlign[i] == 0) {
+                sectionAlign[i] = 1;
+            }
+        }
+        if (shstrndx <= 0 || shstrndx >= shnum || sectionType[shstrndx] != SHT_STRTAB) {
+            throw malformed(null, 62, "section name string table index " + shstrndx + " is not a string table");
+        }
+        for (int i = 0; i < shnum; i++) {
+            sectionName[i] = string(shstrndx, sectionOffset[shstrndx], sectionSize[shstrndx], nameOffset[i],
+                    shoff + (long) i * SHDR_SIZE, "#" + i);
+        }
+
+        int symtab = -1;
+        int symtabShndx = -1;
+        int relaCount = 0;
+        for (int i = 1; i < shnum; i++) {
+            switch (sectionType[i]) {
+                case SHT_SYMTAB -> {
+                    if (symtab >= 0) {
+                        throw malformed(sectionName[i], headerOffset(i), "second symbol table");
+                    }
+                    symtab = i;
+                }
+                case SHT_SYMTAB_SHNDX -> symtabShndx = i;
+                case SHT_RELA -> relaCount++;
+                case SHT_REL -> throw unsupported("SHT_REL section " + sectionName[i]
+                        + " (x86-64 objects use SHT_RELA)");
+                case SHT_DYNAMIC, SHT_DYNSYM -> throw unsupported("dynamic section " + sectionName[i]
+                        + " in a relocatable object");
+                default -> { }
+            }
+            if ((sectionFlags[i] & SHF_COMPRESSED) != 0 && (sectionFlags[i] & SHF_ALLOC) != 0) {
+                throw unsupported("compressed allocated section " + sectionName[i]);
+            }
+        }
+        symtabIndex = symtab;
+        if (symtab < 0) {
+            symbolCount = 1;
+            firstGlobal = 1;
+            strtabOffset = 0;
+            strtabSize = 0;
+        } else {
+            if (sectionEntsize[symtab] != SYM_SIZE || sectionSize[symtab] % SYM_SIZE != 0) {
+                throw malformed(sectionName[symtab], headerOffset(symtab),
+                        "symbol table entry size " + sectionEntsize[symtab] + " or size " + sectionSize[symtab]
+                                + " inconsistent with " + SYM_SIZE + "-byte entries");
+            }
+            long count = sectionSize[symtab] / SYM_SIZE;
+            if (count == 0 || count > Integer.MAX_VALUE / 2) {
+                throw malformed(sectionName[symtab], headerOffset(symtab), "symbol table has " + count + " entries");
+            }
+            symbolCount = (int) count;
+            int strtab = sectionLink[symtab];
+            if (strtab <= 0 || strtab >= shnum || sectionType[strtab] != SHT_STRTAB) {
+                throw malformed(sectionName[symtab], headerOffset(symtab) + 40,
+                        "sh_link " + strtab + " is not a string table");
+            }
+            strtabOffset = sectionOffset[strtab];
+            strtabSize = sectionSize[strtab];
+            int info = sectionInfo[symtab];
+            if (info < 1 || info > symbolCount) {
+                throw malformed(sectionName[symtab], headerOffset(symtab) + 44,
+                        "first global symbol index " + info + " outside 1.." + symbolCount);
+            }
+            firstGlobal = info;
+        }
+        symbolNameOffset = new int[symbolCount];
+        symbolInfo = new byte[symbolCount];
+        symbolOther = new byte[symbolCount];
+        symbolSection = new int[symbolCount];
+        symbolValue = new long[symbolCount];
+        symbolSize = new long[symbolCount];
+        symbolNameCache = new String[symbolCount];
+        if (symtab >= 0) {
+            readSymbols(symtab, symtabShndx);
+        }
+
+        relaSections = new int[relaCount];
+        int r = 0;
+        for (int i = 1; i < shnum; i++) {
+            if (sectionType[i] != SHT_RELA) {
+                continue;
+            }
+            if (sectionEntsize[i] != RELA_SIZE || sectionSize[i] % RELA_SIZE != 0) {
+                throw malformed(sectionName[i], headerOffset(i), "relocation entry size " + sectionEntsize[i]
+                        + " or size " + sectionSize[i] + " inconsistent with " + RELA_SIZE + "-byte entries");
+            }
+            if (sectionLink[i] != symtab) {
+                throw malformed(sectionName[i], headerOffset(i) + 40,
+                        "sh_link " + sectionLink[i] + " is not the symbol table");
+            }
+            int target = sectionInfo[i];
+            if (target <= 0 || target >= shnum) {
+                throw malformed(sectionName[i], headerOffset(i) + 44, "target section " + target + " does not exist");
+            }
+            relaSections[r++] = i;
+        }
+    }
+
+    /** Reads and validates {@code bytes} as a relocatable object named {@code name} in messages. */
+    static ElfObject parse(String name, byte[] bytes) {
+        return new ElfObject(name, bytes);
+    }
+
+    private void readSymbols(int symtab, int symtabShndx) {
+        long base = sectionOffset[symtab];
+        long shndxBase = -1;
+        if (symtabShndx >= 0) {
+            if (sectionLink[symtabShndx] != symtab || sectionSize[symtabShndx] < (long) symbolCount * 4) {
+                throw malformed(sectionName[symtabShndx], headerOffset(symtabShndx),
+                        "SHT_SYMTAB_SHNDX does not cover the symbol table");
+            }
+            shndxBase = sectionOffset[symtabShndx];
+        }
+        for (int s = 0; s < symbolCount; s++) {
+            long e = base + (long) s * SYM_SIZE;
+            int nameOff = u32(e);
+            if (Integer.toUnsignedLong(nameOff) >= strtabSize && nameOff != 0) {
+                throw malformed(sectionName[symtab], e, "symbol " + s + " name offset " + Integer.toUnsignedString(nameOff)
+                        + " outside the string table");
+            }
+            symbolNameOffset[s] = nameOff;
+            symbolInfo[s] = bytes[(int) e + 4];
+            symbolOther[s] = bytes[(int) e + 5];
+            int shndx = u16(e + 6);
+            if (shndx == SHN_XINDEX) {
+                if (shndxBase < 0) {
+                    throw malformed(sectionName[symtab], e + 6, "symbol " + s + " uses SHN_XINDEX without SHT_SYMTAB_SHNDX");
+                }
+                shndx = u32(shndxBase + 4L * s);
+                if (shndx <= 0 || shndx >= sectionCount) {
+                    throw malformed(sectionName[symtab], e + 6, "symbol " + s + " extended section index " + shndx);
+                }
+            } else if (shndx >= sectionCount && shndx < SHN_LORESERVE) {
+                throw malformed(sectionName[symtab], e + 6, "symbol " + s + " section index " + shndx
+                        + " but there are " + sectionCount + " sections");
+            } else if (shndx >= SHN_LORESERVE && shndx != SHN_ABS && shndx != SHN_COMMON) {
+                throw unsupported("symbol " + s + " in reserved section index 0x" + Integer.toHexString(shndx));
+            }
+            symbolSection[s] = shndx;
+            symbolValue[s] = u64(e + 8);
+            symbolSize[s] = u64(e + 16);
+            int bind = binding(s);
+            if (s >= firstGlobal && bind == STB_LOCAL) {
+                throw malformed(sectionName[symtab], e + 4, "local symbol " + s + " after the first global " + firstGlobal);
+            }
+            if (s > 0 && s < firstGlobal && bind != STB_LOCAL) {
+                throw malformed(sectionName[symtab], e + 4, "non-local symbol " + s + " before the first global " + firstGlobal);
+            }
+            if (bind != STB_LOCAL && bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE) {
+                throw unsupported("symbol " + symbolName(s) + " binding " + bind);
+            }
+            if (shndx > 0 && shndx < sectionCount) {
+                int t = sectionType[shndx];
+                if (t == SHT_NOBITS || t == SHT_PROGBITS || t == SHT_INIT_ARRAY || t == SHT_FINI_ARRAY
+                        || t == SHT_PREINIT_ARRAY) {
+                    long value = symbolValue[s];
+                    if (value < 0 || value > sectionSize[shndx]) {
+                        throw malformed(sectionName[symtab], e + 8, "symbol " + symbolName(s) + " value 0x"
+                                + Long.toHexString(value) + " beyond the end of section " + sectionName[shndx]);
+                    }
+                }
+            }
+        }
+    }
+
+    int binding(int symbol) {
+        return (symbolInfo[symbol] & 0xff) >>> 4;
+    }
+
+    int symbolType(int symbol) {
+        return symbolInfo[symbol] & 0xf;
+    }
+
+    int visibility(int symbol) {
+        return symbolOther[symbol] & 0x3;
+    }
+
+    boolean isDefined(int symbol) {
+        return symbolSection[symbol] != SHN_UNDEF;
+    }
+
+    /** The symbol's name; a section symbol is named after its section. */
+    String symbolName(int symbol) {
+        String cached = symbolNameCache[symbol];
+        if (cached != null) {
+            return cached;
+        }
+        String result;
+        if (symbolType(symbol) == STT_SECTION && symbolSection[symbol] > 0 && symbolSection[symbol] < sectionCount) {
+            result = sectionName[symbolSection[symbol]];
+        } else {
+            result = string(symtabIndex < 0 ? 0 : sectionLink[symtabIndex], strtabOffset, strtabSize,
+                    symbolNameOffset[symbol], sectionOffset[Math.max(symtabIndex, 0)] + (long) symbol * SYM_SIZE,
+                    symtabIndex < 0 ? null : sectionName[symtabIndex]);
+        }
+        symbolNameCache[symbol] = result;
+        return result;
+    }
+
+    long headerOffset(int section) {
+        return u64(40) + (long) section * SHDR_SIZE;
+    }
+
+    /** A NUL-terminated string at {@code offset} inside the string table at {@code tableOffset}. */
+    private String string(int table, long tableOffset, long tableSize, int offset, long recordOffset, String section) {
+        long off = Integer.toUnsignedLong(offset);
+        if (tableSize == 0 && off == 0) {
+            return "";
+        }
+        if (off >= tableSize) {
+            throw malformed(section, recordOffset, "name offset " + off + " outside string table #" + table);
+        }
+        int start = (int) (tableOffset + off);
+        int limit = (int) (tableOffset + tableSize);
+        for (int i = start; i < limit; i++) {
+            if (bytes[i] == 0) {
+                return new String(bytes, start, i - start, StandardCharsets.UTF_8);
+            }
+        }
+        throw malformed(section, recordOffset, "name at string table #" + table + " offset " + off
+                + " is not NUL-terminated");
+    }
+
+    private void checkRange(String section, long fieldOffset, long offset, long length, String what) {
+        if (offset < 0 || length < 0 || offset > bytes.length || length > bytes.length - offset) {
+            throw malformed(section, fieldOffset, what + " at 0x" + Long.toHexString(offset) + " of "
+                    + length + " bytes extends past the end of the " + bytes.length + "-byte file");
+        }
+    }
+
+    int u16(long offset) {
+        return Short.toUnsignedInt(data.get(U16, offset));
+    }
+
+    int u32(long offset) {
+        return data.get(U32, offset);
+    }
+
+    long u64(long offset) {
+        return data.get(U64, offset);
+    }
+
+    MalformedObjectException malformed(String section, long offset, String what) {
+        return new MalformedObjectException(name, section, offset, what);
+    }
+
+    private UnsupportedObjectException unsupported(String what) {
+        return new UnsupportedObjectException(name + ": unsupported: " + what
+                + "; jdyld loads ELF64 little-endian x86-64 relocatable objects (ET_REL)");
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

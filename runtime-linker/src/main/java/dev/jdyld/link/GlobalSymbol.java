@@ -1,0 +1,50 @@
+package dev.jdyld.link;
+
+/** One global name of a set, after resolution: where it is defined and what it needs. */
+final class GlobalSymbol {
+    enum Kind {
+        /** Defined by an object of the set. */
+        DEFINED,
+        /** A common symbol ({@code SHN_COMMON}) with no strong definition: the linker allocates it. */
+        COMMON,
+        /** Defined by a set loaded earlier by the same linker. */
+        EARLIER_SET,
+        /** Found in the host process or a host library. */
+        HOST,
+        /** Undefined and weak: resolves to 0. */
+        UNDEFINED_WEAK,
+        /** Defined by the linker itself, like {@code _GLOBAL_OFFSET_TABLE_}. */
+        LINKER_DEFINED,
+        /** Not resolved (yet). */
+        UNDEFINED
+    }
+
+    final String name;
+    final int id;
+    Kind kind = Kind.UNDEFINED;
+    /** Defining object and symbol index, for DEFINED. */
+    int object = -1;
+    int symbol = -1;
+    boolean weakDefinition;
+    /** Largest size and alignment among common definitions. */
+    long commonSize;
+    long commonAlign = 1;
+    /** Address once known (HOST and EARLIER_SET at resolution, others after layout). */
+    long address;
+    long size;
+    /** GOT slot and stub index, or -1. */
+    int gotSlot = -1;
+    int stub = -1;
+    /** An object that references the symbol, for error messages. */
+    int firstReference = -1;
+    boolean referencedStrongly;
+
+    GlobalSymbol(String name, int id) {
+        this.name = name;
+        this.id = id;
+    }
+
+    boolean isInSet() {
+        return kind == Kind.DEFINED || kind == Kind.COMMON || kind == Kind.LINKER_DEFINED;
+    }
+}

@@ -1,0 +1,131 @@
+package dev.jdyld.link;
+
+import dev.jdyld.memory.MemoryManager;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Loads sets of relocatable x86-64 ELF objects into memory and links them against each other,
+ * against sets loaded earlier by this linker, and against the host process.
+ *
+ * <pre>{@code
+ * try (JitLinker linker = JitLinker.builder().hostLibrary("libm.so.6").build();
+ *      LoadedSet set = linker.load(Path.of("add.o"))) {
+ *     MethodHandle add = set.function("add", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+ *     int three = (int) add.invokeExact(1, 2);
+ * }
+ * }</pre>
+ *
+ * <p>A load is atomic: when it throws a {@link LinkException}, no mapping, symbol or
+ * registration of it remains.
+ */
+public final class JitLinker implements AutoCloseable {
+    private final MemoryManager memory;
+    private final HostSymbols host = new HostSymbols();
+    private final Architecture arch = X86_64.INSTANCE;
+    private final Set<LoadedSet> sets = new LinkedHashSet<>();
+
+    private JitLinker(Builder builder) {
+        this.memory = builder.memory != null ? builder.memory : new MemoryManager();
+        for (String library : builder.libraries) {
+            host.addLibrary(library);
+        }
+    }
+
+    public static JitLinker create() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Loads files as one set. */
+    public LoadedSet load(Path... files) {
+        return load(List.of(files));
+    }
+
+    /** Loads files as one set. */
+    public LoadedSet load(List<Path> files) {
+        List<ObjectFile> inputs = new ArrayList<>(files.size());
+        for (Path file : files) {
+            inputs.add(ObjectFile.read(file));
+        }
+        return loadObjects(inputs);
+    }
+
+    /** Loads in-memory objects as one set. */
+    public synchronized LoadedSet loadObjects(List<ObjectFile> inputs) {
+        if (inputs.isEmpty()) {
+            throw new LinkException("no objects to load");
+        }
+        List<ElfObject> objects = new ArrayList<>(inputs.size());
+        for (ObjectFile input : inputs) {
+            objects.add(ElfObject.parse(input.name(), input.bytes()));
+        }
+        SetLinker linker = new SetLinker(arch, memory, host, this::findInSets);
+        LoadedSet set = new LoadedSet(this, linker.link(objects));
+        sets.add(set);
+        return set;
+    }
+
+    /** The address of a symbol exported by any open set of this linker. */
+    public synchronized OptionalLong lookup(String symbol) {
+        long address = findInSets(symbol);
+        return address == 0 ? OptionalLong.empty() : OptionalLong.of(address);
+    }
+
+    private long findInSets(String symbol) {
+        for (LoadedSet set : sets) {
+            Long address = set.exports().get(symbol);
+            if (address != null) {
+                return address;
+            }
+        }
+        return 0;
+    }
+
+    synchronized void unregister(LoadedSet set) {
+        sets.remove(set);
+    }
+
+    /** The memory manager this linker maps sets with. */
+    public MemoryManager memoryManager() {
+        return memory;
+    }
+
+    /** Closes every set still open. */
+    @Override
+    public synchronized void close() {
+        for (LoadedSet set : List.copyOf(sets)) {
+            set.close();
+        }
+    }
+
+    public static final class Builder {
+        private final List<String> libraries = new ArrayList<>();
+        private MemoryManager memory;
+
+        private Builder() {}
+
+        /** A host library to {@code dlopen} and search after the process's global symbols, in order. */
+        public Builder hostLibrary(String name) {
+            libraries.add(name);
+            return this;
+        }
+
+        public Builder memoryManager(MemoryManager memory) {
+            this.memory = memory;
+            return this;
+        }
+
+        public JitLinker build() {
+            return new JitLinker(this);
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package dev.jdyld.link;
+
+import dev.jdyld.memory.PermissionGroup;
+import dev.jdyld.memory.Placement;
+import dev.jdyld.memory.SlabRequest;
+
+import java.util.Arrays;
+import java.util.List;
+
+import static dev.jdyld.link.Elf.*;
+
+/**
+ * The planning pass: one walk over every relocation of the set that validates it and records
+ * what it needs (GOT slots, stubs, placement constraints), then the placement of every loaded
+ * section, the GOT, the stubs and the common symbols at offsets inside their permission group.
+ * Its result sizes the slab exactly; nothing is mapped before it is complete.
+ */
+final class LayoutPlan {
+    static final int NOT_LOADED = -1;
+    private static final long GOT_ENTRY_SIZE = 8;
+
+    final Architecture arch;
+    final SymbolTable symbols;
+    final List<ElfObject> objects;
+
+    /** Per object, per section: the group ordinal, or {@link #NOT_LOADED}. */
+    final int[][] sectionGroup;
+    /** Per object, per section: offset inside its group. */
+    final long[][] sectionOffset;
+    /** Per object, per local symbol: GOT slot or -1 (allocated only for objects that need it). */
+    final int[][] localGotSlot;
+
+    final long[] groupSize = new long[PermissionGroup.values().length];
+    final long[] groupAlign = new long[PermissionGroup.values().length];
+
+    int gotEntries;
+    int stubs;
+    long gotOffset;   // in RELRO
+    long stubOffset;  // in TEXT
+    /** Per global id with kind COMMON: offset in DATA. */
+    final long[] commonOffset;
+
+    boolean needsLow2GiB;
+    /** Where the first 32-bit absolute address and the first PC-relative host data reference are, for errors. */
+    String lowReason;
+    String nearReason;
+    long nearLow = Long.MAX_VALUE;
+    long nearHigh = Long.MIN_VALUE;
+    long relocationCount;
+
+    LayoutPlan(Architecture arch, SymbolTable symbols) {
+        this.arch = arch;
+        this.symbols = symbols;
+        this.objects = symbols.objects;
+        int n = objects.size();
+        sectionGroup = new int[n][];
+        sectionOffset = new long[n][];
+        localGotSlot = new int[n][];
+        commonOffset = new long[symbols.globals.size()];
+        Arrays.fill(groupAlign, 1);
+        for (int o = 0; o < n; o++) {
+            ElfObject object = objects.get(o);
+            sectionGroup[o] = new int[object.sectionCount];
+            sectionOffset[o] = new long[object.sectionCount];
+            for (int s = 0; s < object.sectionCount; s++) {
+                sectionGroup[o][s] = classify(object, s);
+            }
+        }
+    }
+
+    static LayoutPlan plan(Architecture arch, SymbolTable symbols) {
+        LayoutPlan plan = new LayoutPlan(arch, symbols);
+        plan.scanRelocations();
+        plan.placeSections();
+        return plan;
+    }
+
+    /** The permission group a section is loaded into, or {@link #NOT_LOADED}. */
+    private static int classify(ElfObject object, int s) {
+        long flags = object.sectionFlags[s];
+        int type = object.sectionType[s];
+        if (s == 0 || (flags & SHF_ALLOC) == 0 || type == SHT_GROUP || type == SHT_RELA) {
+            return NOT_LOADED;
+        }
+        if ((flags & SHF_TLS) != 0) {
+            throw new UnsupportedObjectException(object.name + ": section " + object.sectionName[s]
+                    + ": thread-local storage is not supported yet");
+        }
+        if ((flags & SHF_EXECINSTR) != 0) {
+            if ((flags & SHF_WRITE) != 0) {
+                throw new UnsupportedObjectException(object.name + ": section " + object.sectionName[s]
+                        + " is both writable and executable; jdyld never maps memory W+X");
+            }
+            return PermissionGroup.TEXT.ordinal();
+        }
+        if (type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY) {
+            return PermissionGroup.RELRO.ordinal();
+        }
+        if ((flags & SHF_WRITE) != 0) {
+            String name = object.sectionName[s];
+            return name.equals(".data.rel.ro") || name.startsWith(".data.rel.ro.")
+                    ? PermissionGroup.RELRO.ordinal() : PermissionGroup.DATA.ordinal();
+        }
+        return PermissionGroup.RODATA.ordinal();
+    }
+
+    /** Validates every relocation of every loaded section and counts GOT slots and stubs exactly. */
+    private void scanRelocations() {
+        for (int o = 0; o < objects.size(); o++) {
+            ElfObject object = objects.get(o);
+            int[] globalOf = symbols.globalOf[o];
+            for (int rela : object.relaSections) {
+                int target = object.sectionInfo[rela];
+                if (sectionGroup[o][target] == NOT_LOADED) {
+                    continue;
+                }
+                if (object.sectionType[target] == SHT_NOBITS) {
+                    throw object.malformed(object.sectionName[rela], object.headerOffset(rela) + 44,
+                            "relocations for NOBITS section " + object.sectionName[target]);
+                }
+                long targetSize = object.sectionSize[target];
+                long start = object.sectionOffset[rela];
+                long end = start + object.sectionSize[rela];
+                relocationCount += (end - start) / RELA_SIZE;
+                for (long entry = start; entry < end; entry += RELA_SIZE) {
+                    long offset = object.u64(entry);
+                    long info = object.u64(entry + 8);
+                    int symbol = (int) (info >>> 32);
+                    int type = (int) info;
+                    if (symbol < 0 || symbol >= object.symbolCount) {
+                        throw object.malformed(object.sectionName[rela], entry + 8, "relocation symbol index "
+                                + Integer.toUnsignedString(symbol) + " outside the symbol table of " + object.symbolCount);
+                    }
+                    int needs = arch.classify(type);
+                    if ((needs & Architecture.UNSUPPORTED) != 0) {
+                        throw new RelocationException(object.name + ": section " + object.sectionName[target]
+                                + " offset 0x" + Long.toHexString(offset) + ": unsupported relocation "
+                                + arch.relocationName(type) + " against " + Architecture.describeSymbol(object, symbol)
+                                + ((needs & Architecture.TLS) != 0 ? " (thread-local storage is not supported yet)" : ""));
+                    }
+                    int width = arch.width(type);
+                    if (offset < 0 || offset > targetSize - width) {
+                        throw object.malformed(object.sectionName[rela], entry, arch.relocationName(type)
+                                + " at offset 0x" + Long.toHexString(offset) + " writes past the end of "
+                                + object.sectionName[target] + " (" + targetSize + " bytes)");
+                    }
+                    int g = globalOf[symbol];
+                    if (g < 0) {
+                        checkLocalTarget(object, o, rela, entry, symbol);
+                    }
+                    if (needs == 0) {
+                        continue;
+                    }
+                    GlobalSymbol global = g < 0 ? null : symbols.globals.get(g);
+                    if ((needs & Architecture.NEEDS_GOT) != 0) {
+                        requestGot(o, symbol, global);
+                    }
+                    if ((needs & Architecture.CALL) != 0 && global != null && !global.isInSet()) {
+                        requestGot(o, symbol, global);
+                        if (global.stub < 0) {
+                            global.stub = stubs++;
+                        }
+                    }
+                    if ((needs & Architecture.ABSOLUTE_32) != 0 && refersToAddress(object, symbol, global)) {
+                        if (!needsLow2GiB) {
+                            lowReason = arch.relocationName(type) + " against " + Architecture.describeSymbol(object, symbol)
+                                    + " in " + object.name + " section " + object.sectionName[target];
+                        }
+                        needsLow2GiB = true;
+                    }
+                    if ((needs & Architecture.PC_RELATIVE_32) != 0 && global != null && !global.isInSet()
+                            && global.address != 0) {
+                        if (nearReason == null) {
+                            nearReason = arch.relocationName(type) + " against host symbol '" + global.name + "' in "
+                                    + object.name + " section " + object.sectionName[target];
+                        }
+                        nearLow = Math.min(nearLow, global.address);
+                        nearHigh = Math.max(nearHigh, global.address);
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkLocalTarget(ElfObject object, int o, int rela, long entry, int symbol) {
+        int section = object.symbolSection[symbol];
+        if (section > 0 && section < SHN_LORESERVE && sectionGroup[o][section] == NOT_LOADED) {
+            throw new RelocationException(object.name + ": section " + object.sectionName[object.sectionInfo[rela]]
+                    + " offset 0x" + Long.toHexString(object.u64(entry)) + ": relocation against "
+                    + Architecture.describeSymbol(object, symbol) + " in section " + object.sectionName[section]
+                    + ", which is not loaded");
+        }
+    }
+
+    /** Whether a symbol's value is an address in memory (not an absolute constant or null). */
+    private boolean refersToAddress(ElfObject object, int symbol, GlobalSymbol global) {
+        if (symbol == 0) {
+            return false;
+        }
+        if (global == null) {
+            return object.symbolSection[symbol] != SHN_ABS;
+        }
+        return switch (global.kind) {
+            case UNDEFINED_WEAK -> false;
+            case DEFINED -> objects.get(global.object).symbolSection[global.symbol] != SHN_ABS;
+            default -> true;
+        };
+    }
+
+    private void requestGot(int o, int symbol, GlobalSymbol global) {
+        if (global != null) {
+            if (global.gotSlot < 0) {
+                global.gotSlot = gotEntries++;
+            }
+            return;
+        }
+        int[] slots = localGotSlot[o];
+        if (slots == null) {
+            slots = new int[objects.get(o).symbolCount];
+            Arrays.fill(slots, -1);
+            localGotSlot[o] = slots;
+        }
+        if (slots[symbol] < 0) {
+            slots[symbol] = gotEntries++;
+        }
+    }
+
+    /**
+     * Assigns offsets: sections in input order within their group, NOBITS after PROGBITS; the
+     * stubs end TEXT, the GOT starts RELRO, common symbols end DATA.
+     */
+    private void placeSections() {
+        int text = PermissionGroup.TEXT.ordinal();
+        int relro = PermissionGroup.RELRO.ordinal();
+        int data = PermissionGroup.DATA.ordinal();
+        if (gotEntries > 0) {
+            gotOffset = reserve(relro, (long) gotEntries * GOT_ENTRY_SIZE, GOT_ENTRY_SIZE);
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            boolean nobits = pass == 1;
+            for (int o = 0; o < objects.size(); o++) {
+                ElfObject object = objects.get(o);
+                for (int s = 1; s < object.sectionCount; s++) {
+                    int group = sectionGroup[o][s];
+                    if (group == NOT_LOADED || (object.sectionType[s] == SHT_NOBITS) != nobits) {
+                        continue;
+                    }
+                    sectionOffset[o][s] = reserve(group, object.sectionSize[s], object.sectionAlign[s]);
+                }
+            }
+            if (pass == 0 && stubs > 0) {
+                stubOffset = reserve(text, (long) stubs * arch.stubSize(), arch.stubSize());
+            }
+        }
+        for (GlobalSymbol global : symbols.globals) {
+            if (global.kind == GlobalSymbol.Kind.COMMON) {
+                commonOffset[global.id] = reserve(data, Math.max(global.commonSize, 1), global.commonAlign);
+            }
+        }
+    }
+
+    private long reserve(int group, long size, long align) {
+        long offset = (groupSize[group] + align - 1) & -align;
+        groupSize[group] = offset + size;
+        groupAlign[group] = Math.max(groupAlign[group], align);
+        return offset;
+    }
+
+    SlabRequest slabRequest() {
+        if (needsLow2GiB && nearReason != null && nearHigh >= (1L << 31) + (1L << 31)) {
+            throw new RelocationException("the set needs the low 2 GiB (" + lowReason + ") and must also reach "
+                    + "host data near 0x" + Long.toHexString(nearHigh) + " (" + nearReason + "): no address satisfies "
+                    + "both; compile with -fPIC or -fPIE");
+        }
+        Placement placement = new Placement(needsLow2GiB,
+                nearHigh == Long.MIN_VALUE ? 0 : nearLow, nearHigh == Long.MIN_VALUE ? 0 : nearHigh);
+        return new SlabRequest(groupSize, groupAlign, placement);
+    }
+}

@@ -1,0 +1,23 @@
+package dev.jdyld.link;
+
+/**
+ * For one object, by symbol index, what the relocation loop needs after layout: flat arrays of
+ * addresses so that applying a relocation is array reads and one write.
+ */
+final class ResolvedSymbols {
+    /** {@code S}: the symbol's address (0 for an undefined weak symbol). */
+    final long[] address;
+    /** {@code G + GOT}: address of the symbol's GOT slot, or 0 when it has none. */
+    final long[] gotSlot;
+    /** {@code L}: where a call to the symbol goes: its stub when it has one, else {@code S}. */
+    final long[] callTarget;
+    /** {@code Z}: the symbol's size. */
+    final long[] size;
+
+    ResolvedSymbols(int count) {
+        address = new long[count];
+        gotSlot = new long[count];
+        callTarget = new long[count];
+        size = new long[count];
+    }
+}

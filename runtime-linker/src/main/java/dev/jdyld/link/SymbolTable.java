@@ -1,0 +1,157 @@
+package dev.jdyld.link;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.jdyld.link.Elf.*;
+
+/**
+ * Symbol resolution for one set, done before anything is laid out: definitions across the set's
+ * objects (strong over weak, common merged, duplicate strong definitions refused), then sets
+ * loaded earlier, then the host; weak undefined symbols become 0, and every symbol defined
+ * nowhere is reported in one error.
+ */
+final class SymbolTable {
+    static final String GLOBAL_OFFSET_TABLE = "_GLOBAL_OFFSET_TABLE_";
+
+    /** Looks up symbols exported by sets loaded earlier; returns 0 when none defines it. */
+    interface EarlierSets {
+        long find(String name);
+    }
+
+    final List<ElfObject> objects;
+    final Map<String, GlobalSymbol> byName = new HashMap<>();
+    final List<GlobalSymbol> globals = new ArrayList<>();
+    /** Per object, per symbol index: the global's id, or -1 for a local symbol. */
+    final int[][] globalOf;
+
+    SymbolTable(List<ElfObject> objects) {
+        this.objects = objects;
+        this.globalOf = new int[objects.size()][];
+    }
+
+    void resolve(EarlierSets earlier, HostSymbols host) {
+        collectDefinitions();
+        resolveReferences(earlier, host);
+    }
+
+    private void collectDefinitions() {
+        for (int o = 0; o < objects.size(); o++) {
+            ElfObject object = objects.get(o);
+            int[] map = new int[object.symbolCount];
+            java.util.Arrays.fill(map, 0, object.firstGlobal, -1);
+            for (int s = object.firstGlobal; s < object.symbolCount; s++) {
+                String name = object.symbolName(s);
+                GlobalSymbol global = intern(name);
+                map[s] = global.id;
+                int section = object.symbolSection[s];
+                if (section == SHN_UNDEF) {
+                    if (global.firstReference < 0) {
+                        global.firstReference = o;
+                    }
+                    if (object.binding(s) != STB_WEAK) {
+                        global.referencedStrongly = true;
+                    }
+                    continue;
+                }
+                if (object.symbolType(s) == STT_TLS) {
+                    throw new UnsupportedObjectException(object.name + ": thread-local symbol '" + name
+                            + "': thread-local storage is not supported yet");
+                }
+                if (section == SHN_COMMON) {
+                    defineCommon(global, object, s);
+                    continue;
+                }
+                boolean weak = object.binding(s) == STB_WEAK;
+                switch (global.kind) {
+                    case UNDEFINED, COMMON -> define(global, o, s, weak);
+                    case DEFINED -> {
+                        if (global.weakDefinition && !weak) {
+                            define(global, o, s, false);
+                        } else if (!global.weakDefinition && !weak) {
+                            throw new DuplicateSymbolException(name, objects.get(global.object).name, object.name);
+                        }
+                    }
+                    default -> throw new IllegalStateException(global.kind.toString());
+                }
+            }
+            globalOf[o] = map;
+        }
+    }
+
+    private void define(GlobalSymbol global, int object, int symbol, boolean weak) {
+        global.kind = GlobalSymbol.Kind.DEFINED;
+        global.object = object;
+        global.symbol = symbol;
+        global.weakDefinition = weak;
+        global.size = objects.get(object).symbolSize[symbol];
+    }
+
+    private void defineCommon(GlobalSymbol global, ElfObject object, int s) {
+        if (global.kind == GlobalSymbol.Kind.DEFINED && !global.weakDefinition) {
+            return; // a strong definition wins over a tentative one
+        }
+        global.kind = GlobalSymbol.Kind.COMMON;
+        global.object = -1;
+        global.commonSize = Math.max(global.commonSize, object.symbolSize[s]);
+        // st_value of a common symbol is its alignment.
+        long align = object.symbolValue[s];
+        if (align <= 0 || Long.bitCount(align) != 1) {
+            align = 1;
+        }
+        global.commonAlign = Math.max(global.commonAlign, align);
+        global.size = global.commonSize;
+    }
+
+    private void resolveReferences(EarlierSets earlier, HostSymbols host) {
+        Map<String, String> unresolved = new LinkedHashMap<>();
+        for (GlobalSymbol global : globals) {
+            if (global.kind != GlobalSymbol.Kind.UNDEFINED) {
+                continue;
+            }
+            if (global.name.equals(GLOBAL_OFFSET_TABLE)) {
+                global.kind = GlobalSymbol.Kind.LINKER_DEFINED;
+                continue;
+            }
+            long address = earlier.find(global.name);
+            if (address != 0) {
+                global.kind = GlobalSymbol.Kind.EARLIER_SET;
+                global.address = address;
+                continue;
+            }
+            address = host.find(global.name);
+            if (address != 0) {
+                global.kind = GlobalSymbol.Kind.HOST;
+                global.address = address;
+                continue;
+            }
+            if (!global.referencedStrongly) {
+                global.kind = GlobalSymbol.Kind.UNDEFINED_WEAK;
+                global.address = 0;
+                continue;
+            }
+            unresolved.put(global.name, global.name + " (referenced by " + objects.get(global.firstReference).name + ")");
+        }
+        if (!unresolved.isEmpty()) {
+            throw new UnresolvedSymbolException(List.copyOf(unresolved.keySet()), List.copyOf(unresolved.values()));
+        }
+    }
+
+    private GlobalSymbol intern(String name) {
+        GlobalSymbol global = byName.get(name);
+        if (global == null) {
+            global = new GlobalSymbol(name, globals.size());
+            byName.put(name, global);
+            globals.add(global);
+        }
+        return global;
+    }
+
+    GlobalSymbol global(int object, int symbol) {
+        int id = globalOf[object][symbol];
+        return id < 0 ? null : globals.get(id);
+    }
+}
