@@ -63,7 +63,7 @@ class DifferentialTest {
             Path dir = workRoot.resolve(program.name() + opt + pic);
             List<Path> sources = TestPrograms.writeSources(program, dir);
             Objects objects = NativeToolchain.compile(sources, dir, List.of(opt, pic));
-            Path exe = NativeToolchain.link(objects, dir.resolve(program.name() + ".native"), program.libs());
+            Path exe = NativeToolchain.link(objects, dir.resolve(program.name() + ".native"), program.nativeLibs());
             Result nativeResult = NativeToolchain.runNative(exe, program.args(), dir);
             return new Build(dir, objects, exe, nativeResult);
         });
@@ -79,7 +79,7 @@ class DifferentialTest {
         assertThat(expected.stdout()).as("native run printed nothing:\n%s", expected.describe()).isNotEmpty();
 
         List<String> options = new ArrayList<>();
-        program.libs().forEach(lib -> options.addAll(List.of("--lib", lib)));
+        program.jdyldLibs().forEach(lib -> options.addAll(List.of("--lib", lib)));
         Result actual = NativeToolchain.runJdyld(options, build.objects().files(), program.args(), build.dir());
 
         String context = ("jdyld run of %s (%s %s) differs from the native run\n%s\nnative exit code: %d"

@@ -22,10 +22,13 @@ final class TestPrograms {
      *
      * @param name the directory under {@code programs/} (or the generated program's name)
      * @param args arguments after {@code --}, identical for the native and the jdyld run
-     * @param libs libraries: {@code -l<lib>} for the native link, {@code --lib <lib>} for jdyld
+     * @param nativeLibs libraries for the native link, as {@code -l<lib>}
+     * @param jdyldLibs host libraries for jdyld, as {@code --lib <lib>}: names that {@code dlopen}
+     *     accepts (e.g. {@code libm.so.6}; {@code libm.so} is a linker script on Debian)
      * @param generated true if the sources are written by {@link #writeSources}, not copied
      */
-    record Program(String name, List<String> args, List<String> libs, boolean generated) {
+    record Program(String name, List<String> args, List<String> nativeLibs, List<String> jdyldLibs,
+            boolean generated) {
         @Override
         public String toString() {
             return name;
@@ -33,16 +36,17 @@ final class TestPrograms {
     }
 
     static final Program HELLO_ARGV = new Program("hello-argv",
-            List.of("one", "two words", "", "--not-an-option", "-x", "tab\there", "last"), List.of(), false);
+            List.of("one", "two words", "", "--not-an-option", "-x", "tab\there", "last"), List.of(), List.of(),
+            false);
 
     static final List<Program> ALL = List.of(
             HELLO_ARGV,
-            new Program("two-objects", List.of(), List.of(), false),
-            new Program("switch-table", List.of(), List.of(), false),
-            new Program("libm-float", List.of(), List.of("m"), false),
-            new Program("setjmp-varargs-alloca", List.of(), List.of(), false),
-            new Program("pthreads-mutex", List.of(), List.of(), false),
-            new Program("functions-3000", List.of("7"), List.of(), true));
+            new Program("two-objects", List.of(), List.of(), List.of(), false),
+            new Program("switch-table", List.of(), List.of(), List.of(), false),
+            new Program("libm-float", List.of(), List.of("m"), List.of("libm.so.6"), false),
+            new Program("setjmp-varargs-alloca", List.of(), List.of(), List.of(), false),
+            new Program("pthreads-mutex", List.of(), List.of("pthread"), List.of(), false),
+            new Program("functions-3000", List.of("7"), List.of(), List.of(), true));
 
     /**
      * Writes the program's C sources (and headers) into {@code dir}; returns the {@code .c} files,
