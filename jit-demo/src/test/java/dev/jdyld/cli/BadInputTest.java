@@ -65,6 +65,8 @@ class BadInputTest {
                 Arguments.of("garbage bytes", (Maker) dir -> write(dir.resolve("garbage.o"), garbage(4096, 42, false))),
                 Arguments.of("ELF64 ident followed by garbage", (Maker) dir ->
                         write(dir.resolve("elf-garbage.o"), garbage(4096, 7, true))),
+                Arguments.of("real x86-64 ELF header followed by garbage", (Maker) dir ->
+                        write(dir.resolve("header-garbage.o"), realHeaderThenGarbage(goodObject, 11))),
                 Arguments.of("hand-made AArch64 ELF64 relocatable (e_machine 183)", (Maker) dir ->
                         write(dir.resolve("aarch64-empty.o"), minimalElf(183))),
                 Arguments.of("AArch64 object from llvm-mc", (Maker) BadInputTest::aarch64FromLlvmMc),
@@ -163,6 +165,18 @@ class BadInputTest {
         } else if (b[0] == 0x7f) {
             b[0] = 0;
         }
+        return b;
+    }
+
+    /**
+     * The 64-byte ELF header of a real object (ET_REL, x86-64, its e_shoff/e_shnum/e_shstrndx),
+     * followed by seeded random bytes up to the object's size: the section header table is garbage.
+     */
+    static byte[] realHeaderThenGarbage(Path object, long seed) {
+        byte[] real = read(object);
+        byte[] b = new byte[real.length];
+        new Random(seed).nextBytes(b);
+        System.arraycopy(real, 0, b, 0, 64);
         return b;
     }
 
