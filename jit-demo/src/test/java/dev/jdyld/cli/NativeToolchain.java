@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -197,6 +198,12 @@ final class NativeToolchain {
      * {@code workDir}; {@code --} is passed only if there are program arguments.
      */
     static Result runJdyld(List<String> options, List<Path> files, List<String> args, Path workDir) {
+        return runJdyld(options, files, args, workDir, Map.of());
+    }
+
+    /** {@link #runJdyld(List, List, List, Path)} with extra environment variables. */
+    static Result runJdyld(List<String> options, List<Path> files, List<String> args, Path workDir,
+            Map<String, String> env) {
         List<String> cmd = jdyldCommand(workDir);
         cmd.add("run");
         cmd.addAll(options);
@@ -205,7 +212,7 @@ final class NativeToolchain {
             cmd.add("--");
             cmd.addAll(args);
         }
-        return run(cmd, workDir, JDYLD_TIMEOUT);
+        return run(cmd, workDir, JDYLD_TIMEOUT, env);
     }
 
     /** hs_err_pid*.log files in a directory (JVM crash reports). */
@@ -222,6 +229,11 @@ final class NativeToolchain {
      * tree after the timeout.
      */
     static Result run(List<String> command, Path workDir, Duration timeout) {
+        return run(command, workDir, timeout, Map.of());
+    }
+
+    /** {@link #run(List, Path, Duration)} with extra environment variables. */
+    static Result run(List<String> command, Path workDir, Duration timeout, Map<String, String> env) {
         Path out = null;
         Path err = null;
         try {
@@ -233,6 +245,7 @@ final class NativeToolchain {
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                     .redirectOutput(out.toFile())
                     .redirectError(err.toFile());
+            pb.environment().putAll(env);
             Process p = pb.start();
             boolean finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!finished) {
