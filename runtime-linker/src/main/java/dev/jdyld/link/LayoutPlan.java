@@ -155,7 +155,12 @@ final class LayoutPlan {
                     if ((needs & Architecture.NEEDS_GOT) != 0) {
                         requestGot(o, symbol, global);
                     }
-                    if ((needs & Architecture.CALL) != 0 && global != null && !global.isInSet()) {
+                    if ((needs & Architecture.CALL) != 0 && global != null
+                            && global.kind == GlobalSymbol.Kind.EARLIER_SET) {
+                        // Calls into an earlier set are direct: the set is placed within reach of it.
+                        nearLow = Math.min(nearLow, global.address);
+                        nearHigh = Math.max(nearHigh, global.address);
+                    } else if ((needs & Architecture.CALL) != 0 && global != null && !global.isInSet()) {
                         requestGot(o, symbol, global);
                         if (global.stub < 0) {
                             global.stub = stubs++;
