@@ -93,7 +93,13 @@ final class LayoutPlan {
             }
             return PermissionGroup.TEXT.ordinal();
         }
-        if (type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY) {
+        if (type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY
+                || object.sectionName[s].startsWith(".ctors") || object.sectionName[s].startsWith(".dtors")) {
+            if (object.sectionSize[s] > 0) {
+                // Loading them without running them would run the program wrongly; refuse instead.
+                throw new UnsupportedObjectException(object.name + ": section " + object.sectionName[s]
+                        + ": constructors and destructors are not supported yet");
+            }
             return PermissionGroup.RELRO.ordinal();
         }
         if ((flags & SHF_WRITE) != 0) {
