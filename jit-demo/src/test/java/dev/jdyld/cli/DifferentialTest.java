@@ -1,0 +1,94 @@
+package dev.jdyld.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jdyld.cli.NativeToolchain.Objects;
+import dev.jdyld.cli.NativeToolchain.Result;
+import dev.jdyld.cli.TestPrograms.Program;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Differential tests of {@code jdyld run}: every test program, compiled with every flag set, must
+ * print the same stdout and exit with the same code under {@code jdyld run} as when linked natively
+ * by gcc.
+ *
+ * <p>Set {@code -Djdyld.test.workdir=DIR} to keep the objects for reproducing a failure by hand;
+ * each failure message shows the jdyld command line and its stderr.
+ */
+class DifferentialTest {
+
+    static final List<String> OPT_LEVELS = List.of("-O0", "-O2");
+    static final List<String> PIC_MODES = List.of("-fPIC", "-fPIE");
+
+    /** Compiled and natively run once per (program, flags); shared by the test cases. */
+    record Build(Path dir, Objects objects, Path nativeExe, Result nativeResult) {}
+
+    private static Path workRoot;
+    private static final Map<String, Build> BUILDS = new ConcurrentHashMap<>();
+
+    @BeforeAll
+    static void createWorkRoot() {
+        workRoot = NativeToolchain.newWorkDir("jdyld-difftest");
+    }
+
+    @AfterAll
+    static void deleteWorkRoot() {
+        NativeToolchain.deleteRecursively(workRoot);
+    }
+
+    static Stream<Arguments> cases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (Program program : TestPrograms.ALL) {
+            for (String opt : OPT_LEVELS) {
+                for (String pic : PIC_MODES) {
+                    cases.add(Arguments.of(program, opt, pic));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    static Build build(Program program, String opt, String pic) {
+        return BUILDS.computeIfAbsent(program.name() + " " + opt + " " + pic, key -> {
+            Path dir = workRoot.resolve(program.name() + opt + pic);
+            List<Path> sources = TestPrograms.writeSources(program, dir);
+            Objects objects = NativeToolchain.compile(sources, dir, List.of(opt, pic));
+            Path exe = NativeToolchain.link(objects, dir.resolve(program.name() + ".native"), program.libs());
+            Result nativeResult = NativeToolchain.runNative(exe, program.args(), dir);
+            return new Build(dir, objects, exe, nativeResult);
+        });
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("cases")
+    void jdyldRunMatchesNativeRun(Program program, String opt, String pic) {
+        Build build = build(program, opt, pic);
+        Result expected = build.nativeResult();
+        // The reference run itself must be meaningful, or equal outputs would prove nothing.
+        assertThat(expected.timedOut()).as("native run timed out:\n%s", expected.describe()).isFalse();
+        assertThat(expected.stdout()).as("native run printed nothing:\n%s", expected.describe()).isNotEmpty();
+
+        List<String> options = new ArrayList<>();
+        program.libs().forEach(lib -> options.addAll(List.of("--lib", lib)));
+        Result actual = NativeToolchain.runJdyld(options, build.objects().files(), program.args(), build.dir());
+
+        String context = ("jdyld run of %s (%s %s) differs from the native run\n%s\nnative exit code: %d"
+                + "\n(run with -D%s=DIR to keep the objects)")
+                .formatted(program.name(), opt, pic, actual.describe(), expected.exitCode(),
+                        NativeToolchain.WORKDIR_PROPERTY);
+        assertThat(actual.timedOut()).as(() -> context).isFalse();
+        assertThat(NativeToolchain.crashReports(build.dir())).as(() -> context).isEmpty();
+        assertThat(actual.stdout()).as(() -> context).isEqualTo(expected.stdout());
+        assertThat(actual.exitCode()).as(() -> context).isEqualTo(expected.exitCode());
+    }
+}
