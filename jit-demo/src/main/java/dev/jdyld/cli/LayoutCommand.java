@@ -18,7 +18,7 @@ final class LayoutCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
-    @Option(names = "--lib", paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable).")
+    @Option(names = {"--lib", "-l"}, paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable): a dlopen name like libstdc++.so.6, a path, or a short name like m.")
     List<String> libraries = new ArrayList<>();
 
     @Parameters(paramLabel = "FILE", arity = "1..*", description = "Objects to load.")

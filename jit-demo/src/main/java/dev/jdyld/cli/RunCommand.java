@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
         "Loads FILEs as one set and calls main(argc, argv, envp); exits with main's return value.",
         "Arguments after -- are passed to the program; argv[0] is the first FILE."})
 final class RunCommand implements Callable<Integer> {
-    @Option(names = "--lib", paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable).")
+    @Option(names = {"--lib", "-l"}, paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable): a dlopen name like libstdc++.so.6, a path, or a short name like m.")
     List<String> libraries = new ArrayList<>();
 
     @Option(names = "--entry", paramLabel = "SYMBOL", defaultValue = "main", description = "Entry point (default: ${DEFAULT-VALUE}).")

@@ -43,19 +43,56 @@ final class HostSymbols {
     private final List<Long> libraries = new ArrayList<>();
     private final List<String> libraryNames = new ArrayList<>();
 
-    /** Opens a host library ({@code RTLD_NOW | RTLD_GLOBAL}) and adds it to the search order. */
+    private static final List<String> LIBRARY_DIRECTORIES = List.of(
+            "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/usr/local/lib", "/usr/lib");
+
+    /**
+     * Opens a host library ({@code RTLD_NOW | RTLD_GLOBAL}) and adds it to the search order.
+     * {@code name} is what {@code dlopen} takes ({@code libstdc++.so.6}, a path), or a short name
+     * as for the compiler's {@code -l} ({@code m}, {@code stdc++}), which finds
+     * {@code lib<name>.so.<version>} in the system library directories.
+     */
     synchronized void addLibrary(String name) {
-        long handle;
-        try (Arena arena = Arena.ofConfined()) {
-            handle = (long) DLOPEN.invokeExact(arena.allocateFrom(name), RTLD_NOW | RTLD_GLOBAL);
-        } catch (Throwable t) {
-            throw new AssertionError("dlopen downcall failed", t);
+        long handle = dlopen(name);
+        String firstError = handle == 0 ? dlerror() : null;
+        if (handle == 0 && !name.contains("/") && !name.contains(".so")) {
+            for (String candidate : shortNameCandidates(name)) {
+                handle = dlopen(candidate);
+                if (handle != 0) {
+                    break;
+                }
+            }
         }
         if (handle == 0) {
-            throw new LinkException("cannot open host library " + name + ": " + dlerror());
+            throw new LinkException("cannot open host library " + name + ": " + firstError);
         }
         libraries.add(handle);
         libraryNames.add(name);
+    }
+
+    private static List<String> shortNameCandidates(String name) {
+        List<String> candidates = new ArrayList<>();
+        String prefix = "lib" + name + ".so.";
+        for (String directory : LIBRARY_DIRECTORIES) {
+            java.io.File[] files = new java.io.File(directory).listFiles(
+                    (dir, file) -> file.startsWith(prefix) && file.substring(prefix.length()).matches("[0-9.]+"));
+            if (files != null) {
+                java.util.Arrays.sort(files);
+                for (java.io.File file : files) {
+                    candidates.add(file.getPath());
+                }
+            }
+        }
+        candidates.add("lib" + name + ".so");
+        return candidates;
+    }
+
+    private static long dlopen(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (long) DLOPEN.invokeExact(arena.allocateFrom(name), RTLD_NOW | RTLD_GLOBAL);
+        } catch (Throwable t) {
+            throw new AssertionError("dlopen downcall failed", t);
+        }
     }
 
     List<String> libraryNames() {

@@ -26,12 +26,14 @@ import java.util.Set;
  */
 public final class JitLinker implements AutoCloseable {
     private final MemoryManager memory;
+    private final boolean ownsMemory;
     private final HostSymbols host = new HostSymbols();
     private final Architecture arch = X86_64.INSTANCE;
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
 
     private JitLinker(Builder builder) {
-        this.memory = builder.memory != null ? builder.memory : new MemoryManager();
+        this.ownsMemory = builder.memory == null;
+        this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
         for (String library : builder.libraries) {
             host.addLibrary(library);
         }
@@ -99,17 +101,21 @@ public final class JitLinker implements AutoCloseable {
         return memory;
     }
 
-    /** Closes every set still open. */
+    /** Closes every set still open, then gives back the address space of a memory manager it made. */
     @Override
     public synchronized void close() {
         for (LoadedSet set : List.copyOf(sets)) {
             set.close();
+        }
+        if (ownsMemory) {
+            memory.close();
         }
     }
 
     public static final class Builder {
         private final List<String> libraries = new ArrayList<>();
         private MemoryManager memory;
+        private MemoryManager.Options memoryOptions = MemoryManager.Options.DEFAULT;
 
         private Builder() {}
 
@@ -119,6 +125,13 @@ public final class JitLinker implements AutoCloseable {
             return this;
         }
 
+        /** Options for the memory manager the linker makes (ignored when one is given). */
+        public Builder memoryOptions(MemoryManager.Options options) {
+            this.memoryOptions = options;
+            return this;
+        }
+
+        /** A memory manager to share between linkers; the linker does not close it. */
         public Builder memoryManager(MemoryManager memory) {
             this.memory = memory;
             return this;

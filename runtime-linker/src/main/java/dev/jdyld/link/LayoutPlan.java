@@ -93,7 +93,13 @@ final class LayoutPlan {
             }
             return PermissionGroup.TEXT.ordinal();
         }
-        if (type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY) {
+        if (type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY
+                || object.sectionName[s].startsWith(".ctors") || object.sectionName[s].startsWith(".dtors")) {
+            if (object.sectionSize[s] > 0) {
+                // Loading them without running them would run the program wrongly; refuse instead.
+                throw new UnsupportedObjectException(object.name + ": section " + object.sectionName[s]
+                        + ": constructors and destructors are not supported yet");
+            }
             return PermissionGroup.RELRO.ordinal();
         }
         if ((flags & SHF_WRITE) != 0) {
@@ -155,7 +161,12 @@ final class LayoutPlan {
                     if ((needs & Architecture.NEEDS_GOT) != 0) {
                         requestGot(o, symbol, global);
                     }
-                    if ((needs & Architecture.CALL) != 0 && global != null && !global.isInSet()) {
+                    if ((needs & Architecture.CALL) != 0 && global != null
+                            && global.kind == GlobalSymbol.Kind.EARLIER_SET) {
+                        // Calls into an earlier set are direct: the set is placed within reach of it.
+                        nearLow = Math.min(nearLow, global.address);
+                        nearHigh = Math.max(nearHigh, global.address);
+                    } else if ((needs & Architecture.CALL) != 0 && global != null && !global.isInSet()) {
                         requestGot(o, symbol, global);
                         if (global.stub < 0) {
                             global.stub = stubs++;

@@ -61,6 +61,10 @@ final class SymbolTable {
                     throw new UnsupportedObjectException(object.name + ": thread-local symbol '" + name
                             + "': thread-local storage is not supported yet");
                 }
+                if (object.symbolType(s) == STT_GNU_IFUNC) {
+                    throw new UnsupportedObjectException(object.name + ": symbol '" + name
+                            + "' is an indirect function (STT_GNU_IFUNC), not supported yet");
+                }
                 if (section == SHN_COMMON) {
                     defineCommon(global, object, s);
                     continue;

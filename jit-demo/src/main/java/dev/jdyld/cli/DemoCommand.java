@@ -1,0 +1,60 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.link.JitLinker;
+import dev.jdyld.link.LinkException;
+import dev.jdyld.link.LoadedSet;
+import dev.jdyld.link.ProgramRunner;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code jdyld demo}: compile two bundled C files with gcc, show their layout, run them. */
+@Command(name = "demo", description = "Compiles a bundled two-file C program with gcc, loads it, prints its layout and runs it.")
+final class DemoCommand implements Callable<Integer> {
+    private static final String[] SOURCES = {"main.c", "greeting.c"};
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("jdyld-demo");
+        try {
+            List<Path> objects = new ArrayList<>();
+            for (String source : SOURCES) {
+                Path c = dir.resolve(source);
+                try (InputStream in = DemoCommand.class.getResourceAsStream("/demo/" + source)) {
+                    Files.copy(in, c);
+                }
+                Path o = dir.resolve(source.replace(".c", ".o"));
+                List<String> command = List.of("gcc", "-c", "-O2", c.toString(), "-o", o.toString());
+                System.out.println("$ " + String.join(" ", command).replace(dir + "/", ""));
+                Process gcc = new ProcessBuilder(command).inheritIO().start();
+                if (gcc.waitFor() != 0) {
+                    throw new LinkException("gcc failed on " + source);
+                }
+                objects.add(o);
+            }
+            try (JitLinker linker = JitLinker.create()) {
+                LoadedSet set = linker.load(objects);
+                System.out.println("\n$ jdyld layout main.o greeting.o");
+                System.out.print(LayoutPrinter.table(set.layout()).replace(dir + "/", ""));
+                System.out.println("\n$ jdyld run main.o greeting.o -- hello world");
+                System.out.flush();
+                int status = ProgramRunner.runMain(set, "main", List.of("main.o", "hello", "world"));
+                System.out.println("main returned " + status);
+                return status;
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path file : files.toList()) {
+                    Files.deleteIfExists(file);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+}
