@@ -127,6 +127,9 @@ final class SymbolTable {
                 continue;
             }
             address = host.find(global.name);
+            if (address == 0) {
+                address = RuntimeSupport.find(global.name);
+            }
             if (address != 0) {
                 global.kind = GlobalSymbol.Kind.HOST;
                 global.address = address;
