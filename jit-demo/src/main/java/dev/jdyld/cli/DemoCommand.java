@@ -41,7 +41,7 @@ final class DemoCommand implements Callable<Integer> {
             try (JitLinker linker = JitLinker.create()) {
                 LoadedSet set = linker.load(objects);
                 System.out.println("\n$ jdyld layout main.o greeting.o");
-                System.out.print(LayoutPrinter.table(set.layout()).replace(dir + "/", ""));
+                System.out.print(LayoutPrinter.table(set.layout(), linker.memoryManager().usage()).replace(dir + "/", ""));
                 System.out.println("\n$ jdyld run main.o greeting.o -- hello world");
                 System.out.flush();
                 int status = ProgramRunner.runMain(set, "main", List.of("main.o", "hello", "world"));

@@ -3,7 +3,9 @@ package dev.jdyld.cli;
 import dev.jdyld.link.JitLinker;
 import dev.jdyld.link.LoadedSet;
 import dev.jdyld.link.SetLayout;
+import dev.jdyld.memory.WindowUsage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -18,19 +20,18 @@ final class LayoutCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
-    @Option(names = {"--lib", "-l"}, paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable): a dlopen name like libstdc++.so.6, a path, or a short name like m.")
-    List<String> libraries = new ArrayList<>();
+    @Mixin
+    LinkerOptions linkerOptions = new LinkerOptions();
 
     @Parameters(paramLabel = "FILE", arity = "1..*", description = "Objects to load.")
     List<Path> files = new ArrayList<>();
 
     @Override
     public Integer call() {
-        JitLinker.Builder builder = JitLinker.builder();
-        libraries.forEach(builder::hostLibrary);
-        try (JitLinker linker = builder.build(); LoadedSet set = linker.load(files)) {
+        try (JitLinker linker = linkerOptions.build(); LoadedSet set = linker.load(files)) {
             SetLayout layout = set.layout();
-            System.out.print(json ? LayoutPrinter.json(layout) : LayoutPrinter.table(layout));
+            List<WindowUsage> windows = linker.memoryManager().usage();
+            System.out.print(json ? LayoutPrinter.json(layout, windows) : LayoutPrinter.table(layout, windows));
         }
         return 0;
     }

@@ -1,12 +1,15 @@
 package dev.jdyld.cli;
 
 import dev.jdyld.link.SetLayout;
+import dev.jdyld.memory.WindowUsage;
+
+import java.util.List;
 
 /** Renders a {@link SetLayout} as a table for people or as JSON for tools. */
 final class LayoutPrinter {
     private LayoutPrinter() {}
 
-    static String table(SetLayout layout) {
+    static String table(SetLayout layout, List<WindowUsage> windows) {
         StringBuilder out = new StringBuilder();
         out.append(String.format("GOT entries: %d   stubs: %d   relocations: %d%n",
                 layout.gotEntries(), layout.stubs(), layout.relocations()));
@@ -20,10 +23,15 @@ final class LayoutPrinter {
             out.append(String.format("0x%016x 0x%08x %-8d %-6s %s (%s)%n", s.address(), s.size(), s.alignment(),
                     s.group(), s.name(), s.object()));
         }
+        out.append(String.format("%nWindow             Reserved   Committed  Used       Padding    Sets VMAs%n"));
+        for (WindowUsage w : windows) {
+            out.append(String.format("0x%016x 0x%08x 0x%08x 0x%08x 0x%08x %4d %4d%s%n", w.base(), w.reserved(),
+                    w.committed(), w.used(), w.padding(), w.slabs(), w.mappings(), w.dualMapped() ? "  dual-mapped" : ""));
+        }
         return out.toString();
     }
 
-    static String json(SetLayout layout) {
+    static String json(SetLayout layout, List<WindowUsage> windows) {
         StringBuilder out = new StringBuilder();
         out.append("{\n  \"gotEntries\": ").append(layout.gotEntries())
                 .append(",\n  \"stubs\": ").append(layout.stubs())
@@ -46,6 +54,19 @@ final class LayoutPrinter {
                     .append(", \"address\": ").append(s.address())
                     .append(", \"size\": ").append(s.size())
                     .append(", \"alignment\": ").append(s.alignment()).append('}');
+            sep = ",\n";
+        }
+        out.append("\n  ],\n  \"windows\": [");
+        sep = "\n";
+        for (WindowUsage w : windows) {
+            out.append(sep).append("    {\"base\": ").append(w.base())
+                    .append(", \"reserved\": ").append(w.reserved())
+                    .append(", \"committed\": ").append(w.committed())
+                    .append(", \"used\": ").append(w.used())
+                    .append(", \"padding\": ").append(w.padding())
+                    .append(", \"sets\": ").append(w.slabs())
+                    .append(", \"mappings\": ").append(w.mappings())
+                    .append(", \"dualMapped\": ").append(w.dualMapped()).append('}');
             sep = ",\n";
         }
         out.append("\n  ]\n}\n");

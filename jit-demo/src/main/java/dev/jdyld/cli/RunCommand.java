@@ -4,6 +4,7 @@ import dev.jdyld.link.JitLinker;
 import dev.jdyld.link.LoadedSet;
 import dev.jdyld.link.ProgramRunner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -17,8 +18,8 @@ import java.util.concurrent.Callable;
         "Loads FILEs as one set and calls main(argc, argv, envp); exits with main's return value.",
         "Arguments after -- are passed to the program; argv[0] is the first FILE."})
 final class RunCommand implements Callable<Integer> {
-    @Option(names = {"--lib", "-l"}, paramLabel = "NAME", description = "Host library to dlopen for symbol resolution (repeatable): a dlopen name like libstdc++.so.6, a path, or a short name like m.")
-    List<String> libraries = new ArrayList<>();
+    @Mixin
+    LinkerOptions linkerOptions = new LinkerOptions();
 
     @Option(names = "--entry", paramLabel = "SYMBOL", defaultValue = "main", description = "Entry point (default: ${DEFAULT-VALUE}).")
     String entry;
@@ -34,9 +35,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JitLinker.Builder builder = JitLinker.builder();
-        libraries.forEach(builder::hostLibrary);
-        JitLinker linker = builder.build();
+        JitLinker linker = linkerOptions.build();
         LoadedSet set = linker.load(files);
         List<String> argv = new ArrayList<>();
         argv.add(files.get(0).toString());

@@ -28,7 +28,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class DifferentialTest {
 
     static final List<String> OPT_LEVELS = List.of("-O0", "-O2");
-    static final List<String> PIC_MODES = List.of("-fPIC", "-fPIE");
+    /** Code models and position independence; space-separated flags. */
+    static final List<String> PIC_MODES = List.of("-fPIC", "-fPIE", "-fno-pic", "-mcmodel=large -fPIC",
+            "-mcmodel=large -fno-pic");
+    /** gcc's defaults (PIE on Debian) and explicit position independence, for {@link TestPrograms#HOST_DATA}. */
+    static final List<String> HOST_DATA_MODES = List.of("", "-fPIE", "-fPIC", "-mcmodel=large -fPIC");
 
     /** Compiled and natively run once per (program, flags); shared by the test cases. */
     record Build(Path dir, Objects objects, Path nativeExe, Result nativeResult) {}
@@ -55,14 +59,34 @@ class DifferentialTest {
                 }
             }
         }
+        for (String opt : OPT_LEVELS) {
+            for (String pic : HOST_DATA_MODES) {
+                cases.add(Arguments.of(TestPrograms.HOST_DATA, opt, pic));
+            }
+        }
+        return cases.stream();
+    }
+
+    /** Every program once more with the memory manager's dual mapping (code written through a second view). */
+    static Stream<Arguments> dualMappingCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (Program program : TestPrograms.ALL) {
+            cases.add(Arguments.of(program, "-O2", "-fPIE"));
+            cases.add(Arguments.of(program, "-O0", "-fno-pic"));
+        }
+        cases.add(Arguments.of(TestPrograms.HOST_DATA, "-O2", ""));
         return cases.stream();
     }
 
     static Build build(Program program, String opt, String pic) {
         return BUILDS.computeIfAbsent(program.name() + " " + opt + " " + pic, key -> {
-            Path dir = workRoot.resolve(program.name() + opt + pic);
+            Path dir = workRoot.resolve((program.name() + opt + pic).replace(' ', '_').replace('=', '-'));
             List<Path> sources = TestPrograms.writeSources(program, dir);
-            Objects objects = NativeToolchain.compile(sources, dir, List.of(opt, pic));
+            List<String> flags = new ArrayList<>(List.of(opt));
+            if (!pic.isEmpty()) {
+                flags.addAll(List.of(pic.split(" ")));
+            }
+            Objects objects = NativeToolchain.compile(sources, dir, flags);
             Path exe = NativeToolchain.link(objects, dir.resolve(program.name() + ".native"), program.nativeLibs());
             Result nativeResult = NativeToolchain.runNative(exe, program.args(), dir);
             return new Build(dir, objects, exe, nativeResult);
@@ -72,19 +96,29 @@ class DifferentialTest {
     @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("cases")
     void jdyldRunMatchesNativeRun(Program program, String opt, String pic) {
+        assertMatchesNative(program, opt, pic, List.of());
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2} --dual-mapping")
+    @MethodSource("dualMappingCases")
+    void dualMappedRunMatchesNativeRun(Program program, String opt, String pic) {
+        assertMatchesNative(program, opt, pic, List.of("--dual-mapping"));
+    }
+
+    private void assertMatchesNative(Program program, String opt, String pic, List<String> extraOptions) {
         Build build = build(program, opt, pic);
         Result expected = build.nativeResult();
         // The reference run itself must be meaningful, or equal outputs would prove nothing.
         assertThat(expected.timedOut()).as("native run timed out:\n%s", expected.describe()).isFalse();
         assertThat(expected.stdout()).as("native run printed nothing:\n%s", expected.describe()).isNotEmpty();
 
-        List<String> options = new ArrayList<>();
+        List<String> options = new ArrayList<>(extraOptions);
         program.jdyldLibs().forEach(lib -> options.addAll(List.of("--lib", lib)));
         Result actual = NativeToolchain.runJdyld(options, build.objects().files(), program.args(), build.dir());
 
-        String context = ("jdyld run of %s (%s %s) differs from the native run\n%s\nnative exit code: %d"
+        String context = ("jdyld run of %s (%s %s %s) differs from the native run\n%s\nnative exit code: %d"
                 + "\n(run with -D%s=DIR to keep the objects)")
-                .formatted(program.name(), opt, pic, actual.describe(), expected.exitCode(),
+                .formatted(program.name(), opt, pic, extraOptions, actual.describe(), expected.exitCode(),
                         NativeToolchain.WORKDIR_PROPERTY);
         assertThat(actual.timedOut()).as(() -> context).isFalse();
         assertThat(NativeToolchain.crashReports(build.dir())).as(() -> context).isEmpty();

@@ -245,6 +245,8 @@ final class NativeToolchain {
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                     .redirectOutput(out.toFile())
                     .redirectError(err.toFile());
+            // Both the native and the jdyld run see this marker (host-data-getopt looks for it in environ).
+            pb.environment().put("JDYLD_TEST_MARKER", "differential");
             pb.environment().putAll(env);
             Process p = pb.start();
             boolean finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);

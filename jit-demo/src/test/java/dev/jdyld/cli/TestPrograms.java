@@ -46,7 +46,15 @@ final class TestPrograms {
             new Program("libm-float", List.of(), List.of("m"), List.of("libm.so.6"), false),
             new Program("setjmp-varargs-alloca", List.of(), List.of(), List.of(), false),
             new Program("pthreads-mutex", List.of(), List.of("pthread"), List.of(), false),
-            new Program("functions-3000", List.of("7"), List.of(), List.of(), true));
+            new Program("functions-3000", List.of("7"), List.of(), List.of(), true),
+            new Program("aligned-bss", List.of(), List.of(), List.of(), false));
+
+    /**
+     * Reaches host data (stderr, environ, optarg, optind) with 32-bit PC-relative references:
+     * position-independent code only (non-PIC code cannot be both below 2 GiB and near libc's data).
+     */
+    static final Program HOST_DATA = new Program("host-data-getopt",
+            List.of("-v", "-n", "bob", "-l", "3", "x", "y"), List.of(), List.of(), false);
 
     /**
      * Writes the program's C sources (and headers) into {@code dir}; returns the {@code .c} files,

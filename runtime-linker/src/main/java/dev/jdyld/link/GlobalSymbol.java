@@ -35,6 +35,8 @@ final class GlobalSymbol {
     /** GOT slot and stub index, or -1. */
     int gotSlot = -1;
     int stub = -1;
+    /** The set takes the stub's address as the symbol's address (for 32-bit absolute references). */
+    boolean canonicalStub;
     /** An object that references the symbol, for error messages. */
     int firstReference = -1;
     boolean referencedStrongly;

@@ -1,9 +1,11 @@
 package dev.jdyld.link;
 
+import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Placement;
 import dev.jdyld.memory.SlabRequest;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -47,9 +49,15 @@ final class LayoutPlan {
     long nearLow = Long.MAX_VALUE;
     long nearHigh = Long.MIN_VALUE;
     long relocationCount;
+    private List<MemoryMaps.Mapping> executableRanges;
 
-    LayoutPlan(Architecture arch, SymbolTable symbols) {
+    /** Whether calls into earlier sets are direct (the set must then be placed within reach of them). */
+    final boolean directCallsToEarlierSets;
+    boolean hasDirectCallsToEarlierSets;
+
+    LayoutPlan(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets) {
         this.arch = arch;
+        this.directCallsToEarlierSets = directCallsToEarlierSets;
         this.symbols = symbols;
         this.objects = symbols.objects;
         int n = objects.size();
@@ -68,8 +76,8 @@ final class LayoutPlan {
         }
     }
 
-    static LayoutPlan plan(Architecture arch, SymbolTable symbols) {
-        LayoutPlan plan = new LayoutPlan(arch, symbols);
+    static LayoutPlan plan(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets) {
+        LayoutPlan plan = new LayoutPlan(arch, symbols, directCallsToEarlierSets);
         plan.scanRelocations();
         plan.placeSections();
         return plan;
@@ -162,8 +170,9 @@ final class LayoutPlan {
                         requestGot(o, symbol, global);
                     }
                     if ((needs & Architecture.CALL) != 0 && global != null
-                            && global.kind == GlobalSymbol.Kind.EARLIER_SET) {
+                            && global.kind == GlobalSymbol.Kind.EARLIER_SET && directCallsToEarlierSets) {
                         // Calls into an earlier set are direct: the set is placed within reach of it.
+                        hasDirectCallsToEarlierSets = true;
                         nearLow = Math.min(nearLow, global.address);
                         nearHigh = Math.max(nearHigh, global.address);
                     } else if ((needs & Architecture.CALL) != 0 && global != null && !global.isInSet()) {
@@ -171,6 +180,16 @@ final class LayoutPlan {
                         if (global.stub < 0) {
                             global.stub = stubs++;
                         }
+                    }
+                    if ((needs & Architecture.ABSOLUTE_32) != 0 && global != null
+                            && global.kind == GlobalSymbol.Kind.HOST && isHostCode(global.address)) {
+                        // A 32-bit absolute address of a host function (non-PIC `mov $puts, %edi`): the
+                        // function's canonical address in this set becomes its stub, which lives low.
+                        requestGot(o, symbol, global);
+                        if (global.stub < 0) {
+                            global.stub = stubs++;
+                        }
+                        global.canonicalStub = true;
                     }
                     if ((needs & Architecture.ABSOLUTE_32) != 0 && refersToAddress(object, symbol, global)) {
                         if (!needsLow2GiB) {
@@ -191,6 +210,24 @@ final class LayoutPlan {
                 }
             }
         }
+    }
+
+    /** Whether a host address is inside an executable mapping: a function rather than data. */
+    private boolean isHostCode(long address) {
+        if (executableRanges == null) {
+            executableRanges = new ArrayList<>();
+            for (MemoryMaps.Mapping mapping : MemoryMaps.read()) {
+                if (mapping.permissions().charAt(2) == 'x') {
+                    executableRanges.add(mapping);
+                }
+            }
+        }
+        for (MemoryMaps.Mapping mapping : executableRanges) {
+            if (address >= mapping.start() && address < mapping.end()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void checkLocalTarget(ElfObject object, int o, int rela, long entry, int symbol) {

@@ -1,5 +1,6 @@
 package dev.jdyld.link;
 
+import dev.jdyld.memory.MemoryException;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
@@ -54,14 +55,35 @@ final class SetLinker {
         }
         SymbolTable symbols = new SymbolTable(objects);
         symbols.resolve(earlier, host);
-        LayoutPlan plan = LayoutPlan.plan(arch, symbols);
-        Slab slab = memory.allocate(plan.slabRequest());
+        LayoutPlan plan = LayoutPlan.plan(arch, symbols, true);
+        Slab slab;
+        try {
+            slab = memory.allocate(plan.slabRequest());
+        } catch (MemoryException placementFailed) {
+            if (!plan.hasDirectCallsToEarlierSets) {
+                throw cannotPlace(objects, placementFailed);
+            }
+            // No window reaches the earlier sets it calls: plan again with stubs for those calls.
+            symbols = new SymbolTable(objects);
+            symbols.resolve(earlier, host);
+            plan = LayoutPlan.plan(arch, symbols, false);
+            try {
+                slab = memory.allocate(plan.slabRequest());
+            } catch (MemoryException e) {
+                throw cannotPlace(objects, e);
+            }
+        }
         try {
             return fill(objects, symbols, plan, slab);
         } catch (Throwable t) {
             slab.close();
             throw t;
         }
+    }
+
+    private static LinkException cannotPlace(List<ElfObject> objects, MemoryException e) {
+        return new LinkException(objects.get(0).name + (objects.size() > 1 ? " and " + (objects.size() - 1) + " more" : "")
+                + ": cannot place the set: " + e.getMessage(), e);
     }
 
     private Linked fill(List<ElfObject> objects, SymbolTable symbols, LayoutPlan plan, Slab slab) {
@@ -184,10 +206,11 @@ final class SetLinker {
             int g = globalOf[s];
             if (g >= 0) {
                 GlobalSymbol global = symbols.globals.get(g);
-                r.address[s] = global.address;
+                long stub = global.stub >= 0 ? stubBase + (long) global.stub * arch.stubSize() : 0;
+                r.address[s] = global.canonicalStub ? stub : global.address;
                 r.size[s] = global.size;
                 r.gotSlot[s] = global.gotSlot >= 0 ? got + global.gotSlot * GOT_ENTRY_SIZE : 0;
-                r.callTarget[s] = global.stub >= 0 ? stubBase + (long) global.stub * arch.stubSize() : global.address;
+                r.callTarget[s] = global.stub >= 0 ? stub : global.address;
             } else {
                 long address = symbolAddress(object, sectionAddress, s);
                 r.address[s] = address;

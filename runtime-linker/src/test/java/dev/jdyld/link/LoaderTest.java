@@ -97,7 +97,6 @@ class LoaderTest {
                 if (fields.length < 5 || !fields[2].startsWith("R_X86_64_")) {
                     continue;
                 }
-                String section = null;
                 String type = fields[2];
                 String symbol = fields[4];
                 if (line.contains(".rela.eh_frame")) {
@@ -174,8 +173,6 @@ class LoaderTest {
         assertRefusedLeavingNothing(truncated, MalformedObjectException.class, "truncated.o", "offset");
         // Section contents cut off: headers intact, bytes missing.
         Path cut = dir.resolve("cut.o");
-        byte[] cutBytes = bytes.clone();
-        Files.write(cut, cutBytes);
         long shoff = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(40);
         Files.write(cut, Arrays.copyOf(bytes, (int) shoff + 64 * 2));
         assertRefusedLeavingNothing(cut, MalformedObjectException.class, "cut.o", "offset");

@@ -1,0 +1,31 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.link.JitLinker;
+import dev.jdyld.memory.MemoryManager;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Options shared by the commands that load objects: host libraries and memory-manager modes. */
+final class LinkerOptions {
+    @Option(names = {"--lib", "-l"}, paramLabel = "NAME", description = {
+            "Host library to dlopen for symbol resolution (repeatable): a dlopen name like",
+            "libstdc++.so.6, a path, or a short name like m."})
+    List<String> libraries = new ArrayList<>();
+
+    @Option(names = "--dual-mapping", description = {
+            "Write code through a separate read-write view of a memory file; the executable view",
+            "is never writable (for systems that forbid making written pages executable)."})
+    boolean dualMapping;
+
+    @Option(names = "--huge-pages", description = "Align each set's code to 2 MiB and advise transparent huge pages for it.")
+    boolean hugePages;
+
+    JitLinker build() {
+        JitLinker.Builder builder = JitLinker.builder().memoryOptions(
+                MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
+        libraries.forEach(builder::hostLibrary);
+        return builder.build();
+    }
+}
