@@ -134,6 +134,37 @@ class LoaderTest {
             }
         }
         assertThat(set.layout().groups()).extracting(SetLayout.Group::permissions).contains("r-x", "r--", "rw-");
+        for (WindowUsage window : linker.memoryManager().usage()) {
+            for (MemoryMaps.Mapping m : MemoryMaps.read()) {
+                if (m.overlaps(window.base(), window.base() + window.reserved())) {
+                    assertThat(m.permissions()).as("mapping %x-%x", m.start(), m.end()).doesNotContain("wx");
+                }
+            }
+        }
+    }
+
+    @Test
+    void nonPicSetLandsBelow2GiBWithItsStubsAndTakesHostFunctionAddressesThroughThem() throws Throwable {
+        Path o = Toolchain.compile(dir, "nopic", """
+                #include <stdlib.h>
+                static int cmp(const void *a, const void *b) { return *(const int *) a - *(const int *) b; }
+                void *(*volatile allocate)(size_t) = malloc;
+                int smallest(int a, int b, int c) {
+                    int v[3] = {a, b, c};
+                    qsort(v, 3, sizeof v[0], cmp);
+                    void (*volatile release)(void *) = free;
+                    release(allocate(16));
+                    return v[0];
+                }
+                """, "-O2", "-fno-pic");
+        assertThat(Toolchain.run(List.of("readelf", "-rW", o.toString()))).contains("R_X86_64_32 ").contains("free");
+        LoadedSet set = linker.load(o);
+        for (SetLayout.Group group : set.layout().groups()) {
+            assertThat(group.address() + group.size()).as(group.name()).isLessThanOrEqualTo(1L << 31);
+        }
+        assertThat(set.layout().stubs()).isGreaterThanOrEqualTo(2);
+        MethodHandle smallest = set.function("smallest", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        assertThat((int) smallest.invokeExact(9, -4, 7)).isEqualTo(-4);
     }
 
     @Test
