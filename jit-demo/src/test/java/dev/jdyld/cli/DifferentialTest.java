@@ -33,6 +33,9 @@ class DifferentialTest {
             "-mcmodel=large -fno-pic");
     /** gcc's defaults (PIE on Debian) and explicit position independence, for {@link TestPrograms#HOST_DATA}. */
     static final List<String> HOST_DATA_MODES = List.of("", "-fPIE", "-fPIC", "-mcmodel=large -fPIC");
+    /** The TLS models and call forms gcc emits for {@link TestPrograms#TLS_THREADS}. */
+    static final List<String> TLS_MODES = List.of("-fPIC", "-fPIC -ftls-model=local-dynamic", "-fPIC -mtls-dialect=gnu2",
+            "-fPIC -fno-plt", "-mcmodel=large -fPIC");
 
     /** Compiled and natively run once per (program, flags); shared by the test cases. */
     record Build(Path dir, Objects objects, Path nativeExe, Result nativeResult) {}
@@ -63,6 +66,9 @@ class DifferentialTest {
             for (String pic : HOST_DATA_MODES) {
                 cases.add(Arguments.of(TestPrograms.HOST_DATA, opt, pic));
             }
+            for (String pic : TLS_MODES) {
+                cases.add(Arguments.of(TestPrograms.TLS_THREADS, opt, pic));
+            }
         }
         return cases.stream();
     }
@@ -75,6 +81,7 @@ class DifferentialTest {
             cases.add(Arguments.of(program, "-O0", "-fno-pic"));
         }
         cases.add(Arguments.of(TestPrograms.HOST_DATA, "-O2", ""));
+        cases.add(Arguments.of(TestPrograms.TLS_THREADS, "-O2", "-fPIC -mtls-dialect=gnu2"));
         return cases.stream();
     }
 

@@ -57,6 +57,13 @@ final class TestPrograms {
             List.of("-v", "-n", "bob", "-l", "3", "x", "y"), List.of(), List.of(), false);
 
     /**
+     * Thread-local variables (initialised, zeroed, static, 64-byte aligned) updated by threads the
+     * program creates: general dynamic, local dynamic and TLS descriptors (position-independent only;
+     * -fPIE code uses local exec, which needs static TLS).
+     */
+    static final Program TLS_THREADS = new Program("tls-threads", List.of(), List.of("pthread"), List.of(), false);
+
+    /**
      * Writes the program's C sources (and headers) into {@code dir}; returns the {@code .c} files,
      * sorted by name (the first one's object is argv[0] for jdyld).
      */

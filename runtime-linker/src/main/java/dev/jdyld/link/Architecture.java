@@ -18,6 +18,16 @@ abstract class Architecture {
     static final int PC_RELATIVE_32 = 1 << 3;
     /** Refers to thread-local storage. */
     static final int TLS = 1 << 4;
+    /** General dynamic TLS: a {@code tls_index} pair for the symbol. */
+    static final int TLS_GENERAL_DYNAMIC = 1 << 5;
+    /** Local dynamic TLS: the set's {@code tls_index} pair with offset 0. */
+    static final int TLS_LOCAL_DYNAMIC = 1 << 6;
+    /** A TLS descriptor for the symbol. */
+    static final int TLS_DESCRIPTOR = 1 << 7;
+    /** Initial exec: a GOT slot holding the thread-pointer offset (host variables only). */
+    static final int TLS_INITIAL_EXEC = 1 << 8;
+    /** Local exec: a thread-pointer offset in the code (refused). */
+    static final int TLS_LOCAL_EXEC = 1 << 9;
     /** A type the scan knows and refuses. */
     static final int UNSUPPORTED = 1 << 31;
 
@@ -38,6 +48,19 @@ abstract class Architecture {
 
     /** Writes a stub at {@code offset} of {@code text} that jumps through the GOT slot at {@code slotAddress}. */
     abstract void writeStub(MemorySegment text, long offset, long stubAddress, long slotAddress);
+
+    /** Bytes of the TLS runtime code ({@code __tls_get_addr}, descriptor resolver, key destructor). */
+    abstract int tlsCodeSize();
+
+    /** Offsets in the TLS runtime code of its three entry points. */
+    abstract int tlsGetAddrEntry();
+
+    abstract int tlsDescriptorResolverEntry();
+
+    abstract int tlsDestructorEntry();
+
+    /** Writes the TLS runtime code, calling {@code pthreadGetspecific} and, on a thread's first access, {@code slowPath}. */
+    abstract void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath);
 
     /**
      * Applies every entry of relocation section {@code rela} of {@code object} to

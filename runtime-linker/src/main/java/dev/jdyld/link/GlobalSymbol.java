@@ -35,6 +35,11 @@ final class GlobalSymbol {
     /** GOT slot and stub index, or -1. */
     int gotSlot = -1;
     int stub = -1;
+    /** First GOT slot of the symbol's TLS {@code tls_index} pair and descriptor, or -1. */
+    int tlsGdSlot = -1;
+    int tlsDescSlot = -1;
+    /** A thread-local variable (some definition or reference says STT_TLS). */
+    boolean tls;
     /** The set takes the stub's address as the symbol's address (for 32-bit absolute references). */
     boolean canonicalStub;
     /** An object that references the symbol, for error messages. */

@@ -19,6 +19,8 @@ import static dev.jdyld.link.Elf.*;
  */
 final class LayoutPlan {
     static final int NOT_LOADED = -1;
+    /** A {@code .tbss}-like section: part of the TLS block, not of the slab. */
+    static final int TLS_ONLY = -2;
     private static final long GOT_ENTRY_SIZE = 8;
 
     final Architecture arch;
@@ -29,8 +31,20 @@ final class LayoutPlan {
     final int[][] sectionGroup;
     /** Per object, per section: offset inside its group. */
     final long[][] sectionOffset;
-    /** Per object, per local symbol: GOT slot or -1 (allocated only for objects that need it). */
+    /** Per object, per local symbol: GOT slot, TLS GD pair, TLS descriptor, or -1 (allocated when needed). */
     final int[][] localGotSlot;
+    final int[][] localTlsGdSlot;
+    final int[][] localTlsDescSlot;
+
+    /** Per object, per section: offset in the set's TLS block, or -1 for sections that are not TLS. */
+    final long[][] tlsOffset;
+    boolean usesTls;
+    long tlsTemplateOffset;  // in RELRO: the .tdata image blocks are copied from
+    long tlsTemplateSize;
+    long tlsBlockSize;
+    long tlsAlign = 1;
+    long tlsCodeOffset;      // in TEXT: __tls_get_addr, the descriptor resolver, the key destructor
+    int tlsLdSlot = -1;      // the set's local-dynamic tls_index pair
 
     final long[] groupSize = new long[PermissionGroup.values().length];
     final long[] groupAlign = new long[PermissionGroup.values().length];
@@ -64,12 +78,17 @@ final class LayoutPlan {
         sectionGroup = new int[n][];
         sectionOffset = new long[n][];
         localGotSlot = new int[n][];
+        localTlsGdSlot = new int[n][];
+        localTlsDescSlot = new int[n][];
+        tlsOffset = new long[n][];
         commonOffset = new long[symbols.globals.size()];
         Arrays.fill(groupAlign, 1);
         for (int o = 0; o < n; o++) {
             ElfObject object = objects.get(o);
             sectionGroup[o] = new int[object.sectionCount];
             sectionOffset[o] = new long[object.sectionCount];
+            tlsOffset[o] = new long[object.sectionCount];
+            Arrays.fill(tlsOffset[o], -1);
             for (int s = 0; s < object.sectionCount; s++) {
                 sectionGroup[o][s] = classify(object, s);
             }
@@ -91,8 +110,8 @@ final class LayoutPlan {
             return NOT_LOADED;
         }
         if ((flags & SHF_TLS) != 0) {
-            throw new UnsupportedObjectException(object.name + ": section " + object.sectionName[s]
-                    + ": thread-local storage is not supported yet");
+            // .tdata is relocated in place as the template of every thread's block; .tbss only sizes the block.
+            return type == SHT_NOBITS ? TLS_ONLY : PermissionGroup.RELRO.ordinal();
         }
         if ((flags & SHF_EXECINSTR) != 0) {
             if ((flags & SHF_WRITE) != 0) {
@@ -125,7 +144,7 @@ final class LayoutPlan {
             int[] globalOf = symbols.globalOf[o];
             for (int rela : object.relaSections) {
                 int target = object.sectionInfo[rela];
-                if (sectionGroup[o][target] == NOT_LOADED) {
+                if (sectionGroup[o][target] < 0) {
                     continue;
                 }
                 if (object.sectionType[target] == SHT_NOBITS) {
@@ -149,8 +168,7 @@ final class LayoutPlan {
                     if ((needs & Architecture.UNSUPPORTED) != 0) {
                         throw new RelocationException(object.name + ": section " + object.sectionName[target]
                                 + " offset 0x" + Long.toHexString(offset) + ": unsupported relocation "
-                                + arch.relocationName(type) + " against " + Architecture.describeSymbol(object, symbol)
-                                + ((needs & Architecture.TLS) != 0 ? " (thread-local storage is not supported yet)" : ""));
+                                + arch.relocationName(type) + " against " + Architecture.describeSymbol(object, symbol));
                     }
                     int width = arch.width(type);
                     if (offset < 0 || offset > targetSize - width) {
@@ -166,6 +184,10 @@ final class LayoutPlan {
                         continue;
                     }
                     GlobalSymbol global = g < 0 ? null : symbols.globals.get(g);
+                    if ((needs & Architecture.TLS) != 0) {
+                        scanTls(object, o, target, offset, type, symbol, global, needs);
+                        continue;
+                    }
                     if ((needs & Architecture.NEEDS_GOT) != 0) {
                         requestGot(o, symbol, global);
                     }
@@ -210,6 +232,92 @@ final class LayoutPlan {
                 }
             }
         }
+    }
+
+    /**
+     * Thread-local storage: general and local dynamic and TLS descriptors reach the set's own
+     * variables through its per-thread blocks; initial exec reaches the host's (static TLS, at a
+     * fixed offset from the thread pointer). The set's own variables cannot be reached by initial
+     * or local exec: a running process has no static TLS room left for them.
+     */
+    private void scanTls(ElfObject object, int o, int target, long offset, int type, int symbol, GlobalSymbol global,
+                         int needs) {
+        usesTls = true;
+        boolean hostTls = global != null && global.kind == GlobalSymbol.Kind.HOST;
+        String where = object.name + ": section " + object.sectionName[target] + " offset 0x" + Long.toHexString(offset)
+                + ": " + arch.relocationName(type) + " against " + Architecture.describeSymbol(object, symbol);
+        if (symbol != 0 && !hostTls && !isSetTls(object, symbol, global)) {
+            throw new RelocationException(where + ": the symbol is not a thread-local variable of the set");
+        }
+        if ((needs & Architecture.TLS_INITIAL_EXEC) != 0) {
+            if (!hostTls) {
+                throw new RelocationException(where + ": initial-exec access to thread-local storage the set defines"
+                        + " needs static TLS, which a running process cannot grow; compile with -fPIC or"
+                        + " -ftls-model=global-dynamic");
+            }
+            requestGot(o, symbol, global);
+            return;
+        }
+        if ((needs & Architecture.TLS_LOCAL_EXEC) != 0) {
+            throw new RelocationException(where + ": local-exec access to thread-local storage needs static TLS, which"
+                    + " a running process cannot grow; compile with -fPIC or -ftls-model=global-dynamic");
+        }
+        if (hostTls) {
+            throw new RelocationException(where + ": dynamic access to a host library's thread-local variable is not"
+                    + " supported; use -ftls-model=initial-exec for host variables");
+        }
+        if ((needs & Architecture.TLS_GENERAL_DYNAMIC) != 0) {
+            if (global != null) {
+                if (global.tlsGdSlot < 0) {
+                    global.tlsGdSlot = takeSlots(2);
+                }
+            } else {
+                localTlsGdSlot[o] = requestLocal(localTlsGdSlot[o], o, symbol, 2);
+            }
+        }
+        if ((needs & Architecture.TLS_DESCRIPTOR) != 0) {
+            if (global != null) {
+                if (global.tlsDescSlot < 0) {
+                    global.tlsDescSlot = takeSlots(3);
+                }
+            } else {
+                localTlsDescSlot[o] = requestLocal(localTlsDescSlot[o], o, symbol, 3);
+            }
+        }
+        if ((needs & Architecture.TLS_LOCAL_DYNAMIC) != 0 && tlsLdSlot < 0) {
+            tlsLdSlot = takeSlots(2);
+        }
+    }
+
+    /** Whether a symbol names a thread-local variable (or TLS section) defined by the set. */
+    private boolean isSetTls(ElfObject object, int symbol, GlobalSymbol global) {
+        if (global != null) {
+            if (global.kind != GlobalSymbol.Kind.DEFINED) {
+                return false;
+            }
+            object = objects.get(global.object);
+            symbol = global.symbol;
+        }
+        int section = object.symbolSection[symbol];
+        return object.symbolType(symbol) == STT_TLS
+                || (section > 0 && section < SHN_LORESERVE && (object.sectionFlags[section] & SHF_TLS) != 0);
+    }
+
+    private int takeSlots(int count) {
+        int first = gotEntries;
+        gotEntries += count;
+        return first;
+    }
+
+    private int[] requestLocal(int[] slots, int o, int symbol, int count) {
+        if (slots == null) {
+            slots = new int[objects.get(o).symbolCount];
+            Arrays.fill(slots, -1);
+        }
+        if (slots[symbol] < 0) {
+            slots[symbol] = takeSlots(count);
+        }
+        return slots;
     }
 
     /** Whether a host address is inside an executable mapping: a function rather than data. */
@@ -262,15 +370,7 @@ final class LayoutPlan {
             }
             return;
         }
-        int[] slots = localGotSlot[o];
-        if (slots == null) {
-            slots = new int[objects.get(o).symbolCount];
-            Arrays.fill(slots, -1);
-            localGotSlot[o] = slots;
-        }
-        if (slots[symbol] < 0) {
-            slots[symbol] = gotEntries++;
-        }
+        localGotSlot[o] = requestLocal(localGotSlot[o], o, symbol, 1);
     }
 
     /**
@@ -281,16 +381,20 @@ final class LayoutPlan {
         int text = PermissionGroup.TEXT.ordinal();
         int relro = PermissionGroup.RELRO.ordinal();
         int data = PermissionGroup.DATA.ordinal();
+        if (symbols.byName.containsKey(SymbolTable.TLS_GET_ADDR)) {
+            usesTls = true;
+        }
         if (gotEntries > 0) {
             gotOffset = reserve(relro, (long) gotEntries * GOT_ENTRY_SIZE, GOT_ENTRY_SIZE);
         }
+        placeThreadLocalStorage(relro);
         for (int pass = 0; pass < 2; pass++) {
             boolean nobits = pass == 1;
             for (int o = 0; o < objects.size(); o++) {
                 ElfObject object = objects.get(o);
                 for (int s = 1; s < object.sectionCount; s++) {
                     int group = sectionGroup[o][s];
-                    if (group == NOT_LOADED || (object.sectionType[s] == SHT_NOBITS) != nobits) {
+                    if (group < 0 || tlsOffset[o][s] >= 0 || (object.sectionType[s] == SHT_NOBITS) != nobits) {
                         continue;
                     }
                     sectionOffset[o][s] = reserve(group, object.sectionSize[s], object.sectionAlign[s]);
@@ -299,10 +403,56 @@ final class LayoutPlan {
             if (pass == 0 && stubs > 0) {
                 stubOffset = reserve(text, (long) stubs * arch.stubSize(), arch.stubSize());
             }
+            if (pass == 0 && usesTls) {
+                tlsCodeOffset = reserve(text, arch.tlsCodeSize(), 16);
+            }
         }
         for (GlobalSymbol global : symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
                 commonOffset[global.id] = reserve(data, Math.max(global.commonSize, 1), global.commonAlign);
+            }
+        }
+    }
+
+    /**
+     * Lays out the TLS block: every {@code .tdata}-like section, then every {@code .tbss}-like one,
+     * each at its alignment. The initialised part is also the template in RELRO, laid out at the
+     * same offsets so that a new block is one copy of it.
+     */
+    private void placeThreadLocalStorage(int relro) {
+        long size = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            boolean nobits = pass == 1;
+            for (int o = 0; o < objects.size(); o++) {
+                ElfObject object = objects.get(o);
+                for (int s = 1; s < object.sectionCount; s++) {
+                    if ((object.sectionFlags[s] & SHF_TLS) == 0 || (object.sectionFlags[s] & SHF_ALLOC) == 0
+                            || (object.sectionType[s] == SHT_NOBITS) != nobits) {
+                        continue;
+                    }
+                    long align = object.sectionAlign[s];
+                    tlsOffset[o][s] = (size + align - 1) & -align;
+                    size = tlsOffset[o][s] + object.sectionSize[s];
+                    tlsAlign = Math.max(tlsAlign, align);
+                }
+            }
+            if (pass == 0) {
+                tlsTemplateSize = size;
+            }
+        }
+        tlsBlockSize = size;
+        if (size > 0) {
+            usesTls = true;
+        }
+        if (tlsTemplateSize > 0) {
+            tlsTemplateOffset = reserve(relro, tlsTemplateSize, tlsAlign);
+            for (int o = 0; o < objects.size(); o++) {
+                ElfObject object = objects.get(o);
+                for (int s = 1; s < object.sectionCount; s++) {
+                    if (tlsOffset[o][s] >= 0 && object.sectionType[s] != SHT_NOBITS) {
+                        sectionOffset[o][s] = tlsTemplateOffset + tlsOffset[o][s];
+                    }
+                }
             }
         }
     }

@@ -19,6 +19,7 @@ import java.util.Set;
 public final class LoadedSet implements AutoCloseable {
     private final JitLinker owner;
     private final Slab slab;
+    private final ThreadLocalStorage tls;
     private final Map<String, Long> exports;
     private final Map<String, Long> sizes;
     private final SetLayout layout;
@@ -27,6 +28,7 @@ public final class LoadedSet implements AutoCloseable {
     LoadedSet(JitLinker owner, SetLinker.Linked linked) {
         this.owner = owner;
         this.slab = linked.slab();
+        this.tls = linked.tls();
         this.exports = Map.copyOf(linked.exports());
         this.sizes = Map.copyOf(linked.sizes());
         this.layout = linked.layout();
@@ -87,6 +89,9 @@ public final class LoadedSet implements AutoCloseable {
             }
             closed = true;
             owner.unregister(this);
+            if (tls != null) {
+                tls.close();
+            }
             slab.close();
         }
     }

@@ -13,11 +13,21 @@ final class ResolvedSymbols {
     final long[] callTarget;
     /** {@code Z}: the symbol's size. */
     final long[] size;
+    /** Address of the symbol's {@code tls_index} pair (general dynamic), or 0. */
+    final long[] tlsGdSlot;
+    /** Address of the symbol's TLS descriptor, or 0. */
+    final long[] tlsDescSlot;
+    /** Address of the set's local-dynamic {@code tls_index} pair, or 0. */
+    long tlsLdSlot;
+    /** The set's TLS module id. */
+    long tlsModule;
 
     ResolvedSymbols(int count) {
         address = new long[count];
         gotSlot = new long[count];
         callTarget = new long[count];
         size = new long[count];
+        tlsGdSlot = new long[count];
+        tlsDescSlot = new long[count];
     }
 }

@@ -29,6 +29,8 @@ import static dev.jdyld.link.Elf.*;
  */
 final class SetLinker {
     private static final long GOT_ENTRY_SIZE = 8;
+    /** Static TLS (the executable's, and libraries' loaded at start or with DF_STATIC_TLS) lies within this of the thread pointer. */
+    private static final long STATIC_TLS_LIMIT = 1L << 24;
     private static final String LINKER_OBJECT = "<jdyld>";
 
     private final Architecture arch;
@@ -44,7 +46,8 @@ final class SetLinker {
     }
 
     /** The result of a successful link, before it is wrapped for users. */
-    record Linked(Slab slab, Map<String, Long> exports, Map<String, Long> sizes, SetLayout layout) {}
+    record Linked(Slab slab, ThreadLocalStorage tls, Map<String, Long> exports, Map<String, Long> sizes,
+                  SetLayout layout) {}
 
     Linked link(List<ElfObject> objects) {
         for (ElfObject object : objects) {
@@ -73,9 +76,13 @@ final class SetLinker {
                 throw cannotPlace(objects, e);
             }
         }
+        ThreadLocalStorage[] tls = new ThreadLocalStorage[1];
         try {
-            return fill(objects, symbols, plan, slab);
+            return fill(objects, symbols, plan, slab, tls);
         } catch (Throwable t) {
+            if (tls[0] != null) {
+                tls[0].close();
+            }
             slab.close();
             throw t;
         }
@@ -86,7 +93,8 @@ final class SetLinker {
                 + ": cannot place the set: " + e.getMessage(), e);
     }
 
-    private Linked fill(List<ElfObject> objects, SymbolTable symbols, LayoutPlan plan, Slab slab) {
+    private Linked fill(List<ElfObject> objects, SymbolTable symbols, LayoutPlan plan, Slab slab,
+                        ThreadLocalStorage[] tlsOut) {
         int n = objects.size();
         MemorySegment[] groups = new MemorySegment[PermissionGroup.values().length];
         long[] groupBase = new long[groups.length];
@@ -102,7 +110,7 @@ final class SetLinker {
             sectionAddress[o] = new long[object.sectionCount];
             for (int s = 1; s < object.sectionCount; s++) {
                 int group = plan.sectionGroup[o][s];
-                if (group == LayoutPlan.NOT_LOADED) {
+                if (group < 0) {
                     continue;
                 }
                 long offset = plan.sectionOffset[o][s];
@@ -115,26 +123,62 @@ final class SetLinker {
 
         long got = groupBase[PermissionGroup.RELRO.ordinal()] + plan.gotOffset;
         long stubBase = groupBase[PermissionGroup.TEXT.ordinal()] + plan.stubOffset;
+        MemorySegment relro = groups[PermissionGroup.RELRO.ordinal()];
+        MemorySegment text = groups[PermissionGroup.TEXT.ordinal()];
+
+        // Thread-local storage: the set's key, its runtime code, its template.
+        ThreadLocalStorage tls = null;
+        long tlsCode = groupBase[PermissionGroup.TEXT.ordinal()] + plan.tlsCodeOffset;
+        if (plan.usesTls) {
+            arch.writeTlsCode(text, plan.tlsCodeOffset, ThreadLocalStorage.PTHREAD_GETSPECIFIC, ThreadLocalStorage.SLOW_PATH);
+            tls = ThreadLocalStorage.create(tlsCode + arch.tlsDestructorEntry(),
+                    groupBase[PermissionGroup.RELRO.ordinal()] + plan.tlsTemplateOffset, plan.tlsTemplateSize,
+                    plan.tlsBlockSize, plan.tlsAlign);
+            tlsOut[0] = tls;
+        }
+        long tlsModule = tls == null ? 0 : tls.moduleId();
+        long tlsResolver = tlsCode + arch.tlsDescriptorResolverEntry();
+        long threadPointer = 0;
 
         // Addresses of the set's own global definitions.
         for (GlobalSymbol global : symbols.globals) {
             switch (global.kind) {
                 case DEFINED -> {
                     ElfObject object = objects.get(global.object);
-                    global.address = symbolAddress(object, sectionAddress[global.object], global.symbol);
+                    global.address = symbolAddress(object, sectionAddress[global.object], plan.tlsOffset[global.object],
+                            global.symbol);
                 }
                 case COMMON -> global.address = groupBase[PermissionGroup.DATA.ordinal()] + plan.commonOffset[global.id];
-                case LINKER_DEFINED -> global.address = got;
+                case LINKER_DEFINED -> global.address = global.name.equals(SymbolTable.TLS_GET_ADDR)
+                        ? tlsCode + arch.tlsGetAddrEntry() : got;
                 default -> { }
             }
         }
 
-        // GOT slots and stubs of globals.
-        MemorySegment relro = groups[PermissionGroup.RELRO.ordinal()];
-        MemorySegment text = groups[PermissionGroup.TEXT.ordinal()];
+        // GOT slots, TLS pairs and descriptors, and stubs of globals.
         for (GlobalSymbol global : symbols.globals) {
             if (global.gotSlot >= 0) {
-                relro.set(ElfObject.U64, plan.gotOffset + global.gotSlot * GOT_ENTRY_SIZE, global.address);
+                long value = global.address;
+                if (global.tls && global.kind == GlobalSymbol.Kind.HOST) {
+                    // Initial exec of a host variable: static TLS sits at one offset from every thread's pointer.
+                    if (threadPointer == 0) {
+                        threadPointer = ThreadLocalStorage.threadPointer();
+                    }
+                    value = global.address - threadPointer;
+                    if (value >= 0 || value < -STATIC_TLS_LIMIT) {
+                        throw new RelocationException("host thread-local variable '" + global.name + "' is at 0x"
+                                + Long.toHexString(global.address) + ", not in static TLS below the thread pointer 0x"
+                                + Long.toHexString(threadPointer) + ": initial-exec access would be wrong on other"
+                                + " threads; build the host library with -ftls-model=initial-exec");
+                    }
+                }
+                putGot(relro, plan, global.gotSlot, value);
+            }
+            if (global.tlsGdSlot >= 0) {
+                putGot(relro, plan, global.tlsGdSlot, tlsModule, global.address);
+            }
+            if (global.tlsDescSlot >= 0) {
+                putGot(relro, plan, global.tlsDescSlot, tlsResolver, tlsModule, global.address);
             }
             if (global.stub >= 0) {
                 long offset = plan.stubOffset + (long) global.stub * arch.stubSize();
@@ -148,17 +192,25 @@ final class SetLinker {
             ElfObject object = objects.get(o);
             ResolvedSymbols resolved = resolve(object, o, symbols, plan, sectionAddress[o], got, stubBase);
             int[] localSlots = plan.localGotSlot[o];
-            if (localSlots != null) {
-                for (int s = 0; s < localSlots.length; s++) {
-                    if (localSlots[s] >= 0) {
-                        relro.set(ElfObject.U64, plan.gotOffset + localSlots[s] * GOT_ENTRY_SIZE, resolved.address[s]);
-                    }
+            int[] localGd = plan.localTlsGdSlot[o];
+            int[] localDesc = plan.localTlsDescSlot[o];
+            for (int s = 0; s < object.symbolCount; s++) {
+                if (localSlots != null && localSlots[s] >= 0) {
+                    putGot(relro, plan, localSlots[s], resolved.address[s]);
+                }
+                if (localGd != null && localGd[s] >= 0) {
+                    putGot(relro, plan, localGd[s], tlsModule, resolved.address[s]);
+                }
+                if (localDesc != null && localDesc[s] >= 0) {
+                    putGot(relro, plan, localDesc[s], tlsResolver, tlsModule, resolved.address[s]);
                 }
             }
+            resolved.tlsModule = tlsModule;
+            resolved.tlsLdSlot = plan.tlsLdSlot >= 0 ? got + plan.tlsLdSlot * GOT_ENTRY_SIZE : 0;
             for (int rela : object.relaSections) {
                 int target = object.sectionInfo[rela];
                 int group = plan.sectionGroup[o][target];
-                if (group == LayoutPlan.NOT_LOADED) {
+                if (group < 0) {
                     continue;
                 }
                 MemorySegment section = groups[group].asSlice(plan.sectionOffset[o][target], object.sectionSize[target]);
@@ -166,6 +218,9 @@ final class SetLinker {
             }
         }
 
+        if (plan.tlsLdSlot >= 0) {
+            putGot(relro, plan, plan.tlsLdSlot, tlsModule, 0);
+        }
         slab.finalizePermissions();
 
         Map<String, Long> exports = new HashMap<>();
@@ -182,10 +237,11 @@ final class SetLinker {
                 sizes.put(global.name, global.size);
             }
         }
-        return new Linked(slab, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase));
+        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase));
     }
 
-    private static long symbolAddress(ElfObject object, long[] sectionAddress, int symbol) {
+    /** A defined symbol's address; for a thread-local variable, its offset in the set's TLS block. */
+    private static long symbolAddress(ElfObject object, long[] sectionAddress, long[] tlsOffset, int symbol) {
         int section = object.symbolSection[symbol];
         if (section == SHN_ABS) {
             return object.symbolValue[symbol];
@@ -193,7 +249,17 @@ final class SetLinker {
         if (section == SHN_UNDEF || section >= SHN_LORESERVE) {
             return 0;
         }
+        if (tlsOffset[section] >= 0) {
+            return tlsOffset[section] + object.symbolValue[symbol];
+        }
         return sectionAddress[section] + object.symbolValue[symbol];
+    }
+
+    /** Writes consecutive GOT slots starting at {@code slot}. */
+    private static void putGot(MemorySegment relro, LayoutPlan plan, int slot, long... values) {
+        for (int i = 0; i < values.length; i++) {
+            relro.set(ElfObject.U64, plan.gotOffset + (slot + i) * GOT_ENTRY_SIZE, values[i]);
+        }
     }
 
     private ResolvedSymbols resolve(ElfObject object, int o, SymbolTable symbols, LayoutPlan plan,
@@ -210,12 +276,18 @@ final class SetLinker {
                 r.address[s] = global.canonicalStub ? stub : global.address;
                 r.size[s] = global.size;
                 r.gotSlot[s] = global.gotSlot >= 0 ? got + global.gotSlot * GOT_ENTRY_SIZE : 0;
+                r.tlsGdSlot[s] = global.tlsGdSlot >= 0 ? got + global.tlsGdSlot * GOT_ENTRY_SIZE : 0;
+                r.tlsDescSlot[s] = global.tlsDescSlot >= 0 ? got + global.tlsDescSlot * GOT_ENTRY_SIZE : 0;
                 r.callTarget[s] = global.stub >= 0 ? stub : global.address;
             } else {
-                long address = symbolAddress(object, sectionAddress, s);
+                long address = symbolAddress(object, sectionAddress, plan.tlsOffset[o], s);
                 r.address[s] = address;
                 r.size[s] = object.symbolSize[s];
                 r.gotSlot[s] = localSlots != null && localSlots[s] >= 0 ? got + localSlots[s] * GOT_ENTRY_SIZE : 0;
+                int[] gd = plan.localTlsGdSlot[o];
+                int[] desc = plan.localTlsDescSlot[o];
+                r.tlsGdSlot[s] = gd != null && gd[s] >= 0 ? got + gd[s] * GOT_ENTRY_SIZE : 0;
+                r.tlsDescSlot[s] = desc != null && desc[s] >= 0 ? got + desc[s] * GOT_ENTRY_SIZE : 0;
                 r.callTarget[s] = address;
             }
         }
@@ -236,7 +308,7 @@ final class SetLinker {
             ElfObject object = objects.get(o);
             for (int s = 1; s < object.sectionCount; s++) {
                 int group = plan.sectionGroup[o][s];
-                if (group != LayoutPlan.NOT_LOADED) {
+                if (group >= 0) {
                     sections.add(new SetLayout.Section(object.name, object.sectionName[s],
                             PermissionGroup.values()[group].name(), sectionAddress[o][s], object.sectionSize[s],
                             object.sectionAlign[s]));

@@ -16,6 +16,8 @@ import static dev.jdyld.link.Elf.*;
  */
 final class SymbolTable {
     static final String GLOBAL_OFFSET_TABLE = "_GLOBAL_OFFSET_TABLE_";
+    /** Provided by the set's own TLS runtime code, never the host's: the host's knows nothing of jdyld's blocks. */
+    static final String TLS_GET_ADDR = "__tls_get_addr";
 
     /** Looks up symbols exported by sets loaded earlier; returns 0 when none defines it. */
     interface EarlierSets {
@@ -47,6 +49,9 @@ final class SymbolTable {
                 String name = object.symbolName(s);
                 GlobalSymbol global = intern(name);
                 map[s] = global.id;
+                if (object.symbolType(s) == STT_TLS) {
+                    global.tls = true;
+                }
                 int section = object.symbolSection[s];
                 if (section == SHN_UNDEF) {
                     if (global.firstReference < 0) {
@@ -56,10 +61,6 @@ final class SymbolTable {
                         global.referencedStrongly = true;
                     }
                     continue;
-                }
-                if (object.symbolType(s) == STT_TLS) {
-                    throw new UnsupportedObjectException(object.name + ": thread-local symbol '" + name
-                            + "': thread-local storage is not supported yet");
                 }
                 if (object.symbolType(s) == STT_GNU_IFUNC) {
                     throw new UnsupportedObjectException(object.name + ": symbol '" + name
@@ -116,7 +117,7 @@ final class SymbolTable {
             if (global.kind != GlobalSymbol.Kind.UNDEFINED) {
                 continue;
             }
-            if (global.name.equals(GLOBAL_OFFSET_TABLE)) {
+            if (global.name.equals(GLOBAL_OFFSET_TABLE) || global.name.equals(TLS_GET_ADDR)) {
                 global.kind = GlobalSymbol.Kind.LINKER_DEFINED;
                 continue;
             }

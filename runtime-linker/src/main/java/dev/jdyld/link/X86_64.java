@@ -61,13 +61,21 @@ final class X86_64 extends Architecture {
     static final int R_X86_64_8 = 14;
     /** {@code S + A - P}, 8-bit signed. */
     static final int R_X86_64_PC8 = 15;
+    /** Module id of the symbol's TLS block (the set's pthread key), 64 bits. */
     static final int R_X86_64_DTPMOD64 = 16;
+    /** {@code S + A}, the offset in the TLS block, 64 bits. */
     static final int R_X86_64_DTPOFF64 = 17;
+    /** Thread-pointer offset, 64 bits (refused: needs static TLS). */
     static final int R_X86_64_TPOFF64 = 18;
+    /** {@code GD + A - P}: the symbol's {@code tls_index} pair in the GOT, 32-bit signed. */
     static final int R_X86_64_TLSGD = 19;
+    /** {@code LD + A - P}: the set's {@code tls_index} pair (offset 0), 32-bit signed. */
     static final int R_X86_64_TLSLD = 20;
+    /** {@code S + A}, the offset in the TLS block, 32-bit signed. */
     static final int R_X86_64_DTPOFF32 = 21;
+    /** {@code G + GOT + A - P}: a GOT slot holding the thread-pointer offset (host TLS only), 32-bit signed. */
     static final int R_X86_64_GOTTPOFF = 22;
+    /** Thread-pointer offset, 32-bit signed (refused: needs static TLS). */
     static final int R_X86_64_TPOFF32 = 23;
     /** {@code S + A - P}, 64 bits. */
     static final int R_X86_64_PC64 = 24;
@@ -89,7 +97,9 @@ final class X86_64 extends Architecture {
     static final int R_X86_64_SIZE32 = 32;
     /** {@code Z + A}, 64 bits. */
     static final int R_X86_64_SIZE64 = 33;
+    /** {@code DESC + A - P}: the symbol's TLS descriptor in the GOT, 32-bit signed. */
     static final int R_X86_64_GOTPC32_TLSDESC = 34;
+    /** Marks the descriptor call; nothing is written. */
     static final int R_X86_64_TLSDESC_CALL = 35;
     static final int R_X86_64_TLSDESC = 36;
     static final int R_X86_64_IRELATIVE = 37;
@@ -135,9 +145,12 @@ final class X86_64 extends Architecture {
             case R_X86_64_PLT32, R_X86_64_PLTOFF64 -> CALL;
             case R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX, R_X86_64_GOT32,
                  R_X86_64_GOT64, R_X86_64_GOTPCREL64, R_X86_64_GOTPLT64 -> NEEDS_GOT;
-            case R_X86_64_DTPMOD64, R_X86_64_DTPOFF64, R_X86_64_TPOFF64, R_X86_64_TLSGD, R_X86_64_TLSLD,
-                 R_X86_64_DTPOFF32, R_X86_64_GOTTPOFF, R_X86_64_TPOFF32, R_X86_64_GOTPC32_TLSDESC,
-                 R_X86_64_TLSDESC_CALL, R_X86_64_TLSDESC -> TLS | UNSUPPORTED;
+            case R_X86_64_TLSGD -> TLS | TLS_GENERAL_DYNAMIC;
+            case R_X86_64_TLSLD -> TLS | TLS_LOCAL_DYNAMIC;
+            case R_X86_64_GOTPC32_TLSDESC -> TLS | TLS_DESCRIPTOR;
+            case R_X86_64_DTPOFF32, R_X86_64_DTPOFF64, R_X86_64_DTPMOD64, R_X86_64_TLSDESC_CALL -> TLS;
+            case R_X86_64_GOTTPOFF -> TLS | TLS_INITIAL_EXEC;
+            case R_X86_64_TPOFF32, R_X86_64_TPOFF64 -> TLS | TLS_LOCAL_EXEC;
             default -> UNSUPPORTED;
         };
     }
@@ -176,6 +189,31 @@ final class X86_64 extends Architecture {
     }
 
     @Override
+    int tlsCodeSize() {
+        return X86_64TlsCode.SIZE;
+    }
+
+    @Override
+    int tlsGetAddrEntry() {
+        return X86_64TlsCode.TLS_GET_ADDR;
+    }
+
+    @Override
+    int tlsDescriptorResolverEntry() {
+        return X86_64TlsCode.TLSDESC_RESOLVER;
+    }
+
+    @Override
+    int tlsDestructorEntry() {
+        return X86_64TlsCode.DESTRUCTOR;
+    }
+
+    @Override
+    void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath) {
+        X86_64TlsCode.write(text, offset, pthreadGetspecific, slowPath);
+    }
+
+    @Override
     void relocate(ElfObject object, int rela, MemorySegment target, long targetAddress,
                   ResolvedSymbols symbols, long gotAddress) {
         final MemorySegment in = object.data;
@@ -183,6 +221,10 @@ final class X86_64 extends Architecture {
         final long[] slot = symbols.gotSlot;
         final long[] call = symbols.callTarget;
         final long[] size = symbols.size;
+        final long[] tlsGd = symbols.tlsGdSlot;
+        final long[] tlsDesc = symbols.tlsDescSlot;
+        final long tlsLd = symbols.tlsLdSlot;
+        final long tlsModule = symbols.tlsModule;
         final long GOT = gotAddress;
         final long start = object.sectionOffset[rela];
         final long end = start + object.sectionSize[rela];
@@ -217,6 +259,14 @@ final class X86_64 extends Architecture {
                 case R_X86_64_PC16 -> putSigned16(target, offset, S + A - P, object, rela, entry);
                 case R_X86_64_8 -> put8(target, offset, S + A, object, rela, entry);
                 case R_X86_64_PC8 -> putSigned8(target, offset, S + A - P, object, rela, entry);
+                case R_X86_64_TLSGD -> putSigned32(target, offset, tlsGd[symbol] + A - P, object, rela, entry);
+                case R_X86_64_TLSLD -> putSigned32(target, offset, tlsLd + A - P, object, rela, entry);
+                case R_X86_64_GOTPC32_TLSDESC -> putSigned32(target, offset, tlsDesc[symbol] + A - P, object, rela, entry);
+                case R_X86_64_GOTTPOFF -> putSigned32(target, offset, slot[symbol] + A - P, object, rela, entry);
+                case R_X86_64_DTPOFF32 -> putSigned32(target, offset, S + A, object, rela, entry);
+                case R_X86_64_DTPOFF64 -> target.set(U64, offset, S + A);
+                case R_X86_64_DTPMOD64 -> target.set(U64, offset, tlsModule);
+                case R_X86_64_TLSDESC_CALL -> { }
                 default -> throw new RelocationException(object.name + ": section "
                         + object.sectionName[object.sectionInfo[rela]] + " offset 0x" + Long.toHexString(offset)
                         + ": unsupported relocation " + relocationName(type));
