@@ -59,8 +59,11 @@ abstract class Architecture {
 
     abstract int tlsDestructorEntry();
 
-    /** Writes the TLS runtime code, calling {@code pthreadGetspecific} and, on a thread's first access, {@code slowPath}. */
-    abstract void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath);
+    /**
+     * Writes the TLS runtime code: it calls {@code pthreadGetspecific}, on a thread's first access
+     * {@code slowPath}, and {@code free} for a block at thread exit.
+     */
+    abstract void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath, long free);
 
     /**
      * Applies every entry of relocation section {@code rela} of {@code object} to

@@ -76,6 +76,11 @@ public final class LoadedSet implements AutoCloseable {
         return layout;
     }
 
+    /** Thread-local blocks threads hold now for this set (0 without TLS); for tests and accounting. */
+    int threadLocalBlocks() {
+        return tls == null ? 0 : tls.liveBlocks();
+    }
+
     public boolean isClosed() {
         return closed;
     }

@@ -130,7 +130,8 @@ final class SetLinker {
         ThreadLocalStorage tls = null;
         long tlsCode = groupBase[PermissionGroup.TEXT.ordinal()] + plan.tlsCodeOffset;
         if (plan.usesTls) {
-            arch.writeTlsCode(text, plan.tlsCodeOffset, ThreadLocalStorage.PTHREAD_GETSPECIFIC, ThreadLocalStorage.SLOW_PATH);
+            arch.writeTlsCode(text, plan.tlsCodeOffset, ThreadLocalStorage.PTHREAD_GETSPECIFIC, ThreadLocalStorage.SLOW_PATH,
+                    ThreadLocalStorage.FREE_ADDRESS);
             tls = ThreadLocalStorage.create(tlsCode + arch.tlsDestructorEntry(),
                     groupBase[PermissionGroup.RELRO.ordinal()] + plan.tlsTemplateOffset, plan.tlsTemplateSize,
                     plan.tlsBlockSize, plan.tlsAlign);

@@ -8,11 +8,11 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.util.Iterator;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -24,12 +24,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * ({@code .tdata} as relocated, then zeros for {@code .tbss}).
  *
  * <p>A thread's block is made on its first access, by the slow path the emitted
- * {@code __tls_get_addr} and descriptor resolver call into ({@link #slowPath}). At thread exit
- * the key's destructor (emitted code) marks the block dead in its header; dead blocks are freed
- * at the next block allocation of the set and when the set is closed, which also frees the blocks
- * of threads still running.
+ * {@code __tls_get_addr} and descriptor resolver call into ({@link #slowPath}). Every block is
+ * owned by a slot of the set (native memory, in chunks that never move): at thread exit the key's
+ * destructor (emitted code) swaps the slot to 0 and frees the block; closing the set swaps every
+ * slot to 0 and frees what it got, the blocks of threads still running. The atomic swap decides
+ * which of the two frees a block, so each is freed exactly once.
  *
- * <p>Block layout: a 16-byte header {@code {void *malloc_pointer; long dead}} right below the
+ * <p>Block layout: a 16-byte header {@code {void *malloc_pointer; long *slot}} right below the
  * aligned block.
  */
 final class ThreadLocalStorage {
@@ -55,20 +56,23 @@ final class ThreadLocalStorage {
             FunctionDescriptor.ofVoid(JAVA_LONG));
 
     static final long PTHREAD_GETSPECIFIC = C.findOrThrow("pthread_getspecific").address();
+    static final long FREE_ADDRESS = C.findOrThrow("free").address();
+    private static final int SLOTS_PER_CHUNK = 512;
     private static final int HEADER = 16;
 
     /* void *slow_path(tls_index *ti); an upcall that lives as long as the process */
     static final long SLOW_PATH = upcall();
 
     private static final Map<Integer, ThreadLocalStorage> BY_KEY = new ConcurrentHashMap<>();
-    private static final AtomicLong LIVE_BLOCKS = new AtomicLong();
 
     private final int key;
     private final long templateAddress;
     private final long templateSize;
     private final long blockSize;
     private final long alignment;
-    private final ConcurrentLinkedQueue<Long> blocks = new ConcurrentLinkedQueue<>();
+    /** Chunks of owning slots, each {@link #SLOTS_PER_CHUNK} words of malloc'd memory. */
+    private final List<MemorySegment> chunks = new ArrayList<>();
+    private int nextSlot;
     private volatile boolean closed;
 
     private ThreadLocalStorage(int key, long templateAddress, long templateSize, long blockSize, long alignment) {
@@ -119,14 +123,31 @@ final class ThreadLocalStorage {
         } catch (Throwable t) {
             throw new AssertionError("pthread_key_delete downcall failed", t);
         }
-        for (Long block; (block = blocks.poll()) != null; ) {
-            freeBlock(block);
+        synchronized (this) {
+            for (MemorySegment chunk : chunks) {
+                for (int i = 0; i < SLOTS_PER_CHUNK; i++) {
+                    long block = (long) SLOT.getAndSet(chunk, (long) i * 8, 0L);
+                    if (block != 0) {
+                        freeBlock(block);
+                    }
+                }
+                free(chunk.address());
+            }
+            chunks.clear();
         }
     }
 
-    /** Blocks allocated and not yet freed, across all sets: for leak tests. */
-    static long liveBlocks() {
-        return LIVE_BLOCKS.get();
+    /** Blocks of this set that threads hold now (a thread's block is freed when the thread exits). */
+    synchronized int liveBlocks() {
+        int live = 0;
+        for (MemorySegment chunk : chunks) {
+            for (int i = 0; i < SLOTS_PER_CHUNK; i++) {
+                if ((long) SLOT.getAcquire(chunk, (long) i * 8) != 0) {
+                    live++;
+                }
+            }
+        }
+        return live;
     }
 
     /** The thread pointer of the calling thread. */
@@ -138,56 +159,76 @@ final class ThreadLocalStorage {
         }
     }
 
+    /** A block for the calling thread, owned by a free slot; 0 if memory is exhausted. */
     @SuppressWarnings("restricted")
-    private long allocateBlock() {
-        reapDeadBlocks();
-        long raw;
-        try {
-            raw = (long) MALLOC.invokeExact(blockSize + alignment + HEADER);
-        } catch (Throwable t) {
-            throw new AssertionError("malloc downcall failed", t);
+    private synchronized long allocateBlock() {
+        MemorySegment slot = freeSlot();
+        if (slot == null) {
+            return 0;
         }
+        long raw = malloc(blockSize + alignment + HEADER);
         if (raw == 0) {
             return 0;
         }
         long block = (raw + HEADER + alignment - 1) & -alignment;
         MemorySegment header = MemorySegment.ofAddress(block - HEADER).reinterpret(HEADER);
         header.set(JAVA_LONG, 0, raw);
-        header.set(JAVA_LONG, 8, 0);
+        header.set(JAVA_LONG, 8, slot.address());
         MemorySegment contents = MemorySegment.ofAddress(block).reinterpret(blockSize);
         if (templateSize > 0) {
             MemorySegment.copy(MemorySegment.ofAddress(templateAddress).reinterpret(templateSize), 0, contents, 0,
                     templateSize);
         }
         contents.asSlice(templateSize).fill((byte) 0);
-        LIVE_BLOCKS.incrementAndGet();
-        blocks.add(block);
+        SLOT.setRelease(slot, 0L, block);
         return block;
     }
 
-    /** Frees the blocks whose threads have exited (their destructor set the header's mark). */
+    /** A slot no block owns (its thread exited, or it was never used); grows by a chunk when all are taken. */
     @SuppressWarnings("restricted")
-    private void reapDeadBlocks() {
-        for (Iterator<Long> it = blocks.iterator(); it.hasNext(); ) {
-            long block = it.next();
-            MemorySegment header = MemorySegment.ofAddress(block - HEADER).reinterpret(HEADER);
-            if ((long) JAVA_LONG_ACQUIRE.getAcquire(header, 8L) != 0 && blocks.remove(block)) {
-                freeBlock(block);
+    private MemorySegment freeSlot() {
+        int total = chunks.size() * SLOTS_PER_CHUNK;
+        for (int n = 0; n < total; n++) {
+            int index = (nextSlot + n) % total;
+            MemorySegment chunk = chunks.get(index / SLOTS_PER_CHUNK);
+            long offset = (long) (index % SLOTS_PER_CHUNK) * 8;
+            if ((long) SLOT.getAcquire(chunk, offset) == 0) {
+                nextSlot = index + 1;
+                return chunk.asSlice(offset, 8);
             }
         }
+        long address = malloc((long) SLOTS_PER_CHUNK * 8);
+        if (address == 0) {
+            return null;
+        }
+        MemorySegment chunk = MemorySegment.ofAddress(address).reinterpret((long) SLOTS_PER_CHUNK * 8);
+        chunk.fill((byte) 0);
+        chunks.add(chunk);
+        nextSlot = total + 1;
+        return chunk.asSlice(0, 8);
     }
 
-    private static final java.lang.invoke.VarHandle JAVA_LONG_ACQUIRE = JAVA_LONG.varHandle();
+    private static final VarHandle SLOT = JAVA_LONG.varHandle();
 
     @SuppressWarnings("restricted")
     private static void freeBlock(long block) {
-        long raw = MemorySegment.ofAddress(block - HEADER).reinterpret(HEADER).get(JAVA_LONG, 0);
+        free(MemorySegment.ofAddress(block - HEADER).reinterpret(HEADER).get(JAVA_LONG, 0));
+    }
+
+    private static long malloc(long size) {
         try {
-            FREE.invokeExact(raw);
+            return (long) MALLOC.invokeExact(size);
+        } catch (Throwable t) {
+            throw new AssertionError("malloc downcall failed", t);
+        }
+    }
+
+    private static void free(long address) {
+        try {
+            FREE.invokeExact(address);
         } catch (Throwable t) {
             throw new AssertionError("free downcall failed", t);
         }
-        LIVE_BLOCKS.decrementAndGet();
     }
 
     /**

@@ -209,8 +209,8 @@ final class X86_64 extends Architecture {
     }
 
     @Override
-    void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath) {
-        X86_64TlsCode.write(text, offset, pthreadGetspecific, slowPath);
+    void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath, long free) {
+        X86_64TlsCode.write(text, offset, pthreadGetspecific, slowPath, free);
     }
 
     @Override

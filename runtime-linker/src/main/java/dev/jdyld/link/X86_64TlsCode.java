@@ -12,9 +12,9 @@ import java.lang.foreign.ValueLayout;
  * block with {@code pthread_getspecific} and never enter the JVM; only the first access of a
  * thread (no block yet) takes the slow path, an upcall that allocates and initialises the block.
  *
- * <p>Assembled from the listing in the comments (GNU as, AT&amp;T syntax); the two
- * {@code movabs} immediates of each routine are patched with the addresses of
- * {@code pthread_getspecific} and of the slow-path upcall.
+ * <p>Assembled from the listing in the comments (GNU as, AT&amp;T syntax); the {@code movabs}
+ * immediates are patched with the addresses of {@code pthread_getspecific}, of the slow-path
+ * upcall and of {@code free}.
  */
 final class X86_64TlsCode {
     private X86_64TlsCode() {}
@@ -26,10 +26,11 @@ final class X86_64TlsCode {
     /** Offset of the pthread key destructor. */
     static final int DESTRUCTOR = 0x193;
     /** Bytes of code, padded to 16. */
-    static final int SIZE = 0x1a0;
+    static final int SIZE = 0x1c0;
 
     private static final int[] GETSPECIFIC_IMMEDIATES = {0x05, 0x46};
     private static final int[] SLOW_PATH_IMMEDIATES = {0x1c, 0xfd};
+    private static final int FREE_IMMEDIATE = 0x1a7;
 
     private static final byte[] CODE = bytes(
             // void *__tls_get_addr(tls_index *ti): normal call ABI, %rdi = ti
@@ -121,20 +122,27 @@ final class X86_64TlsCode {
             0xe9, 0xc9, 0xfe, 0xff, 0xff,             // 18d jmp   5b                back to "minus the thread pointer"
             0xcc,                                     // 192 int3
 
-            // void destructor(void *block): pthread key destructor at thread exit. Marks the block
-            // dead in its header; the set frees dead blocks (a thread may exit while it is closed).
-            0xb8, 0x01, 0, 0, 0,                      // 193 mov   $0x1,%eax
-            0x48, 0x87, 0x47, 0xf8,                   // 198 xchg  %rax,-0x8(%rdi)   (locked: publishes the mark)
-            0xc3,                                     // 19c ret
-            0xcc, 0xcc, 0xcc);                        // 19d padding
+            // void destructor(void *block): pthread key destructor, run at thread exit. The block's header
+            // holds the set's slot that owns it; whoever swaps the slot to 0 first (this destructor, or
+            // the set being closed) frees the block, so it is freed exactly once.
+            0x48, 0x8b, 0x47, 0xf8,                   // 193 mov   -0x8(%rdi),%rax   &slot
+            0x31, 0xc9,                               // 197 xor   %ecx,%ecx
+            0x48, 0x87, 0x08,                         // 199 xchg  %rcx,(%rax)       take the block (locked)
+            0x48, 0x85, 0xc9,                         // 19c test  %rcx,%rcx
+            0x74, 0x10,                               // 19f je    1b1               the set freed it already
+            0x48, 0x8b, 0x7f, 0xf0,                   // 1a1 mov   -0x10(%rdi),%rdi  the pointer malloc returned
+            0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,       // 1a5 movabs $free,%rax
+            0xff, 0xe0,                               // 1af jmp   *%rax             tail call free()
+            0xc3,                                     // 1b1 ret
+            0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc); // 1b2 padding
 
     /** A copy of the routines with unpatched immediates, for the disassembly test. */
     static byte[] code() {
         return CODE.clone();
     }
 
-    /** Writes the routines at {@code offset} of {@code text} with the two call targets patched in. */
-    static void write(MemorySegment text, long offset, long pthreadGetspecific, long slowPath) {
+    /** Writes the routines at {@code offset} of {@code text} with their call targets patched in. */
+    static void write(MemorySegment text, long offset, long pthreadGetspecific, long slowPath, long free) {
         MemorySegment.copy(MemorySegment.ofArray(CODE), 0, text, offset, CODE.length);
         for (int at : GETSPECIFIC_IMMEDIATES) {
             text.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + at, pthreadGetspecific);
@@ -142,6 +150,7 @@ final class X86_64TlsCode {
         for (int at : SLOW_PATH_IMMEDIATES) {
             text.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + at, slowPath);
         }
+        text.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + FREE_IMMEDIATE, free);
     }
 
     private static byte[] bytes(int... values) {

@@ -80,58 +80,77 @@ class ThreadLocalStorageTest {
         }
     }
 
+    /** Resident memory of this process, from /proc/self/status. */
+    private static long residentBytes() throws Exception {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new AssertionError("no VmRSS");
+    }
+
     @Test
     void closingASetFreesTheBlocksOfThreadsStillRunning() throws Throwable {
-        Path object = Toolchain.compile(dir, "cycle", COUNTER, "-O2", "-fPIC");
+        // 1 MiB of .tbss per block: 1,000 cycles x 8 threads would leak 8 GiB if blocks survived close.
+        Path object = Toolchain.compile(dir, "cycle", COUNTER + "__thread char megabyte[1 << 20];\n"
+                + "long touch(void) { megabyte[4096] = 1; return megabyte[4096] + counter; }\n", "-O2", "-fPIC");
         ObjectFile input = ObjectFile.read(object);
         ExecutorService pool = Executors.newFixedThreadPool(8);
-        long before = ThreadLocalStorage.liveBlocks();
+        long residentAtStart = 0;
         try (JitLinker linker = JitLinker.create()) {
             for (int cycle = 0; cycle < 1000; cycle++) {
                 LoadedSet set = linker.loadObjects(List.of(input));
-                MethodHandle count = set.function("count", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+                MethodHandle touch = set.function("touch", FunctionDescriptor.of(JAVA_LONG));
                 List<Callable<Long>> calls = new ArrayList<>();
                 java.util.concurrent.CountDownLatch allStarted = new java.util.concurrent.CountDownLatch(8);
                 for (int t = 0; t < 8; t++) {
                     calls.add(task(() -> {
                         allStarted.countDown();
                         allStarted.await(); // eight distinct threads, each with its own block
-                        return (long) count.invokeExact(1);
+                        return (long) touch.invokeExact();
                     }));
                 }
                 for (Future<Long> result : pool.invokeAll(calls)) {
                     assertThat(result.get()).isEqualTo(8);
                 }
-                assertThat(ThreadLocalStorage.liveBlocks() - before).isEqualTo(8);
+                assertThat(set.threadLocalBlocks()).isEqualTo(8);
                 set.close();
-                assertThat(ThreadLocalStorage.liveBlocks()).isEqualTo(before);
+                if (cycle == 10) {
+                    residentAtStart = residentBytes();
+                }
             }
+            assertThat(residentBytes() - residentAtStart).isLessThan(256L << 20);
         } finally {
             pool.shutdown();
         }
     }
 
     @Test
-    void blocksOfExitedThreadsAreFreed() throws Throwable {
+    void blocksOfExitedThreadsAreFreedAtThreadExit() throws Throwable {
         Path object = Toolchain.compile(dir, "exit", COUNTER, "-O2", "-fPIC");
-        long before = ThreadLocalStorage.liveBlocks();
         try (JitLinker linker = JitLinker.create()) {
             LoadedSet set = linker.load(object);
             MethodHandle count = set.function("count", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
-            for (int i = 0; i < 50; i++) {
+            for (int i = 0; i < 20; i++) {
                 Thread thread = Thread.ofPlatform().start(() -> {
                     try {
-                        long ignored = (long) count.invokeExact(1);
+                        assertThat((long) count.invokeExact(1)).isEqualTo(8);
                     } catch (Throwable t) {
                         throw new AssertionError(t);
                     }
                 });
                 thread.join();
+                // The key's destructor runs as the native thread ends, just after join() returns.
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (set.threadLocalBlocks() != 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
+                assertThat(set.threadLocalBlocks()).isZero();
             }
-            // Each new thread's first access frees the blocks the earlier, exited threads left dead.
-            assertThat(ThreadLocalStorage.liveBlocks() - before).isLessThanOrEqualTo(2);
+            assertThat((long) count.invokeExact(1)).isEqualTo(8);
+            assertThat(set.threadLocalBlocks()).isEqualTo(1);
         }
-        assertThat(ThreadLocalStorage.liveBlocks()).isEqualTo(before);
     }
 
     @Test

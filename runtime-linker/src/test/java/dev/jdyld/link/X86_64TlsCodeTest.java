@@ -12,10 +12,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class X86_64TlsCodeTest {
     private static final long GETSPECIFIC = 0x1122334455667788L;
     private static final long SLOW_PATH = 0x0102030405060708L;
+    private static final long FREE = 0x0a0b0c0d0e0f1011L;
 
     private static List<Disassembler.Instruction> disassembled() {
         MemorySegment text = MemorySegment.ofArray(new byte[X86_64TlsCode.SIZE]);
-        X86_64TlsCode.write(text, 0, GETSPECIFIC, SLOW_PATH);
+        X86_64TlsCode.write(text, 0, GETSPECIFIC, SLOW_PATH, FREE);
         try (Disassembler disassembler = new Disassembler()) {
             return disassembler.disassemble(text, 0);
         }
@@ -71,8 +72,18 @@ class X86_64TlsCodeTest {
     }
 
     @Test
-    void destructorOnlyMarksTheBlockDead() {
-        assertThat(listing(disassembled(), X86_64TlsCode.DESTRUCTOR, X86_64TlsCode.SIZE))
-                .containsExactly("movl $1, %eax", "xchgq %rax, -8(%rdi)", "retq", "int3", "int3", "int3");
+    void destructorTakesTheBlockFromItsSlotAtomicallyAndFreesIt() {
+        List<String> destructor = listing(disassembled(), X86_64TlsCode.DESTRUCTOR, X86_64TlsCode.SIZE);
+        assertThat(destructor.subList(0, 9)).containsExactly(
+                "movq -8(%rdi), %rax",
+                "xorl %ecx, %ecx",
+                "xchgq %rcx, (%rax)",
+                "testq %rcx, %rcx",
+                "je 0x1b1",
+                "movq -0x10(%rdi), %rdi",
+                "movabsq $0xa0b0c0d0e0f1011, %rax",
+                "jmpq *%rax",
+                "retq");
+        assertThat(destructor.subList(9, destructor.size())).containsOnly("int3");
     }
 }

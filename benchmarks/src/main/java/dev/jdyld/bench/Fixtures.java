@@ -1,0 +1,40 @@
+package dev.jdyld.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Compiles benchmark fixtures with the machine's gcc at setup time. */
+final class Fixtures {
+    private Fixtures() {}
+
+    static Path tempDir(String prefix) throws IOException {
+        return Files.createTempDirectory(prefix);
+    }
+
+    static Path write(Path file, String text) throws IOException {
+        return Files.writeString(file, text);
+    }
+
+    static void run(List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (process.waitFor() != 0) {
+            throw new IOException(command + " failed:\n" + output);
+        }
+    }
+
+    static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
