@@ -28,7 +28,7 @@ final class LayoutCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (JitLinker linker = linkerOptions.build(); LoadedSet set = linker.load(files)) {
+        try (JitLinker linker = linkerOptions.builder().runInitializers(false).build(); LoadedSet set = linker.load(files)) {
             SetLayout layout = set.layout();
             List<WindowUsage> windows = linker.memoryManager().usage();
             System.out.print(json ? LayoutPrinter.json(layout, windows) : LayoutPrinter.table(layout, windows));

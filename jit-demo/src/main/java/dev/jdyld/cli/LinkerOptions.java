@@ -22,10 +22,10 @@ final class LinkerOptions {
     @Option(names = "--huge-pages", description = "Align each set's code to 2 MiB and advise transparent huge pages for it.")
     boolean hugePages;
 
-    JitLinker build() {
+    JitLinker.Builder builder() {
         JitLinker.Builder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
         libraries.forEach(builder::hostLibrary);
-        return builder.build();
+        return builder;
     }
 }

@@ -35,7 +35,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JitLinker linker = linkerOptions.build();
+        JitLinker linker = linkerOptions.builder().build();
         LoadedSet set = linker.load(files);
         List<String> argv = new ArrayList<>();
         argv.add(files.get(0).toString());

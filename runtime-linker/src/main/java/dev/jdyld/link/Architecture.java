@@ -65,6 +65,15 @@ abstract class Architecture {
      */
     abstract void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath, long free);
 
+    /** Bytes of the C runtime glue ({@code atexit}, {@code at_quick_exit}, {@code pthread_atfork}). */
+    abstract int glueCodeSize();
+
+    /** Offset of a glue function ({@code atexit}, {@code at_quick_exit} or {@code pthread_atfork}). */
+    abstract int glueEntry(String name);
+
+    /** Writes the glue at {@code offset} of {@code text} (running at {@code address}) for the set's handle. */
+    abstract void writeGlueCode(MemorySegment text, long offset, long address, long dsoHandle);
+
     /**
      * Applies every entry of relocation section {@code rela} of {@code object} to
      * {@code target}, a segment of exactly the target section's loaded bytes at

@@ -27,12 +27,14 @@ import java.util.Set;
 public final class JitLinker implements AutoCloseable {
     private final MemoryManager memory;
     private final boolean ownsMemory;
+    private final boolean runInitializers;
     private final HostSymbols host = new HostSymbols();
     private final Architecture arch = X86_64.INSTANCE;
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
 
     private JitLinker(Builder builder) {
         this.ownsMemory = builder.memory == null;
+        this.runInitializers = builder.runInitializers;
         this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
         for (String library : builder.libraries) {
             host.addLibrary(library);
@@ -73,6 +75,9 @@ public final class JitLinker implements AutoCloseable {
         SetLinker linker = new SetLinker(arch, memory, host, this::findInSets);
         LoadedSet set = new LoadedSet(this, linker.link(objects));
         sets.add(set);
+        if (runInitializers) {
+            set.initialize();
+        }
         return set;
     }
 
@@ -116,12 +121,22 @@ public final class JitLinker implements AutoCloseable {
         private final List<String> libraries = new ArrayList<>();
         private MemoryManager memory;
         private MemoryManager.Options memoryOptions = MemoryManager.Options.DEFAULT;
+        private boolean runInitializers = true;
 
         private Builder() {}
 
         /** A host library to {@code dlopen} and search after the process's global symbols, in order. */
         public Builder hostLibrary(String name) {
             libraries.add(name);
+            return this;
+        }
+
+        /**
+         * Whether a load registers the set's unwind tables and destructors and runs its constructors
+         * (default true); {@code false} loads without running any of the set's code.
+         */
+        public Builder runInitializers(boolean run) {
+            this.runInitializers = run;
             return this;
         }
 

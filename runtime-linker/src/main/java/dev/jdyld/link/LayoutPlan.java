@@ -46,6 +46,10 @@ final class LayoutPlan {
     long tlsCodeOffset;      // in TEXT: __tls_get_addr, the descriptor resolver, the key destructor
     int tlsLdSlot = -1;      // the set's local-dynamic tls_index pair
 
+    /** The set's {@code __dso_handle} (in RELRO) and C runtime glue (in TEXT), when needed; -1 otherwise. */
+    long dsoHandleOffset = -1;
+    long glueCodeOffset = -1;
+
     final long[] groupSize = new long[PermissionGroup.values().length];
     final long[] groupAlign = new long[PermissionGroup.values().length];
 
@@ -120,13 +124,7 @@ final class LayoutPlan {
             }
             return PermissionGroup.TEXT.ordinal();
         }
-        if (type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY
-                || object.sectionName[s].startsWith(".ctors") || object.sectionName[s].startsWith(".dtors")) {
-            if (object.sectionSize[s] > 0) {
-                // Loading them without running them would run the program wrongly; refuse instead.
-                throw new UnsupportedObjectException(object.name + ": section " + object.sectionName[s]
-                        + ": constructors and destructors are not supported yet");
-            }
+        if (Initializers.kindOf(object, s) != null) {
             return PermissionGroup.RELRO.ordinal();
         }
         if ((flags & SHF_WRITE) != 0) {
@@ -384,6 +382,13 @@ final class LayoutPlan {
         if (symbols.byName.containsKey(SymbolTable.TLS_GET_ADDR)) {
             usesTls = true;
         }
+        boolean needsGlue = SymbolTable.GLUE.stream().anyMatch(name -> isLinkerDefined(name));
+        if (needsGlue || isLinkerDefined(SymbolTable.DSO_HANDLE) || hasInitializers()) {
+            dsoHandleOffset = reserve(relro, 8, 8);
+        }
+        if (needsGlue) {
+            glueCodeOffset = reserve(text, arch.glueCodeSize(), 16);
+        }
         if (gotEntries > 0) {
             gotOffset = reserve(relro, (long) gotEntries * GOT_ENTRY_SIZE, GOT_ENTRY_SIZE);
         }
@@ -397,7 +402,9 @@ final class LayoutPlan {
                     if (group < 0 || tlsOffset[o][s] >= 0 || (object.sectionType[s] == SHT_NOBITS) != nobits) {
                         continue;
                     }
-                    sectionOffset[o][s] = reserve(group, object.sectionSize[s], object.sectionAlign[s]);
+                    // An .eh_frame gets a zero terminator word after it, so it can be registered on its own.
+                    long size = object.sectionSize[s] + (isEhFrame(object, s) ? 4 : 0);
+                    sectionOffset[o][s] = reserve(group, size, object.sectionAlign[s]);
                 }
             }
             if (pass == 0 && stubs > 0) {
@@ -455,6 +462,27 @@ final class LayoutPlan {
                 }
             }
         }
+    }
+
+    static boolean isEhFrame(ElfObject object, int s) {
+        return object.sectionName[s].equals(".eh_frame") && (object.sectionFlags[s] & SHF_ALLOC) != 0;
+    }
+
+    private boolean isLinkerDefined(String name) {
+        GlobalSymbol global = symbols.byName.get(name);
+        return global != null && global.kind == GlobalSymbol.Kind.LINKER_DEFINED;
+    }
+
+    private boolean hasInitializers() {
+        for (int o = 0; o < objects.size(); o++) {
+            ElfObject object = objects.get(o);
+            for (int s = 1; s < object.sectionCount; s++) {
+                if (sectionGroup[o][s] >= 0 && object.sectionSize[s] > 0 && Initializers.kindOf(object, s) != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private long reserve(int group, long size, long align) {

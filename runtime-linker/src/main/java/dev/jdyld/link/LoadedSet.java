@@ -6,6 +6,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.OptionalLong;
@@ -20,6 +21,10 @@ public final class LoadedSet implements AutoCloseable {
     private final JitLinker owner;
     private final Slab slab;
     private final ThreadLocalStorage tls;
+    private final long dsoHandle;
+    private final List<Long> ehFrames;
+    private final Initializers.Calls initializers;
+    private boolean initialized;
     private final Map<String, Long> exports;
     private final Map<String, Long> sizes;
     private final SetLayout layout;
@@ -29,9 +34,35 @@ public final class LoadedSet implements AutoCloseable {
         this.owner = owner;
         this.slab = linked.slab();
         this.tls = linked.tls();
+        this.dsoHandle = linked.dsoHandle();
+        this.ehFrames = List.copyOf(linked.ehFrames());
+        this.initializers = linked.initializers();
         this.exports = Map.copyOf(linked.exports());
         this.sizes = Map.copyOf(linked.sizes());
         this.layout = linked.layout();
+    }
+
+    /**
+     * Makes the set live as a loaded shared object would be: registers its {@code .eh_frame} with
+     * the host unwinder, registers its destructors to run at exit or at {@link #close()}, and runs
+     * its constructors. {@link JitLinker#load} calls this unless told not to.
+     */
+    void initialize() {
+        if (initialized) {
+            return;
+        }
+        initialized = true;
+        for (long ehFrame : ehFrames) {
+            Unwinder.register(ehFrame);
+        }
+        // Registered before the constructors run, so that the handlers they register (C++ static
+        // destructors) run first, as exit() runs them before a module's fini array.
+        for (long destructor : initializers.fini()) {
+            CRuntime.atexit(destructor, dsoHandle);
+        }
+        for (long constructor : initializers.init()) {
+            CRuntime.call(constructor);
+        }
     }
 
     /** The address of an exported symbol, if the set defines it. */
@@ -94,6 +125,14 @@ public final class LoadedSet implements AutoCloseable {
             }
             closed = true;
             owner.unregister(this);
+            if (initialized) {
+                if (dsoHandle != 0) {
+                    CRuntime.finalize(dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
+                }
+                for (long ehFrame : ehFrames) {
+                    Unwinder.deregister(ehFrame);
+                }
+            }
             if (tls != null) {
                 tls.close();
             }

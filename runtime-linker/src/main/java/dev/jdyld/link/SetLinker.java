@@ -47,7 +47,7 @@ final class SetLinker {
 
     /** The result of a successful link, before it is wrapped for users. */
     record Linked(Slab slab, ThreadLocalStorage tls, Map<String, Long> exports, Map<String, Long> sizes,
-                  SetLayout layout) {}
+                  SetLayout layout, long dsoHandle, List<Long> ehFrames, Initializers.Calls initializers) {}
 
     Linked link(List<ElfObject> objects) {
         for (ElfObject object : objects) {
@@ -138,6 +138,11 @@ final class SetLinker {
             tlsOut[0] = tls;
         }
         long tlsModule = tls == null ? 0 : tls.moduleId();
+        long dsoHandle = plan.dsoHandleOffset < 0 ? 0 : groupBase[PermissionGroup.RELRO.ordinal()] + plan.dsoHandleOffset;
+        long glueCode = groupBase[PermissionGroup.TEXT.ordinal()] + plan.glueCodeOffset;
+        if (plan.glueCodeOffset >= 0) {
+            arch.writeGlueCode(text, plan.glueCodeOffset, glueCode, dsoHandle);
+        }
         long tlsResolver = tlsCode + arch.tlsDescriptorResolverEntry();
         long threadPointer = 0;
 
@@ -150,8 +155,12 @@ final class SetLinker {
                             global.symbol);
                 }
                 case COMMON -> global.address = groupBase[PermissionGroup.DATA.ordinal()] + plan.commonOffset[global.id];
-                case LINKER_DEFINED -> global.address = global.name.equals(SymbolTable.TLS_GET_ADDR)
-                        ? tlsCode + arch.tlsGetAddrEntry() : got;
+                case LINKER_DEFINED -> global.address = switch (global.name) {
+                    case SymbolTable.TLS_GET_ADDR -> tlsCode + arch.tlsGetAddrEntry();
+                    case SymbolTable.DSO_HANDLE -> dsoHandle;
+                    case SymbolTable.GLOBAL_OFFSET_TABLE -> got;
+                    default -> glueCode + arch.glueEntry(global.name);
+                };
                 default -> { }
             }
         }
@@ -224,6 +233,23 @@ final class SetLinker {
         }
         slab.finalizePermissions();
 
+        MemorySegment[] finalGroups = new MemorySegment[groups.length];
+        for (PermissionGroup group : PermissionGroup.values()) {
+            finalGroups[group.ordinal()] = slab.segment(group);
+        }
+        Initializers.Calls initializers = Initializers.collect(objects, plan.sectionGroup,
+                (o, s) -> finalGroups[plan.sectionGroup[o][s]].asSlice(plan.sectionOffset[o][s],
+                        objects.get(o).sectionSize[s]));
+        List<Long> ehFrames = new ArrayList<>();
+        for (int o = 0; o < n; o++) {
+            ElfObject object = objects.get(o);
+            for (int s = 1; s < object.sectionCount; s++) {
+                if (plan.sectionGroup[o][s] >= 0 && object.sectionSize[s] > 0 && LayoutPlan.isEhFrame(object, s)) {
+                    ehFrames.add(sectionAddress[o][s]);
+                }
+            }
+        }
+
         Map<String, Long> exports = new HashMap<>();
         Map<String, Long> sizes = new HashMap<>();
         for (GlobalSymbol global : symbols.globals) {
@@ -238,7 +264,8 @@ final class SetLinker {
                 sizes.put(global.name, global.size);
             }
         }
-        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase));
+        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase),
+                dsoHandle, ehFrames, initializers);
     }
 
     /** A defined symbol's address; for a thread-local variable, its offset in the set's TLS block. */

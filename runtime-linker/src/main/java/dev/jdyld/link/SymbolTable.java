@@ -18,6 +18,10 @@ final class SymbolTable {
     static final String GLOBAL_OFFSET_TABLE = "_GLOBAL_OFFSET_TABLE_";
     /** Provided by the set's own TLS runtime code, never the host's: the host's knows nothing of jdyld's blocks. */
     static final String TLS_GET_ADDR = "__tls_get_addr";
+    /** The set's own handle for exit handlers, as each shared object has. */
+    static final String DSO_HANDLE = "__dso_handle";
+    /** C runtime functions glibc links statically into each module; jdyld emits them per set. */
+    static final java.util.Set<String> GLUE = java.util.Set.of("atexit", "at_quick_exit", "pthread_atfork");
 
     /** Looks up symbols exported by sets loaded earlier; returns 0 when none defines it. */
     interface EarlierSets {
@@ -117,7 +121,8 @@ final class SymbolTable {
             if (global.kind != GlobalSymbol.Kind.UNDEFINED) {
                 continue;
             }
-            if (global.name.equals(GLOBAL_OFFSET_TABLE) || global.name.equals(TLS_GET_ADDR)) {
+            if (global.name.equals(GLOBAL_OFFSET_TABLE) || global.name.equals(TLS_GET_ADDR)
+                    || global.name.equals(DSO_HANDLE) || GLUE.contains(global.name)) {
                 global.kind = GlobalSymbol.Kind.LINKER_DEFINED;
                 continue;
             }
@@ -128,9 +133,6 @@ final class SymbolTable {
                 continue;
             }
             address = host.find(global.name);
-            if (address == 0) {
-                address = RuntimeSupport.find(global.name);
-            }
             if (address != 0) {
                 global.kind = GlobalSymbol.Kind.HOST;
                 global.address = address;

@@ -189,6 +189,27 @@ final class X86_64 extends Architecture {
     }
 
     @Override
+    int glueCodeSize() {
+        return X86_64GlueCode.SIZE;
+    }
+
+    @Override
+    int glueEntry(String name) {
+        return switch (name) {
+            case "atexit" -> X86_64GlueCode.ATEXIT;
+            case "at_quick_exit" -> X86_64GlueCode.AT_QUICK_EXIT;
+            case "pthread_atfork" -> X86_64GlueCode.PTHREAD_ATFORK;
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    @Override
+    void writeGlueCode(MemorySegment text, long offset, long address, long dsoHandle) {
+        X86_64GlueCode.write(text, offset, address, dsoHandle, CRuntime.CXA_ATEXIT, CRuntime.CXA_AT_QUICK_EXIT,
+                CRuntime.REGISTER_ATFORK);
+    }
+
+    @Override
     int tlsCodeSize() {
         return X86_64TlsCode.SIZE;
     }
