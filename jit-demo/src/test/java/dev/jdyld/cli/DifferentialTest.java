@@ -69,6 +69,11 @@ class DifferentialTest {
             for (String pic : TLS_MODES) {
                 cases.add(Arguments.of(TestPrograms.TLS_THREADS, opt, pic));
             }
+            for (Program program : TestPrograms.RUNTIME) {
+                for (String pic : List.of("", "-fPIC")) {
+                    cases.add(Arguments.of(program, opt, pic));
+                }
+            }
         }
         return cases.stream();
     }

@@ -118,7 +118,7 @@ final class NativeToolchain {
     static Objects compile(List<Path> sources, Path outDir, List<String> flags) {
         List<Path> objects = new ArrayList<>();
         for (Path src : sources) {
-            String base = src.getFileName().toString().replaceFirst("\\.[cs]$", "");
+            String base = src.getFileName().toString().replaceFirst("\\.(c|cpp|s)$", "");
             Path obj = outDir.resolve(base + ".o");
             List<String> cmd = new ArrayList<>(List.of("gcc", "-c"));
             cmd.addAll(flags);

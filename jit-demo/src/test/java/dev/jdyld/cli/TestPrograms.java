@@ -64,6 +64,17 @@ final class TestPrograms {
     static final Program TLS_THREADS = new Program("tls-threads", List.of(), List.of("pthread"), List.of(), false);
 
     /**
+     * The C and C++ runtime: constructors and destructors with priorities and atexit handlers (exit
+     * code 42), common and weak symbols, and a C++ program with virtual classes, the standard
+     * containers, templates instantiated in two objects, global objects, a function-local static and
+     * exceptions thrown through libstdc++.
+     */
+    static final List<Program> RUNTIME = List.of(
+            new Program("ctor-atexit", List.of(), List.of(), List.of(), false),
+            new Program("common-weak", List.of(), List.of(), List.of(), false),
+            new Program("cpp-runtime", List.of(), List.of("stdc++"), List.of("stdc++"), false));
+
+    /**
      * Writes the program's C sources (and headers) into {@code dir}; returns the {@code .c} files,
      * sorted by name (the first one's object is argv[0] for jdyld).
      */
@@ -87,7 +98,8 @@ final class TestPrograms {
                 }
             }
             try (Stream<Path> files = Files.list(dir)) {
-                List<Path> sources = files.filter(f -> f.getFileName().toString().endsWith(".c")).sorted().toList();
+                List<Path> sources = files.filter(f -> f.getFileName().toString().endsWith(".c")
+                        || f.getFileName().toString().endsWith(".cpp")).sorted().toList();
                 if (sources.isEmpty()) {
                     throw new IllegalStateException("no .c files in " + src);
                 }
