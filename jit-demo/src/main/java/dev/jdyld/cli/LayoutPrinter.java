@@ -23,6 +23,12 @@ final class LayoutPrinter {
             out.append(String.format("0x%016x 0x%08x %-8d %-6s %s (%s)%n", s.address(), s.size(), s.alignment(),
                     s.group(), s.name(), s.object()));
         }
+        if (!layout.members().isEmpty()) {
+            out.append(String.format("%nArchive members pulled in (and the undefined symbol that pulled each)%n"));
+            for (SetLayout.Member m : layout.members()) {
+                out.append(String.format("%s(%s)  for %s%n", m.archive(), m.member(), m.symbol()));
+            }
+        }
         out.append(String.format("%nWindow             Reserved   Committed  Used       Padding    Sets VMAs%n"));
         for (WindowUsage w : windows) {
             out.append(String.format("0x%016x 0x%08x 0x%08x 0x%08x 0x%08x %4d %4d%s%n", w.base(), w.reserved(),
@@ -54,6 +60,14 @@ final class LayoutPrinter {
                     .append(", \"address\": ").append(s.address())
                     .append(", \"size\": ").append(s.size())
                     .append(", \"alignment\": ").append(s.alignment()).append('}');
+            sep = ",\n";
+        }
+        out.append("\n  ],\n  \"members\": [");
+        sep = "\n";
+        for (SetLayout.Member m : layout.members()) {
+            out.append(sep).append("    {\"archive\": ").append(quote(m.archive()))
+                    .append(", \"member\": ").append(quote(m.member()))
+                    .append(", \"symbol\": ").append(quote(m.symbol())).append('}');
             sep = ",\n";
         }
         out.append("\n  ],\n  \"windows\": [");

@@ -54,7 +54,7 @@ public final class JitLinker implements AutoCloseable {
         return load(List.of(files));
     }
 
-    /** Loads files as one set. */
+    /** Loads files (objects and static archives) as one set. */
     public LoadedSet load(List<Path> files) {
         List<ObjectFile> inputs = new ArrayList<>(files.size());
         for (Path file : files) {
@@ -63,17 +63,17 @@ public final class JitLinker implements AutoCloseable {
         return loadObjects(inputs);
     }
 
-    /** Loads in-memory objects as one set. */
+    /**
+     * Loads in-memory inputs as one set: relocatable objects, and static archives ({@code .a})
+     * from which the members that define still-undefined symbols are pulled in.
+     */
     public synchronized LoadedSet loadObjects(List<ObjectFile> inputs) {
         if (inputs.isEmpty()) {
             throw new LinkException("no objects to load");
         }
-        List<ElfObject> objects = new ArrayList<>(inputs.size());
-        for (ObjectFile input : inputs) {
-            objects.add(ElfObject.parse(input.name(), input.bytes()));
-        }
+        InputSelection selection = new InputSelection(inputs);
         SetLinker linker = new SetLinker(arch, memory, host, this::findInSets);
-        LoadedSet set = new LoadedSet(this, linker.link(objects));
+        LoadedSet set = new LoadedSet(this, linker.link(selection.objects, selection.pulled));
         sets.add(set);
         if (runInitializers) {
             set.initialize();

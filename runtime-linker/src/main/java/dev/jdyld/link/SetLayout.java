@@ -11,12 +11,22 @@ import java.util.List;
  * @param gotEntries  GOT slots: one per distinct symbol referenced through the GOT or a stub
  * @param stubs       stubs: one per distinct call target outside the set
  * @param relocations relocation entries applied
+ * @param members     archive members pulled into the set, in the order they were pulled
  */
-public record SetLayout(List<Group> groups, List<Section> sections, int gotEntries, int stubs, long relocations) {
+public record SetLayout(List<Group> groups, List<Section> sections, int gotEntries, int stubs, long relocations,
+                        List<Member> members) {
     public SetLayout {
         groups = List.copyOf(groups);
         sections = List.copyOf(sections);
+        members = List.copyOf(members);
     }
+
+    /**
+     * @param archive the archive file
+     * @param member  the member's name
+     * @param symbol  the first undefined symbol it defined: why it was pulled in
+     */
+    public record Member(String archive, String member, String symbol) {}
 
     /**
      * @param name        TEXT, RODATA, RELRO or DATA

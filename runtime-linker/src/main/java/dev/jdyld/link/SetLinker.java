@@ -49,7 +49,7 @@ final class SetLinker {
     record Linked(Slab slab, ThreadLocalStorage tls, Map<String, Long> exports, Map<String, Long> sizes,
                   SetLayout layout, long dsoHandle, List<Long> ehFrames, Initializers.Calls initializers) {}
 
-    Linked link(List<ElfObject> objects) {
+    Linked link(List<ElfObject> objects, List<InputSelection.Pulled> pulled) {
         for (ElfObject object : objects) {
             if (object.machine != arch.machine()) {
                 throw new UnsupportedObjectException(object.name + ": object is for " + machineName(object.machine)
@@ -78,7 +78,7 @@ final class SetLinker {
         }
         ThreadLocalStorage[] tls = new ThreadLocalStorage[1];
         try {
-            return fill(objects, symbols, plan, slab, tls);
+            return fill(objects, symbols, plan, slab, tls, pulled);
         } catch (Throwable t) {
             if (tls[0] != null) {
                 tls[0].close();
@@ -94,7 +94,7 @@ final class SetLinker {
     }
 
     private Linked fill(List<ElfObject> objects, SymbolTable symbols, LayoutPlan plan, Slab slab,
-                        ThreadLocalStorage[] tlsOut) {
+                        ThreadLocalStorage[] tlsOut, List<InputSelection.Pulled> pulled) {
         int n = objects.size();
         MemorySegment[] groups = new MemorySegment[PermissionGroup.values().length];
         long[] groupBase = new long[groups.length];
@@ -264,7 +264,7 @@ final class SetLinker {
                 sizes.put(global.name, global.size);
             }
         }
-        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase),
+        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase, pulled),
                 dsoHandle, ehFrames, initializers);
     }
 
@@ -323,7 +323,7 @@ final class SetLinker {
     }
 
     private SetLayout describe(List<ElfObject> objects, LayoutPlan plan, Slab slab, long[][] sectionAddress,
-                               long got, long stubBase) {
+                               long got, long stubBase, List<InputSelection.Pulled> pulled) {
         List<SetLayout.Group> groups = new ArrayList<>();
         for (PermissionGroup group : PermissionGroup.values()) {
             if (slab.length(group) > 0) {
@@ -358,6 +358,8 @@ final class SetLinker {
             }
         }
         sections.sort(Comparator.comparingLong(SetLayout.Section::address));
-        return new SetLayout(groups, sections, plan.gotEntries, plan.stubs, plan.relocationCount);
+        List<SetLayout.Member> members = pulled.stream()
+                .map(p -> new SetLayout.Member(p.archive(), p.member(), p.symbol())).toList();
+        return new SetLayout(groups, sections, plan.gotEntries, plan.stubs, plan.relocationCount, members);
     }
 }

@@ -1,0 +1,69 @@
+package dev.jdyld.link;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import static dev.jdyld.link.Elf.*;
+
+/**
+ * Turns the inputs of a load into the objects of the set, as a static linker does with
+ * {@code --start-group}: every object given, then the archive members that define a symbol
+ * still undefined (strongly referenced and defined by no object so far), repeated over all
+ * archives until nothing more is pulled in.
+ */
+final class InputSelection {
+    /** An archive member pulled in, and the undefined symbol that pulled it. */
+    record Pulled(String archive, String member, String symbol) {}
+
+    final List<ElfObject> objects = new ArrayList<>();
+    final List<Pulled> pulled = new ArrayList<>();
+
+    private final Set<String> defined = new HashSet<>();
+    private final Set<String> undefined = new LinkedHashSet<>();
+
+    InputSelection(List<ObjectFile> inputs) {
+        List<Archive> archives = new ArrayList<>();
+        for (ObjectFile input : inputs) {
+            if (Archive.isArchive(input.bytes())) {
+                archives.add(new Archive(input.name(), input.bytes()));
+            } else {
+                add(ElfObject.parse(input.name(), input.bytes()));
+            }
+        }
+        Set<Archive.Member> taken = new HashSet<>();
+        boolean changed = !archives.isEmpty();
+        while (changed) {
+            changed = false;
+            for (Archive archive : archives) {
+                for (String symbol : List.copyOf(undefined)) {
+                    if (!undefined.contains(symbol)) {
+                        continue; // defined by a member pulled in during this pass
+                    }
+                    Archive.Member member = archive.definer(symbol);
+                    if (member != null && taken.add(member)) {
+                        add(ElfObject.parse(archive.memberName(member), archive.contents(member)));
+                        pulled.add(new Pulled(archive.name, member.name(), symbol));
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    private void add(ElfObject object) {
+        objects.add(object);
+        for (int s = object.firstGlobal; s < object.symbolCount; s++) {
+            String name = object.symbolName(s);
+            if (object.isDefined(s)) {
+                if (defined.add(name)) {
+                    undefined.remove(name);
+                }
+            } else if (object.binding(s) != STB_WEAK && !defined.contains(name)) {
+                undefined.add(name);
+            }
+        }
+    }
+}
