@@ -69,6 +69,9 @@ class DifferentialTest {
             for (String pic : TLS_MODES) {
                 cases.add(Arguments.of(TestPrograms.TLS_THREADS, opt, pic));
             }
+            for (Program program : TestPrograms.ARCHIVES) {
+                cases.add(Arguments.of(program, opt, ""));
+            }
             for (Program program : TestPrograms.RUNTIME) {
                 for (String pic : List.of("", "-fPIC")) {
                     cases.add(Arguments.of(program, opt, pic));
@@ -126,7 +129,9 @@ class DifferentialTest {
 
         List<String> options = new ArrayList<>(extraOptions);
         program.jdyldLibs().forEach(lib -> options.addAll(List.of("--lib", lib)));
-        Result actual = NativeToolchain.runJdyld(options, build.objects().files(), program.args(), build.dir());
+        List<Path> files = new ArrayList<>(build.objects().files());
+        files.addAll(program.archives());
+        Result actual = NativeToolchain.runJdyld(options, files, program.args(), build.dir());
 
         String context = ("jdyld run of %s (%s %s %s) differs from the native run\n%s\nnative exit code: %d"
                 + "\n(run with -D%s=DIR to keep the objects)")

@@ -26,9 +26,14 @@ final class TestPrograms {
      * @param jdyldLibs host libraries for jdyld, as {@code --lib <lib>}: names that {@code dlopen}
      *     accepts (e.g. {@code libm.so.6}; {@code libm.so} is a linker script on Debian)
      * @param generated true if the sources are written by {@link #writeSources}, not copied
+     * @param archives static archives given to both links: natively as {@code -l:<file>}, to jdyld as files
      */
     record Program(String name, List<String> args, List<String> nativeLibs, List<String> jdyldLibs,
-            boolean generated) {
+            boolean generated, List<Path> archives) {
+        Program(String name, List<String> args, List<String> nativeLibs, List<String> jdyldLibs, boolean generated) {
+            this(name, args, nativeLibs, jdyldLibs, generated, List.of());
+        }
+
         @Override
         public String toString() {
             return name;
@@ -73,6 +78,21 @@ final class TestPrograms {
             new Program("ctor-atexit", List.of(), List.of(), List.of(), false),
             new Program("common-weak", List.of(), List.of(), List.of(), false),
             new Program("cpp-runtime", List.of(), List.of("stdc++"), List.of("stdc++"), false));
+
+    private static final Path SYSTEM_LIBRARIES = Path.of("/usr/lib/x86_64-linux-gnu");
+
+    /** Programs using Debian's static archives (installed by .ci/run from the -dev packages). */
+    static final List<Program> ARCHIVES = List.of(
+            archiveProgram("archive-zlib", "libz.a"),
+            archiveProgram("archive-sqlite", "libsqlite3.a"),
+            archiveProgram("archive-gmp", "libgmp.a"),
+            archiveProgram("archive-crypto", "libcrypto.a"),
+            archiveProgram("archive-lua", "liblua5.4.a"));
+
+    private static Program archiveProgram(String name, String archive) {
+        return new Program(name, List.of(), List.of(":" + archive), List.of(), false,
+                List.of(SYSTEM_LIBRARIES.resolve(archive)));
+    }
 
     /**
      * Writes the program's C sources (and headers) into {@code dir}; returns the {@code .c} files,
