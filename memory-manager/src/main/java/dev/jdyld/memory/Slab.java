@@ -30,6 +30,7 @@ public final class Slab implements AutoCloseable {
     private final MemorySegment[] groupSegment = new MemorySegment[PermissionGroup.ALL.length];
     private final long usedBytes;
     private final Arena arena = Arena.ofShared();
+    private boolean codeFinalized;
     private boolean finalized;
     private boolean closed;
 
@@ -88,32 +89,49 @@ public final class Slab implements AutoCloseable {
         return finalized;
     }
 
+    /**
+     * Makes the code executable (and no longer writable) while the rest stays writable, for
+     * linkers that must run loaded code before they finish writing data (IFUNC resolvers whose
+     * results go into the GOT). Idempotent.
+     */
+    public void finalizeCode() {
+        checkOpen();
+        if (codeFinalized) {
+            return;
+        }
+        protectChunk(0, Libc.PROT_READ | Libc.PROT_EXEC);
+        groupSegment[PermissionGroup.TEXT.ordinal()] =
+                segmentAt(groupAddress[PermissionGroup.TEXT.ordinal()], groupLength[PermissionGroup.TEXT.ordinal()])
+                        .asReadOnly();
+        codeFinalized = true;
+    }
+
     /** Gives every group its final protection; idempotent. Never makes a page writable and executable. */
     public void finalizePermissions() {
         checkOpen();
         if (finalized) {
             return;
         }
-        int[] protection = {Libc.PROT_READ | Libc.PROT_EXEC, Libc.PROT_READ};
-        for (int c = 0; c < 2; c++) {
-            if (chunkLength[c] == 0) {
-                continue;
-            }
-            if (writableAddress[c] != chunkAddress[c]) {
-                // Dual mapping: drop the write view first, so no view of these pages is ever writable
-                // while the final view is executable.
-                Libc.munmap(writableAddress[c], chunkLength[c]);
-                writableAddress[c] = chunkAddress[c];
-            }
-            Libc.mprotect(chunkAddress[c], chunkLength[c], protection[c]);
-        }
-        for (PermissionGroup group : PermissionGroup.ALL) {
+        finalizeCode();
+        protectChunk(1, Libc.PROT_READ);
+        for (PermissionGroup group : new PermissionGroup[] {PermissionGroup.RODATA, PermissionGroup.RELRO}) {
             int g = group.ordinal();
-            if (group != PermissionGroup.DATA) {
-                groupSegment[g] = segmentAt(groupAddress[g], groupLength[g]).asReadOnly();
-            }
+            groupSegment[g] = segmentAt(groupAddress[g], groupLength[g]).asReadOnly();
         }
         finalized = true;
+    }
+
+    private void protectChunk(int c, int protection) {
+        if (chunkLength[c] == 0) {
+            return;
+        }
+        if (writableAddress[c] != chunkAddress[c]) {
+            // Dual mapping: drop the write view first, so no view of these pages is ever writable
+            // while the final view is executable.
+            Libc.munmap(writableAddress[c], chunkLength[c]);
+            writableAddress[c] = chunkAddress[c];
+        }
+        Libc.mprotect(chunkAddress[c], chunkLength[c], protection);
     }
 
     /** Returns the slab's pages to its window and their memory to the kernel. Idempotent. */

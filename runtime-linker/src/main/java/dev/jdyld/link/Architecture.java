@@ -94,6 +94,13 @@ abstract class Architecture {
                 + describeSymbol(object, symbol) + ": value 0x" + Long.toHexString(value) + " does not fit " + range);
     }
 
+    /** Whether a relocation refers to a section of a dropped COMDAT group (only .eh_frame may); it is left unapplied. */
+    static boolean targetsDroppedGroup(ElfObject object, long entry) {
+        int symbol = (int) (object.u64(entry + 8) >>> 32);
+        int section = object.symbolSection[symbol];
+        return section > 0 && section < object.sectionCount && object.discarded[section];
+    }
+
     static String describeSymbol(ElfObject object, int symbol) {
         String name = object.symbolName(symbol);
         return name.isEmpty() ? "symbol #" + symbol : "'" + name + "'";

@@ -30,6 +30,8 @@ final class CRuntime {
             FunctionDescriptor.ofVoid(JAVA_LONG));
     /* void (*)(void): a constructor or destructor */
     private static final FunctionDescriptor VOID_FUNCTION = FunctionDescriptor.ofVoid();
+    /* void *(*)(void): an IFUNC resolver */
+    private static final FunctionDescriptor RESOLVER = FunctionDescriptor.of(JAVA_LONG);
 
     private CRuntime() {}
 
@@ -53,6 +55,16 @@ final class CRuntime {
             CXA_FINALIZE.invokeExact(dsoHandle);
         } catch (Throwable t) {
             throw new AssertionError("__cxa_finalize downcall failed", t);
+        }
+    }
+
+    /** Calls an IFUNC resolver of loaded code ({@code void *(*)(void)}) and returns its answer. */
+    @SuppressWarnings("restricted")
+    static long callResolver(long resolver) {
+        try {
+            return (long) LINKER.downcallHandle(MemorySegment.ofAddress(resolver), RESOLVER).invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError("call of IFUNC resolver at 0x" + Long.toHexString(resolver) + " failed", t);
         }
     }
 

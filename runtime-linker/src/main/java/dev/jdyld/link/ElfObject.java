@@ -54,6 +54,8 @@ final class ElfObject {
 
     /** Indexes of {@code SHT_RELA} sections. */
     final int[] relaSections;
+    /** Sections of COMDAT groups dropped because an earlier copy of the group is kept. */
+    final boolean[] discarded;
 
     private ElfObject(String name, byte[] bytes) {
         this.name = name;
@@ -225,6 +227,7 @@ final class ElfObject {
             readSymbols(symtab, symtabShndx);
         }
 
+        discarded = new boolean[shnum];
         relaSections = new int[relaCount];
         int r = 0;
         for (int i = 1; i < shnum; i++) {
@@ -314,6 +317,38 @@ final class ElfObject {
         }
     }
 
+    /** A COMDAT group of this object: its signature and member sections. */
+    record Group(int section, String signature, int[] members) {}
+
+    /** The object's {@code SHT_GROUP} sections flagged {@code GRP_COMDAT}, validated. */
+    java.util.List<Group> comdatGroups() {
+        java.util.List<Group> groups = new java.util.ArrayList<>();
+        for (int g = 1; g < sectionCount; g++) {
+            if (sectionType[g] != SHT_GROUP) {
+                continue;
+            }
+            long size = sectionSize[g];
+            if (size < 4 || size % 4 != 0 || sectionLink[g] != symtabIndex || sectionInfo[g] <= 0
+                    || sectionInfo[g] >= symbolCount) {
+                throw malformed(sectionName[g], headerOffset(g), "malformed SHT_GROUP section");
+            }
+            if ((u32(sectionOffset[g]) & GRP_COMDAT) == 0) {
+                continue;
+            }
+            int[] members = new int[(int) (size / 4) - 1];
+            for (int i = 0; i < members.length; i++) {
+                int member = u32(sectionOffset[g] + 4 + 4L * i);
+                if (member <= 0 || member >= sectionCount) {
+                    throw malformed(sectionName[g], sectionOffset[g] + 4 + 4L * i, "group member " + member
+                            + " is not a section");
+                }
+                members[i] = member;
+            }
+            groups.add(new Group(g, symbolName(sectionInfo[g]), members));
+        }
+        return groups;
+    }
+
     int binding(int symbol) {
         return (symbolInfo[symbol] & 0xff) >>> 4;
     }
@@ -327,7 +362,8 @@ final class ElfObject {
     }
 
     boolean isDefined(int symbol) {
-        return symbolSection[symbol] != SHN_UNDEF;
+        int section = symbolSection[symbol];
+        return section != SHN_UNDEF && !(section < sectionCount && discarded[section]);
     }
 
     /** The symbol's name; a section symbol is named after its section. */

@@ -38,6 +38,10 @@ final class GlobalSymbol {
     /** First GOT slot of the symbol's TLS {@code tls_index} pair and descriptor, or -1. */
     int tlsGdSlot = -1;
     int tlsDescSlot = -1;
+    /** An indirect function (STT_GNU_IFUNC): its address is what its resolver returns at load time. */
+    boolean ifunc;
+    /** For an IFUNC: the slot its stub jumps through, holding the resolver's answer (its GOT slot holds the stub). */
+    int ifuncSlot = -1;
     /** A thread-local variable (some definition or reference says STT_TLS). */
     boolean tls;
     /** The set takes the stub's address as the symbol's address (for 32-bit absolute references). */

@@ -72,7 +72,17 @@ public final class JitLinker implements AutoCloseable {
             throw new LinkException("no objects to load");
         }
         InputSelection selection = new InputSelection(inputs);
-        SetLinker linker = new SetLinker(arch, memory, host, this::findInSets);
+        SetLinker linker = new SetLinker(arch, memory, host, new SymbolTable.EarlierSets() {
+            @Override
+            public long find(String name) {
+                return findInSets(name);
+            }
+
+            @Override
+            public boolean keepsGroup(String signature) {
+                return sets.stream().anyMatch(set -> set.groups().contains(signature));
+            }
+        });
         LoadedSet set = new LoadedSet(this, linker.link(selection.objects, selection.pulled));
         sets.add(set);
         if (runInitializers) {

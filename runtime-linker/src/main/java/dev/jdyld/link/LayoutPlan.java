@@ -110,7 +110,7 @@ final class LayoutPlan {
     private static int classify(ElfObject object, int s) {
         long flags = object.sectionFlags[s];
         int type = object.sectionType[s];
-        if (s == 0 || (flags & SHF_ALLOC) == 0 || type == SHT_GROUP || type == SHT_RELA) {
+        if (s == 0 || (flags & SHF_ALLOC) == 0 || type == SHT_GROUP || type == SHT_RELA || object.discarded[s]) {
             return NOT_LOADED;
         }
         if ((flags & SHF_TLS) != 0) {
@@ -178,12 +178,24 @@ final class LayoutPlan {
                     if (g < 0) {
                         checkLocalTarget(object, o, rela, entry, symbol);
                     }
-                    if (needs == 0) {
+                    GlobalSymbol global = g < 0 ? null : symbols.globals.get(g);
+                    if (needs == 0 && (global == null || !global.ifunc)) {
                         continue;
                     }
-                    GlobalSymbol global = g < 0 ? null : symbols.globals.get(g);
                     if ((needs & Architecture.TLS) != 0) {
                         scanTls(object, o, target, offset, type, symbol, global, needs);
+                        continue;
+                    }
+                    if (global != null && global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
+                        // An IFUNC's address in the set is its stub (so every reference agrees, as
+                        // function pointers must); the stub jumps through a slot that gets the
+                        // resolver's answer at load time.
+                        requestGot(o, symbol, global);
+                        if (global.stub < 0) {
+                            global.stub = stubs++;
+                            global.ifuncSlot = takeSlots(1);
+                        }
+                        global.canonicalStub = true;
                         continue;
                     }
                     if ((needs & Architecture.NEEDS_GOT) != 0) {
@@ -338,7 +350,10 @@ final class LayoutPlan {
 
     private void checkLocalTarget(ElfObject object, int o, int rela, long entry, int symbol) {
         int section = object.symbolSection[symbol];
-        if (section > 0 && section < SHN_LORESERVE && sectionGroup[o][section] == NOT_LOADED) {
+        if (section > 0 && section < SHN_LORESERVE && sectionGroup[o][section] == NOT_LOADED
+                && !(object.discarded[section] && isEhFrame(object, object.sectionInfo[rela]))) {
+            // (An .eh_frame FDE of a function in a dropped COMDAT group is left pointing nowhere, as
+            // static linkers do; any other reference into a dropped group is an error.)
             throw new RelocationException(object.name + ": section " + object.sectionName[object.sectionInfo[rela]]
                     + " offset 0x" + Long.toHexString(object.u64(entry)) + ": relocation against "
                     + Architecture.describeSymbol(object, symbol) + " in section " + object.sectionName[section]

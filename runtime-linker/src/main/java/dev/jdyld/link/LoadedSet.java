@@ -24,6 +24,7 @@ public final class LoadedSet implements AutoCloseable {
     private final long dsoHandle;
     private final List<Long> ehFrames;
     private final Initializers.Calls initializers;
+    private final java.util.Set<String> groups;
     private boolean initialized;
     private final Map<String, Long> exports;
     private final Map<String, Long> sizes;
@@ -37,6 +38,7 @@ public final class LoadedSet implements AutoCloseable {
         this.dsoHandle = linked.dsoHandle();
         this.ehFrames = List.copyOf(linked.ehFrames());
         this.initializers = linked.initializers();
+        this.groups = java.util.Set.copyOf(linked.groups());
         this.exports = Map.copyOf(linked.exports());
         this.sizes = Map.copyOf(linked.sizes());
         this.layout = linked.layout();
@@ -96,6 +98,11 @@ public final class LoadedSet implements AutoCloseable {
     /** Names of all exported symbols. */
     public Set<String> symbols() {
         return exports.keySet();
+    }
+
+    /** Signatures of the COMDAT groups this set kept. */
+    java.util.Set<String> groups() {
+        return groups;
     }
 
     Map<String, Long> exports() {

@@ -9,8 +9,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static dev.jdyld.link.Elf.*;
 
@@ -47,7 +49,8 @@ final class SetLinker {
 
     /** The result of a successful link, before it is wrapped for users. */
     record Linked(Slab slab, ThreadLocalStorage tls, Map<String, Long> exports, Map<String, Long> sizes,
-                  SetLayout layout, long dsoHandle, List<Long> ehFrames, Initializers.Calls initializers) {}
+                  SetLayout layout, long dsoHandle, List<Long> ehFrames, Initializers.Calls initializers,
+                  Set<String> groups) {}
 
     Linked link(List<ElfObject> objects, List<InputSelection.Pulled> pulled) {
         for (ElfObject object : objects) {
@@ -56,6 +59,7 @@ final class SetLinker {
                         + " but the set is linked for " + machineName(arch.machine()));
             }
         }
+        Set<String> keptGroups = dropDuplicateGroups(objects);
         SymbolTable symbols = new SymbolTable(objects);
         symbols.resolve(earlier, host);
         LayoutPlan plan = LayoutPlan.plan(arch, symbols, true);
@@ -78,7 +82,7 @@ final class SetLinker {
         }
         ThreadLocalStorage[] tls = new ThreadLocalStorage[1];
         try {
-            return fill(objects, symbols, plan, slab, tls, pulled);
+            return fill(objects, symbols, plan, slab, tls, pulled, keptGroups);
         } catch (Throwable t) {
             if (tls[0] != null) {
                 tls[0].close();
@@ -88,13 +92,32 @@ final class SetLinker {
         }
     }
 
+    /**
+     * COMDAT groups: the first group of each signature in the set is kept, unless a set loaded
+     * earlier kept one; every other copy is dropped whole (its sections, their relocations, and its
+     * definitions, which then resolve to the kept copy). Returns the signatures this set keeps.
+     */
+    private Set<String> dropDuplicateGroups(List<ElfObject> objects) {
+        Set<String> kept = new HashSet<>();
+        for (ElfObject object : objects) {
+            for (ElfObject.Group group : object.comdatGroups()) {
+                if (earlier.keepsGroup(group.signature()) || !kept.add(group.signature())) {
+                    for (int member : group.members()) {
+                        object.discarded[member] = true;
+                    }
+                }
+            }
+        }
+        return kept;
+    }
+
     private static LinkException cannotPlace(List<ElfObject> objects, MemoryException e) {
         return new LinkException(objects.get(0).name + (objects.size() > 1 ? " and " + (objects.size() - 1) + " more" : "")
                 + ": cannot place the set: " + e.getMessage(), e);
     }
 
     private Linked fill(List<ElfObject> objects, SymbolTable symbols, LayoutPlan plan, Slab slab,
-                        ThreadLocalStorage[] tlsOut, List<InputSelection.Pulled> pulled) {
+                        ThreadLocalStorage[] tlsOut, List<InputSelection.Pulled> pulled, Set<String> keptGroups) {
         int n = objects.size();
         MemorySegment[] groups = new MemorySegment[PermissionGroup.values().length];
         long[] groupBase = new long[groups.length];
@@ -182,6 +205,9 @@ final class SetLinker {
                                 + " threads; build the host library with -ftls-model=initial-exec");
                     }
                 }
+                if (global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
+                    value = stubBase + (long) global.stub * arch.stubSize();
+                }
                 putGot(relro, plan, global.gotSlot, value);
             }
             if (global.tlsGdSlot >= 0) {
@@ -192,8 +218,8 @@ final class SetLinker {
             }
             if (global.stub >= 0) {
                 long offset = plan.stubOffset + (long) global.stub * arch.stubSize();
-                arch.writeStub(text, offset, stubBase + (long) global.stub * arch.stubSize(),
-                        got + global.gotSlot * GOT_ENTRY_SIZE);
+                int slot = global.ifuncSlot >= 0 ? global.ifuncSlot : global.gotSlot;
+                arch.writeStub(text, offset, stubBase + (long) global.stub * arch.stubSize(), got + slot * GOT_ENTRY_SIZE);
             }
         }
 
@@ -231,6 +257,13 @@ final class SetLinker {
         if (plan.tlsLdSlot >= 0) {
             putGot(relro, plan, plan.tlsLdSlot, tlsModule, 0);
         }
+        // IFUNCs: with the code executable and the GOT still writable, ask each resolver once.
+        slab.finalizeCode();
+        for (GlobalSymbol global : symbols.globals) {
+            if (global.ifuncSlot >= 0) {
+                putGot(relro, plan, global.ifuncSlot, CRuntime.callResolver(global.address));
+            }
+        }
         slab.finalizePermissions();
 
         MemorySegment[] finalGroups = new MemorySegment[groups.length];
@@ -260,12 +293,13 @@ final class SetLinker {
                 default -> false;
             };
             if (exported) {
-                exports.put(global.name, global.address);
+                exports.put(global.name, global.canonicalStub && global.stub >= 0
+                        ? stubBase + (long) global.stub * arch.stubSize() : global.address);
                 sizes.put(global.name, global.size);
             }
         }
         return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase, pulled),
-                dsoHandle, ehFrames, initializers);
+                dsoHandle, ehFrames, initializers, keptGroups);
     }
 
     /** A defined symbol's address; for a thread-local variable, its offset in the set's TLS block. */

@@ -26,6 +26,9 @@ final class SymbolTable {
     /** Looks up symbols exported by sets loaded earlier; returns 0 when none defines it. */
     interface EarlierSets {
         long find(String name);
+
+        /** Whether a set loaded earlier kept a COMDAT group with this signature. */
+        boolean keepsGroup(String signature);
     }
 
     final List<ElfObject> objects;
@@ -57,7 +60,7 @@ final class SymbolTable {
                     global.tls = true;
                 }
                 int section = object.symbolSection[s];
-                if (section == SHN_UNDEF) {
+                if (!object.isDefined(s)) { // undefined, or defined in a dropped COMDAT group
                     if (global.firstReference < 0) {
                         global.firstReference = o;
                     }
@@ -67,8 +70,7 @@ final class SymbolTable {
                     continue;
                 }
                 if (object.symbolType(s) == STT_GNU_IFUNC) {
-                    throw new UnsupportedObjectException(object.name + ": symbol '" + name
-                            + "' is an indirect function (STT_GNU_IFUNC), not supported yet");
+                    global.ifunc = true;
                 }
                 if (section == SHN_COMMON) {
                     defineCommon(global, object, s);

@@ -297,6 +297,9 @@ final class X86_64 extends Architecture {
 
     private void putSigned32(MemorySegment target, long offset, long value, ElfObject o, int rela, long entry) {
         if (value != (int) value) {
+            if (targetsDroppedGroup(o, entry)) {
+                return;
+            }
             throw overflow(o, rela, entry, value, "a signed 32-bit field");
         }
         target.set(U32, offset, (int) value);
