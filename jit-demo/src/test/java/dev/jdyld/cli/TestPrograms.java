@@ -77,7 +77,8 @@ final class TestPrograms {
     static final List<Program> RUNTIME = List.of(
             new Program("ctor-atexit", List.of(), List.of(), List.of(), false),
             new Program("common-weak", List.of(), List.of(), List.of(), false),
-            new Program("cpp-runtime", List.of(), List.of("stdc++"), List.of("stdc++"), false));
+            new Program("cpp-runtime", List.of(), List.of("stdc++"), List.of("stdc++"), false),
+            new Program("ifunc", List.of(), List.of(), List.of(), false));
 
     private static final Path SYSTEM_LIBRARIES = Path.of("/usr/lib/x86_64-linux-gnu");
 
