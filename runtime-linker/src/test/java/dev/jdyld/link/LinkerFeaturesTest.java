@@ -79,6 +79,28 @@ class LinkerFeaturesTest {
     }
 
     @Test
+    void registeredUnwindTablesLetBacktracesWalkThroughLoadedCode() throws Throwable {
+        Path object = Toolchain.compile(dir, "frames", """
+                #include <execinfo.h>
+                __attribute__((noinline)) int innermost(void) { void *frames[32]; return backtrace(frames, 32); }
+                __attribute__((noinline)) int middle(void) { return innermost() + 0; }
+                __attribute__((noinline)) int outer(void) { return middle() + 0; }
+                """, "-O1", "-fPIC", "-fno-omit-frame-pointer", "-fasynchronous-unwind-tables");
+        int withTables;
+        int withoutTables;
+        try (JitLinker linker = JitLinker.create()) {
+            MethodHandle outer = linker.load(object).function("outer", FunctionDescriptor.of(JAVA_INT));
+            withTables = (int) outer.invokeExact();
+        }
+        try (JitLinker linker = JitLinker.builder().runInitializers(false).build()) {
+            MethodHandle outer = linker.load(object).function("outer", FunctionDescriptor.of(JAVA_INT));
+            withoutTables = (int) outer.invokeExact();
+        }
+        // backtrace() (libgcc's unwinder) gets past innermost, middle and outer only with the tables.
+        assertThat(withTables).isGreaterThanOrEqualTo(4).isGreaterThan(withoutTables);
+    }
+
+    @Test
     void anIfuncIsResolvedOnceAndEveryReferenceAgreesOnItsAddress() throws Throwable {
         Path object = Toolchain.compile(dir, "ifunc", """
                 int resolver_calls;
