@@ -30,7 +30,6 @@ public final class Slab implements AutoCloseable {
     private final MemorySegment[] groupSegment = new MemorySegment[PermissionGroup.ALL.length];
     private final long usedBytes;
     private final Arena arena = Arena.ofShared();
-    private boolean codeFinalized;
     private boolean finalized;
     private boolean closed;
 
@@ -89,32 +88,16 @@ public final class Slab implements AutoCloseable {
         return finalized;
     }
 
-    /**
-     * Makes the code executable (and no longer writable) while the rest stays writable, for
-     * linkers that must run loaded code before they finish writing data (IFUNC resolvers whose
-     * results go into the GOT). Idempotent.
-     */
-    public void finalizeCode() {
-        checkOpen();
-        if (codeFinalized) {
-            return;
-        }
-        protectChunk(0, Libc.PROT_READ | Libc.PROT_EXEC);
-        groupSegment[PermissionGroup.TEXT.ordinal()] =
-                segmentAt(groupAddress[PermissionGroup.TEXT.ordinal()], groupLength[PermissionGroup.TEXT.ordinal()])
-                        .asReadOnly();
-        codeFinalized = true;
-    }
-
     /** Gives every group its final protection; idempotent. Never makes a page writable and executable. */
     public void finalizePermissions() {
         checkOpen();
         if (finalized) {
             return;
         }
-        finalizeCode();
+        protectChunk(0, Libc.PROT_READ | Libc.PROT_EXEC);
         protectChunk(1, Libc.PROT_READ);
-        for (PermissionGroup group : new PermissionGroup[] {PermissionGroup.RODATA, PermissionGroup.RELRO}) {
+        for (PermissionGroup group : new PermissionGroup[] {PermissionGroup.TEXT, PermissionGroup.RODATA,
+                PermissionGroup.RELRO}) {
             int g = group.ordinal();
             groupSegment[g] = segmentAt(groupAddress[g], groupLength[g]).asReadOnly();
         }

@@ -21,9 +21,15 @@ final class Initializers {
 
     private static final int DEFAULT_PRIORITY = 65536;
 
-    /** Function addresses: {@code init} to run first to last, {@code fini} to run last to first. */
-    record Calls(List<Long> init, List<Long> fini) {
-        static final Calls NONE = new Calls(List.of(), List.of());
+    /** An IFUNC to resolve: its resolver, and the offset in the set's DATA of the slot its stub jumps through. */
+    record Ifunc(long resolver, long slotOffset) {}
+
+    /**
+     * What initialising a set runs: IFUNC resolvers first (as the dynamic loader's IRELATIVE
+     * processing does), then {@code init} first to last; {@code fini} runs last to first at the end.
+     */
+    record Calls(List<Ifunc> ifuncs, List<Long> init, List<Long> fini) {
+        static final Calls NONE = new Calls(List.of(), List.of(), List.of());
     }
 
     private Initializers() {}
@@ -91,7 +97,7 @@ final class Initializers {
         fini.sort(order);
         List<Long> initCalls = new ArrayList<>(entries(preinit, contents));
         initCalls.addAll(entries(init, contents));
-        return new Calls(initCalls, entries(fini, contents));
+        return new Calls(List.of(), initCalls, entries(fini, contents));
     }
 
     /** The combined array: each section's entries, reversed for {@code .ctors} and {@code .dtors}. */

@@ -49,6 +49,9 @@ final class LayoutPlan {
     /** The set's {@code __dso_handle} (in RELRO) and C runtime glue (in TEXT), when needed; -1 otherwise. */
     long dsoHandleOffset = -1;
     long glueCodeOffset = -1;
+    /** IFUNCs defined by the set, and their jump slots (in DATA). */
+    int ifuncs;
+    long ifuncTableOffset;
 
     final long[] groupSize = new long[PermissionGroup.values().length];
     final long[] groupAlign = new long[PermissionGroup.values().length];
@@ -188,12 +191,13 @@ final class LayoutPlan {
                     }
                     if (global != null && global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
                         // An IFUNC's address in the set is its stub (so every reference agrees, as
-                        // function pointers must); the stub jumps through a slot that gets the
-                        // resolver's answer at load time.
+                        // function pointers must); the stub jumps through a writable slot (like a
+                        // lazily bound .got.plt entry) that gets the resolver's answer when the set
+                        // is initialised, before its constructors.
                         requestGot(o, symbol, global);
                         if (global.stub < 0) {
                             global.stub = stubs++;
-                            global.ifuncSlot = takeSlots(1);
+                            global.ifuncSlot = ifuncs++;
                         }
                         global.canonicalStub = true;
                         continue;
@@ -428,6 +432,9 @@ final class LayoutPlan {
             if (pass == 0 && usesTls) {
                 tlsCodeOffset = reserve(text, arch.tlsCodeSize(), 16);
             }
+        }
+        if (ifuncs > 0) {
+            ifuncTableOffset = reserve(data, (long) ifuncs * GOT_ENTRY_SIZE, GOT_ENTRY_SIZE);
         }
         for (GlobalSymbol global : symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {

@@ -1,5 +1,6 @@
 package dev.jdyld.link;
 
+import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -46,7 +47,7 @@ public final class LoadedSet implements AutoCloseable {
 
     /**
      * Makes the set live as a loaded shared object would be: registers its {@code .eh_frame} with
-     * the host unwinder, registers its destructors to run at exit or at {@link #close()}, and runs
+     * the host unwinder, resolves its IFUNCs, registers its destructors to run at exit or at {@link #close()}, and runs
      * its constructors. {@link JitLinker#load} calls this unless told not to.
      */
     void initialize() {
@@ -56,6 +57,9 @@ public final class LoadedSet implements AutoCloseable {
         initialized = true;
         for (long ehFrame : ehFrames) {
             Unwinder.register(ehFrame);
+        }
+        for (Initializers.Ifunc ifunc : initializers.ifuncs()) {
+            slab.segment(PermissionGroup.DATA).set(ElfObject.U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
         }
         // Registered before the constructors run, so that the handlers they register (C++ static
         // destructors) run first, as exit() runs them before a module's fini array.

@@ -163,6 +163,7 @@ final class SetLinker {
         long tlsModule = tls == null ? 0 : tls.moduleId();
         long dsoHandle = plan.dsoHandleOffset < 0 ? 0 : groupBase[PermissionGroup.RELRO.ordinal()] + plan.dsoHandleOffset;
         long glueCode = groupBase[PermissionGroup.TEXT.ordinal()] + plan.glueCodeOffset;
+        long ifuncTable = groupBase[PermissionGroup.DATA.ordinal()] + plan.ifuncTableOffset;
         if (plan.glueCodeOffset >= 0) {
             arch.writeGlueCode(text, plan.glueCodeOffset, glueCode, dsoHandle);
         }
@@ -218,8 +219,9 @@ final class SetLinker {
             }
             if (global.stub >= 0) {
                 long offset = plan.stubOffset + (long) global.stub * arch.stubSize();
-                int slot = global.ifuncSlot >= 0 ? global.ifuncSlot : global.gotSlot;
-                arch.writeStub(text, offset, stubBase + (long) global.stub * arch.stubSize(), got + slot * GOT_ENTRY_SIZE);
+                long slot = global.ifuncSlot >= 0 ? ifuncTable + global.ifuncSlot * GOT_ENTRY_SIZE
+                        : got + global.gotSlot * GOT_ENTRY_SIZE;
+                arch.writeStub(text, offset, stubBase + (long) global.stub * arch.stubSize(), slot);
             }
         }
 
@@ -257,14 +259,13 @@ final class SetLinker {
         if (plan.tlsLdSlot >= 0) {
             putGot(relro, plan, plan.tlsLdSlot, tlsModule, 0);
         }
-        // IFUNCs: with the code executable and the GOT still writable, ask each resolver once.
-        slab.finalizeCode();
+        slab.finalizePermissions();
+        List<Initializers.Ifunc> ifuncs = new ArrayList<>();
         for (GlobalSymbol global : symbols.globals) {
             if (global.ifuncSlot >= 0) {
-                putGot(relro, plan, global.ifuncSlot, CRuntime.callResolver(global.address));
+                ifuncs.add(new Initializers.Ifunc(global.address, plan.ifuncTableOffset + global.ifuncSlot * GOT_ENTRY_SIZE));
             }
         }
-        slab.finalizePermissions();
 
         MemorySegment[] finalGroups = new MemorySegment[groups.length];
         for (PermissionGroup group : PermissionGroup.values()) {
@@ -299,7 +300,7 @@ final class SetLinker {
             }
         }
         return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase, pulled),
-                dsoHandle, ehFrames, initializers, keptGroups);
+                dsoHandle, ehFrames, new Initializers.Calls(ifuncs, initializers.init(), initializers.fini()), keptGroups);
     }
 
     /** A defined symbol's address; for a thread-local variable, its offset in the set's TLS block. */
