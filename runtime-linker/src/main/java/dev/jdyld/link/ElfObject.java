@@ -21,6 +21,9 @@ final class ElfObject {
     static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** Largest section a set can hold: everything of a set lies within ±2 GiB. */
+    static final long MAX_SECTION_SIZE = 1L << 31;
+
     final String name;
     final byte[] bytes;
     final MemorySegment data;
@@ -140,8 +143,9 @@ final class ElfObject {
             }
             if (sectionType[i] != SHT_NOBITS && sectionType[i] != SHT_NULL) {
                 checkRange("#" + i, h + 24, sectionOffset[i], sectionSize[i], "section contents");
-            } else if (sectionSize[i] < 0) {
-                throw malformed("#" + i, h + 32, "negative size");
+            } else if (sectionSize[i] < 0 || sectionSize[i] > MAX_SECTION_SIZE) {
+                throw malformed("#" + i, h + 32, "size 0x" + Long.toHexString(sectionSize[i])
+                        + " is more than a set can hold (" + (MAX_SECTION_SIZE >> 30) + " GiB)");
             }
             long align = sectionAlign[i];
             if (align != 0 && Long.bitCount(align) != 1) {
