@@ -78,8 +78,29 @@ class DifferentialTest {
                 }
             }
         }
+        if (NativeToolchain.onPath(CLANG)) {
+            // The same programs as clang compiles them (other instruction choices and relocations).
+            List<Program> programs = new ArrayList<>(TestPrograms.ALL);
+            programs.add(TestPrograms.HOST_DATA);
+            programs.addAll(TestPrograms.RUNTIME);
+            for (Program program : programs) {
+                if (!program.generated()) {
+                    cases.add(Arguments.of(program, "-O2", CLANG_PREFIX + "-fPIC"));
+                    cases.add(Arguments.of(program, "-O0", CLANG_PREFIX));
+                }
+            }
+            for (String pic : TLS_MODES) {
+                if (!pic.contains("gnu2")) { // clang 14 has no -mtls-dialect
+                    cases.add(Arguments.of(TestPrograms.TLS_THREADS, "-O2", CLANG_PREFIX + pic));
+                }
+            }
+        }
         return cases.stream();
     }
+
+    static final String CLANG = "clang-14";
+    /** A flags string starting with this is compiled by clang instead of gcc. */
+    static final String CLANG_PREFIX = "clang: ";
 
     /** Every program once more with the memory manager's dual mapping (code written through a second view). */
     static Stream<Arguments> dualMappingCases() {
@@ -95,13 +116,15 @@ class DifferentialTest {
 
     static Build build(Program program, String opt, String pic) {
         return BUILDS.computeIfAbsent(program.name() + " " + opt + " " + pic, key -> {
-            Path dir = workRoot.resolve((program.name() + opt + pic).replace(' ', '_').replace('=', '-'));
+            Path dir = workRoot.resolve((program.name() + opt + pic).replace(' ', '_').replace('=', '-').replace(':', '_'));
             List<Path> sources = TestPrograms.writeSources(program, dir);
+            String compiler = pic.startsWith(CLANG_PREFIX) ? CLANG : "gcc";
+            String picFlags = pic.startsWith(CLANG_PREFIX) ? pic.substring(CLANG_PREFIX.length()) : pic;
             List<String> flags = new ArrayList<>(List.of(opt));
-            if (!pic.isEmpty()) {
-                flags.addAll(List.of(pic.split(" ")));
+            if (!picFlags.isBlank()) {
+                flags.addAll(List.of(picFlags.trim().split(" ")));
             }
-            Objects objects = NativeToolchain.compile(sources, dir, flags);
+            Objects objects = NativeToolchain.compile(compiler, sources, dir, flags);
             Path exe = NativeToolchain.link(objects, dir.resolve(program.name() + ".native"), program.nativeLibs());
             Result nativeResult = NativeToolchain.runNative(exe, program.args(), dir);
             return new Build(dir, objects, exe, nativeResult);

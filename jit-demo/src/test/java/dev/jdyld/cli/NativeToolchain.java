@@ -116,18 +116,23 @@ final class NativeToolchain {
      * object per source, named after it.
      */
     static Objects compile(List<Path> sources, Path outDir, List<String> flags) {
+        return compile("gcc", sources, outDir, flags);
+    }
+
+    /** {@link #compile(List, Path, List)} with another C compiler (e.g. {@code clang-14}). */
+    static Objects compile(String compiler, List<Path> sources, Path outDir, List<String> flags) {
         List<Path> objects = new ArrayList<>();
         for (Path src : sources) {
             String base = src.getFileName().toString().replaceFirst("\\.(c|cpp|s)$", "");
             Path obj = outDir.resolve(base + ".o");
-            List<String> cmd = new ArrayList<>(List.of("gcc", "-c"));
+            List<String> cmd = new ArrayList<>(List.of(compiler, "-c"));
             cmd.addAll(flags);
             Path dir = src.toAbsolutePath().getParent();
             if (dir != null) {
                 cmd.add("-I" + dir);
             }
             cmd.addAll(List.of("-o", obj.toString(), src.toString()));
-            checked(run(cmd, outDir, NATIVE_TIMEOUT), "gcc -c");
+            checked(run(cmd, outDir, NATIVE_TIMEOUT), compiler + " -c");
             objects.add(obj);
         }
         return new Objects(List.copyOf(objects), List.copyOf(flags));
