@@ -207,7 +207,7 @@ final class SetLinker {
                     }
                 }
                 if (global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
-                    value = stubBase + (long) global.stub * arch.stubSize();
+                    value = stubAddress(stubBase, global);
                 }
                 putGot(relro, plan, global.gotSlot, value);
             }
@@ -221,7 +221,7 @@ final class SetLinker {
                 long offset = plan.stubOffset + (long) global.stub * arch.stubSize();
                 long slot = global.ifuncSlot >= 0 ? ifuncTable + global.ifuncSlot * GOT_ENTRY_SIZE
                         : got + global.gotSlot * GOT_ENTRY_SIZE;
-                arch.writeStub(text, offset, stubBase + (long) global.stub * arch.stubSize(), slot);
+                arch.writeStub(text, offset, stubAddress(stubBase, global), slot);
             }
         }
 
@@ -266,16 +266,26 @@ final class SetLinker {
                 ifuncs.add(new Initializers.Ifunc(global.address, plan.ifuncTableOffset + global.ifuncSlot * GOT_ENTRY_SIZE));
             }
         }
-
-        MemorySegment[] finalGroups = new MemorySegment[groups.length];
-        for (PermissionGroup group : PermissionGroup.values()) {
-            finalGroups[group.ordinal()] = slab.segment(group);
-        }
         Initializers.Calls initializers = Initializers.collect(objects, plan.sectionGroup,
-                (o, s) -> finalGroups[plan.sectionGroup[o][s]].asSlice(plan.sectionOffset[o][s],
-                        objects.get(o).sectionSize[s]));
+                (o, s) -> slab.segment(PermissionGroup.values()[plan.sectionGroup[o][s]])
+                        .asSlice(plan.sectionOffset[o][s], objects.get(o).sectionSize[s]));
+
+        Map<String, Long> exports = new HashMap<>();
+        Map<String, Long> sizes = new HashMap<>();
+        collectExports(objects, symbols, stubBase, exports, sizes);
+        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase, pulled),
+                dsoHandle, ehFrames(objects, plan, sectionAddress),
+                new Initializers.Calls(ifuncs, initializers.init(), initializers.fini()), keptGroups);
+    }
+
+    private long stubAddress(long stubBase, GlobalSymbol global) {
+        return stubBase + (long) global.stub * arch.stubSize();
+    }
+
+    /** Each loaded object's {@code .eh_frame}, to register with the unwinder. */
+    private static List<Long> ehFrames(List<ElfObject> objects, LayoutPlan plan, long[][] sectionAddress) {
         List<Long> ehFrames = new ArrayList<>();
-        for (int o = 0; o < n; o++) {
+        for (int o = 0; o < objects.size(); o++) {
             ElfObject object = objects.get(o);
             for (int s = 1; s < object.sectionCount; s++) {
                 if (plan.sectionGroup[o][s] >= 0 && object.sectionSize[s] > 0 && LayoutPlan.isEhFrame(object, s)) {
@@ -283,9 +293,12 @@ final class SetLinker {
                 }
             }
         }
+        return ehFrames;
+    }
 
-        Map<String, Long> exports = new HashMap<>();
-        Map<String, Long> sizes = new HashMap<>();
+    /** Global, non-hidden definitions of the set: what lookups and later sets see (an IFUNC as its stub). */
+    private void collectExports(List<ElfObject> objects, SymbolTable symbols, long stubBase, Map<String, Long> exports,
+                                Map<String, Long> sizes) {
         for (GlobalSymbol global : symbols.globals) {
             boolean exported = switch (global.kind) {
                 case DEFINED -> objects.get(global.object).visibility(global.symbol) != STV_HIDDEN
@@ -295,12 +308,10 @@ final class SetLinker {
             };
             if (exported) {
                 exports.put(global.name, global.canonicalStub && global.stub >= 0
-                        ? stubBase + (long) global.stub * arch.stubSize() : global.address);
+                        ? stubAddress(stubBase, global) : global.address);
                 sizes.put(global.name, global.size);
             }
         }
-        return new Linked(slab, tls, exports, sizes, describe(objects, plan, slab, sectionAddress, got, stubBase, pulled),
-                dsoHandle, ehFrames, new Initializers.Calls(ifuncs, initializers.init(), initializers.fini()), keptGroups);
     }
 
     /** A defined symbol's address; for a thread-local variable, its offset in the set's TLS block. */
@@ -335,7 +346,7 @@ final class SetLinker {
             int g = globalOf[s];
             if (g >= 0) {
                 GlobalSymbol global = symbols.globals.get(g);
-                long stub = global.stub >= 0 ? stubBase + (long) global.stub * arch.stubSize() : 0;
+                long stub = global.stub >= 0 ? stubAddress(stubBase, global) : 0;
                 r.address[s] = global.canonicalStub ? stub : global.address;
                 r.size[s] = global.size;
                 r.gotSlot[s] = global.gotSlot >= 0 ? got + global.gotSlot * GOT_ENTRY_SIZE : 0;
