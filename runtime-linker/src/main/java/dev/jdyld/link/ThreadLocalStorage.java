@@ -236,8 +236,19 @@ final class ThreadLocalStorage {
      * installs it with {@code pthread_setspecific} and returns the variable's address. Returns 0
      * (a null pointer for the loaded code) if the set is closed or memory is exhausted.
      */
-    @SuppressWarnings({"restricted", "unused"})
+    @SuppressWarnings("unused") // called from native code through the upcall stub
     private static long slowPath(long tlsIndex) {
+        try {
+            return installBlock(tlsIndex);
+        } catch (Throwable t) {
+            // An exception may not leave an upcall (the JVM would abort): the loaded code gets a null
+            // pointer, as from a failed allocation.
+            return 0;
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    private static long installBlock(long tlsIndex) throws Throwable {
         MemorySegment index = MemorySegment.ofAddress(tlsIndex).reinterpret(16);
         int key = (int) index.get(JAVA_LONG, 0);
         long offset = index.get(JAVA_LONG, 8);
@@ -246,15 +257,7 @@ final class ThreadLocalStorage {
             return 0;
         }
         long block = tls.allocateBlock();
-        if (block == 0) {
-            return 0;
-        }
-        try {
-            int rc = (int) PTHREAD_SETSPECIFIC.invokeExact(key, block);
-            if (rc != 0) {
-                return 0;
-            }
-        } catch (Throwable t) {
+        if (block == 0 || (int) PTHREAD_SETSPECIFIC.invokeExact(key, block) != 0) {
             return 0;
         }
         return block + offset;
