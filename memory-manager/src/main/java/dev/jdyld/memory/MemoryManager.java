@@ -22,8 +22,6 @@ import java.util.List;
  * ranges are reused by later sets.
  */
 public final class MemoryManager implements AutoCloseable {
-    /** Largest distance, in bytes, a 32-bit displacement is trusted to cover (2 GiB less room for addends). */
-    static final long REACH = (1L << 31) - (64L << 20);
     static final long LOW_LIMIT = 1L << 31;
     private static final long WINDOW_ALIGNMENT = 2L << 20;
     private static final long HUGE_PAGE = 2L << 20;
@@ -39,7 +37,7 @@ public final class MemoryManager implements AutoCloseable {
         public static final Options DEFAULT = new Options(false, false, 512L << 20);
 
         public Options {
-            if (windowSize < (8L << 20) || windowSize > REACH) {
+            if (windowSize < (8L << 20) || windowSize > Placement.MAX_REACH) {
                 throw new IllegalArgumentException("window size " + windowSize + " outside 8 MiB..~2 GiB");
             }
         }
@@ -244,9 +242,16 @@ public final class MemoryManager implements AutoCloseable {
             dataSize = alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT) + (32L << 20);
         }
         long size = textSize + readSize + dataSize;
-        if (size > REACH) {
+        if (size > placement.reach()) {
+            // A short-reach architecture: a window just the size of the set.
+            textSize = alignUp(need.text() + need.textAlign(), WINDOW_ALIGNMENT);
+            readSize = alignUp(need.read() + need.readAlign(), WINDOW_ALIGNMENT);
+            dataSize = alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT);
+            size = textSize + readSize + dataSize;
+        }
+        if (size > placement.reach()) {
             throw new MemoryException("set needs " + (need.text() + need.read() + need.data())
-                    + " bytes, more than fit within ±2 GiB");
+                    + " bytes, more than fit within its reach of " + (placement.reach() >> 20) + " MiB");
         }
         long minBase = 0x10000;
         long maxBase = 0x7fff_0000_0000L - size;
@@ -256,8 +261,8 @@ public final class MemoryManager implements AutoCloseable {
             target = maxBase;
         }
         if (placement.hasNearConstraint()) {
-            minBase = Math.max(minBase, placement.nearHigh() - REACH);
-            maxBase = Math.min(maxBase, placement.nearLow() + REACH - size);
+            minBase = Math.max(minBase, placement.nearHigh() - placement.reach());
+            maxBase = Math.min(maxBase, placement.nearLow() + placement.reach() - size);
             target = (placement.nearLow() / 2 + placement.nearHigh() / 2) - size;
         }
         if (minBase > maxBase) {
@@ -311,7 +316,7 @@ public final class MemoryManager implements AutoCloseable {
             message.append(" below 2 GiB (the set uses 32-bit absolute addresses)");
         }
         if (placement.hasNearConstraint()) {
-            message.append(placement.below2GiB() ? " and" : "").append(" within ±2 GiB of host symbols at 0x")
+            message.append(placement.below2GiB() ? " and" : "").append(" within reach (").append(placement.reach() >> 20).append(" MiB) of host symbols at 0x")
                     .append(Long.toHexString(placement.nearLow())).append("..0x")
                     .append(Long.toHexString(placement.nearHigh()))
                     .append(" (the set reaches them with 32-bit PC-relative references)");

@@ -30,16 +30,16 @@ final class Window {
         return base + size;
     }
 
-    /** Whether every address of the window reaches every address in [low, high] with a signed 32-bit displacement. */
-    boolean reaches(long low, long high) {
-        return high - base <= MemoryManager.REACH && end() - low <= MemoryManager.REACH;
+    /** Whether every address of the window reaches every address in [low, high] within {@code reach}. */
+    boolean reaches(long low, long high, long reach) {
+        return high - base <= reach && end() - low <= reach;
     }
 
     boolean satisfies(Placement placement) {
-        if (placement.below2GiB() && end() > MemoryManager.LOW_LIMIT) {
+        if (size > placement.reach() || (placement.below2GiB() && end() > MemoryManager.LOW_LIMIT)) {
             return false;
         }
-        return !placement.hasNearConstraint() || reaches(placement.nearLow(), placement.nearHigh());
+        return !placement.hasNearConstraint() || reaches(placement.nearLow(), placement.nearHigh(), placement.reach());
     }
 
     long committedBytes() {

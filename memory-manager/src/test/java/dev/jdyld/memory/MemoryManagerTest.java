@@ -92,7 +92,7 @@ class MemoryManagerTest {
                 low = Math.min(low, slab.address(group));
                 high = Math.max(high, slab.address(group) + slab.length(group));
             }
-            assertThat(high - low).isLessThan(MemoryManager.REACH);
+            assertThat(high - low).isLessThan(Placement.MAX_REACH);
         }
     }
 
