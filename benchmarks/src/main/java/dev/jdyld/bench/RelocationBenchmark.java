@@ -1,8 +1,8 @@
 package dev.jdyld.bench;
 
-import dev.jdyld.link.JitLinker;
-import dev.jdyld.link.LoadedSet;
-import dev.jdyld.link.ObjectFile;
+import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.ObjectFile;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -1,9 +1,9 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.link.JitLinker;
-import dev.jdyld.link.LinkException;
-import dev.jdyld.link.LoadedSet;
-import dev.jdyld.link.ProgramRunner;
+import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LinkException;
+import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.ProgramRunner;
 import picocli.CommandLine.Command;
 
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.cli;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -79,20 +79,20 @@ public final class Disassembler implements AutoCloseable {
     private final long handle;
     private boolean closed;
 
-    /** Opens an x86-64 disassembler; throws {@link LinkException} if {@code libcapstone.so.4} is missing. */
+    /** Opens an x86-64 disassembler; throws {@link IllegalStateException} if {@code libcapstone.so.4} is missing. */
     public Disassembler() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment handleOut = arena.allocate(JAVA_LONG);
             int rc = (int) Library.CS_OPEN.invokeExact(CS_ARCH_X86, CS_MODE_64, handleOut);
             if (rc != CS_ERR_OK) {
-                throw new LinkException("cs_open failed with error " + rc);
+                throw new IllegalStateException("cs_open failed with error " + rc);
             }
             handle = handleOut.get(JAVA_LONG, 0);
             int ignored = (int) Library.CS_OPTION.invokeExact(handle, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
         } catch (IllegalArgumentException | ExceptionInInitializerError | NoClassDefFoundError e) {
-            throw new LinkException("disassembly needs the Capstone library libcapstone.so.4"
+            throw new IllegalStateException("disassembly needs the Capstone library libcapstone.so.4"
                     + " (Debian package libcapstone4): " + e.getMessage(), e);
-        } catch (LinkException e) {
+        } catch (IllegalStateException e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("cs_open downcall failed", t);

@@ -1,8 +1,8 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.link.JitLinker;
-import dev.jdyld.link.LoadedSet;
-import dev.jdyld.link.SetLayout;
+import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.SetLayout;
 import dev.jdyld.memory.WindowUsage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,6 +1,6 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.link.SetLayout;
+import dev.jdyld.jit.SetLayout;
 import dev.jdyld.memory.WindowUsage;
 
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.link.JitLinker;
+import dev.jdyld.jit.JitLinker;
 import dev.jdyld.memory.MemoryManager;
 import picocli.CommandLine.Option;
 

@@ -1,6 +1,6 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.link.LinkException;
+import dev.jdyld.jit.LinkException;
 import dev.jdyld.memory.MemoryException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,8 +1,8 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.link.JitLinker;
-import dev.jdyld.link.LoadedSet;
-import dev.jdyld.link.ProgramRunner;
+import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.ProgramRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

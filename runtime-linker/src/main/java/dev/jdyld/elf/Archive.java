@@ -1,4 +1,8 @@
-package dev.jdyld.link;
+package dev.jdyld.elf;
+
+import dev.jdyld.jit.Location;
+import dev.jdyld.jit.MalformedObjectException;
+import dev.jdyld.jit.UnsupportedObjectException;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -13,23 +17,23 @@ import java.util.Map;
  * offsets, and the {@code //} table of long member names. Thin archives, whose members live in
  * other files, are refused.
  */
-final class Archive {
+public final class Archive {
     static final byte[] MAGIC = "!<arch>\n".getBytes(StandardCharsets.US_ASCII);
     static final byte[] THIN_MAGIC = "!<thin>\n".getBytes(StandardCharsets.US_ASCII);
     private static final int HEADER_SIZE = 60;
 
     /** One member: its name, and where its contents are in the archive. */
-    record Member(String name, int headerOffset, int dataOffset, int size) {}
+    public record Member(String name, int headerOffset, int dataOffset, int size) {}
 
-    final String name;
+    public final String name;
     private final byte[] bytes;
-    final List<Member> members = new ArrayList<>();
+    public final List<Member> members = new ArrayList<>();
     private final Map<Integer, Member> byHeaderOffset = new HashMap<>();
     /** Symbol name to the member that defines it, from the archive's index. */
     private final Map<String, Member> index = new HashMap<>();
     private boolean indexed;
 
-    static boolean isArchive(byte[] bytes) {
+    public static boolean isArchive(byte[] bytes) {
         return startsWith(bytes, MAGIC) || startsWith(bytes, THIN_MAGIC);
     }
 
@@ -37,12 +41,12 @@ final class Archive {
         return bytes.length >= prefix.length && Arrays.equals(bytes, 0, prefix.length, prefix, 0, prefix.length);
     }
 
-    Archive(String name, byte[] bytes) {
+    public Archive(String name, byte[] bytes) {
         this.name = name;
         this.bytes = bytes;
         if (startsWith(bytes, THIN_MAGIC)) {
-            throw new UnsupportedObjectException(name + ": thin archive (members are stored in other files);"
-                    + " make a normal one with `ar rcs`");
+            throw new UnsupportedObjectException(Location.file(name), "thin archive (members are stored in other"
+                    + " files); make a normal one with `ar rcs`");
         }
         byte[] longNames = null;
         int symbolTable = -1;
@@ -134,7 +138,7 @@ final class Archive {
     }
 
     /** The member defining {@code symbol}, or null. Archives without an index are indexed from their members. */
-    Member definer(String symbol) {
+    public Member definer(String symbol) {
         if (!indexed) {
             for (Member member : members) {
                 ElfObject object = ElfObject.parse(memberName(member), contents(member));
@@ -149,11 +153,11 @@ final class Archive {
         return index.get(symbol);
     }
 
-    String memberName(Member member) {
+    public String memberName(Member member) {
         return name + "(" + member.name() + ")";
     }
 
-    byte[] contents(Member member) {
+    public byte[] contents(Member member) {
         return Arrays.copyOfRange(bytes, member.dataOffset(), member.dataOffset() + member.size());
     }
 
@@ -170,6 +174,6 @@ final class Archive {
     }
 
     private MalformedObjectException malformed(long offset, String what) {
-        return new MalformedObjectException(name, null, offset, what);
+        return new MalformedObjectException(Location.file(name).offset(offset), what);
     }
 }

@@ -1,11 +1,13 @@
-package dev.jdyld.link;
+package dev.jdyld.elf;
+
+import dev.jdyld.jit.Location;
+import dev.jdyld.jit.MalformedObjectException;
+import dev.jdyld.jit.UnsupportedObjectException;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
-import static dev.jdyld.link.Elf.*;
+import static dev.jdyld.elf.Elf.*;
 
 /**
  * A relocatable ELF64 object, read and validated. Everything the linker later trusts is
@@ -14,51 +16,47 @@ import static dev.jdyld.link.Elf.*;
  * checked by the scan pass, which reads each of them anyway.
  *
  * <p>Section and symbol fields are kept in flat arrays indexed by section or symbol number, so
- * the relocation loops read primitives only.
+ * the relocation loops read primitives only. The reader is machine-neutral: {@link #machine} is
+ * recorded and checked by the linker against its architecture. It holds no link state; the
+ * arrays are read-only once constructed.
  */
-final class ElfObject {
-    static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
+public final class ElfObject {
     /** Largest section a set can hold: everything of a set lies within ±2 GiB. */
     static final long MAX_SECTION_SIZE = 1L << 31;
 
-    final String name;
-    final byte[] bytes;
-    final MemorySegment data;
-    final int machine;
+    public final String name;
+    public final byte[] bytes;
+    public final MemorySegment data;
+    public final int machine;
 
     // Section headers, by section index.
-    final int sectionCount;
-    final String[] sectionName;
-    final int[] sectionType;
-    final long[] sectionFlags;
-    final long[] sectionOffset;
-    final long[] sectionSize;
-    final int[] sectionLink;
-    final int[] sectionInfo;
-    final long[] sectionAlign;
-    final long[] sectionEntsize;
+    public final int sectionCount;
+    public final String[] sectionName;
+    public final int[] sectionType;
+    public final long[] sectionFlags;
+    public final long[] sectionOffset;
+    public final long[] sectionSize;
+    public final int[] sectionLink;
+    public final int[] sectionInfo;
+    public final long[] sectionAlign;
+    public final long[] sectionEntsize;
 
     // Symbol table, by symbol index; index 0 is the null symbol.
-    final int symtabIndex;
-    final int symbolCount;
-    final int firstGlobal;
-    final int[] symbolNameOffset;
-    final byte[] symbolInfo;
-    final byte[] symbolOther;
-    final int[] symbolSection;
-    final long[] symbolValue;
-    final long[] symbolSize;
+    public final int symtabIndex;
+    public final int symbolCount;
+    public final int firstGlobal;
+    public final int[] symbolNameOffset;
+    public final byte[] symbolInfo;
+    public final byte[] symbolOther;
+    public final int[] symbolSection;
+    public final long[] symbolValue;
+    public final long[] symbolSize;
     private final String[] symbolNameCache;
     private final long strtabOffset;
     private final long strtabSize;
 
     /** Indexes of {@code SHT_RELA} sections. */
-    final int[] relaSections;
-    /** Sections of COMDAT groups dropped because an earlier copy of the group is kept. */
-    final boolean[] discarded;
+    public final int[] relaSections;
 
     private ElfObject(String name, byte[] bytes) {
         this.name = name;
@@ -89,10 +87,6 @@ final class ElfObject {
         machine = u16(18);
         if (type != ET_REL) {
             throw unsupported(typeName(type));
-        }
-        if (machine != EM_X86_64) {
-            throw new UnsupportedObjectException(name + ": object is for " + machineName(machine)
-                    + "; supported: " + machineName(EM_X86_64));
         }
         long shoff = u64(40);
         int shentsize = u16(58);
@@ -180,7 +174,7 @@ final class ElfObject {
                 case SHT_SYMTAB_SHNDX -> symtabShndx = i;
                 case SHT_RELA -> relaCount++;
                 case SHT_REL -> throw unsupported("SHT_REL section " + sectionName[i]
-                        + " (x86-64 objects use SHT_RELA)");
+                        + " (relocations without addends; jdyld reads SHT_RELA)");
                 case SHT_DYNAMIC, SHT_DYNSYM -> throw unsupported("dynamic section " + sectionName[i]
                         + " in a relocatable object");
                 default -> { }
@@ -231,7 +225,6 @@ final class ElfObject {
             readSymbols(symtab, symtabShndx);
         }
 
-        discarded = new boolean[shnum];
         relaSections = new int[relaCount];
         int r = 0;
         for (int i = 1; i < shnum; i++) {
@@ -255,7 +248,7 @@ final class ElfObject {
     }
 
     /** Reads and validates {@code bytes} as a relocatable object named {@code name} in messages. */
-    static ElfObject parse(String name, byte[] bytes) {
+    public static ElfObject parse(String name, byte[] bytes) {
         return new ElfObject(name, bytes);
     }
 
@@ -321,57 +314,47 @@ final class ElfObject {
         }
     }
 
-    /** A COMDAT group of this object: its signature and member sections. */
-    record Group(int section, String signature, int[] members) {}
-
-    /** The object's {@code SHT_GROUP} sections flagged {@code GRP_COMDAT}, validated. */
-    java.util.List<Group> comdatGroups() {
-        java.util.List<Group> groups = new java.util.ArrayList<>();
-        for (int g = 1; g < sectionCount; g++) {
-            if (sectionType[g] != SHT_GROUP) {
-                continue;
-            }
-            long size = sectionSize[g];
-            if (size < 4 || size % 4 != 0 || sectionLink[g] != symtabIndex || sectionInfo[g] <= 0
-                    || sectionInfo[g] >= symbolCount) {
-                throw malformed(sectionName[g], headerOffset(g), "malformed SHT_GROUP section");
-            }
-            if ((u32(sectionOffset[g]) & GRP_COMDAT) == 0) {
-                continue;
-            }
-            int[] members = new int[(int) (size / 4) - 1];
-            for (int i = 0; i < members.length; i++) {
-                int member = u32(sectionOffset[g] + 4 + 4L * i);
-                if (member <= 0 || member >= sectionCount) {
-                    throw malformed(sectionName[g], sectionOffset[g] + 4 + 4L * i, "group member " + member
-                            + " is not a section");
-                }
-                members[i] = member;
-            }
-            groups.add(new Group(g, symbolName(sectionInfo[g]), members));
-        }
-        return groups;
-    }
-
-    int binding(int symbol) {
+    public int binding(int symbol) {
         return (symbolInfo[symbol] & 0xff) >>> 4;
     }
 
-    int symbolType(int symbol) {
+    public int symbolType(int symbol) {
         return symbolInfo[symbol] & 0xf;
     }
 
-    int visibility(int symbol) {
+    public int visibility(int symbol) {
         return symbolOther[symbol] & 0x3;
     }
 
-    boolean isDefined(int symbol) {
+    /** Whether the symbol table entry is a definition (COMDAT groups dropped by the linker aside). */
+    public boolean isDefined(int symbol) {
+        return symbolSection[symbol] != SHN_UNDEF;
+    }
+
+    /** Whether the symbol is defined in a section (not absolute, common or undefined). */
+    public boolean isInSection(int symbol) {
         int section = symbolSection[symbol];
-        return section != SHN_UNDEF && !(section < sectionCount && discarded[section]);
+        return section > 0 && section < SHN_LORESERVE;
+    }
+
+    /** {@code 'name'}, or {@code #N} for an unnamed symbol, as {@link Location} shows symbols. */
+    public String describeSymbol(int symbol) {
+        String name = symbolName(symbol);
+        return name.isEmpty() ? "#" + symbol : name;
+    }
+
+    /** The location of this object, for errors. */
+    public Location location() {
+        return Location.file(name);
+    }
+
+    /** The location of a byte offset inside a section of this object, for errors. */
+    public Location location(int section, long offset) {
+        return Location.file(name).section(sectionName[section]).offset(offset);
     }
 
     /** The symbol's name; a section symbol is named after its section. */
-    String symbolName(int symbol) {
+    public String symbolName(int symbol) {
         String cached = symbolNameCache[symbol];
         if (cached != null) {
             return cached;
@@ -388,7 +371,7 @@ final class ElfObject {
         return result;
     }
 
-    long headerOffset(int section) {
+    public long headerOffset(int section) {
         return u64(40) + (long) section * SHDR_SIZE;
     }
 
@@ -419,25 +402,26 @@ final class ElfObject {
         }
     }
 
-    int u16(long offset) {
+    public int u16(long offset) {
         return Short.toUnsignedInt(data.get(U16, offset));
     }
 
-    int u32(long offset) {
+    public int u32(long offset) {
         return data.get(U32, offset);
     }
 
-    long u64(long offset) {
+    public long u64(long offset) {
         return data.get(U64, offset);
     }
 
-    MalformedObjectException malformed(String section, long offset, String what) {
-        return new MalformedObjectException(name, section, offset, what);
+    public MalformedObjectException malformed(String section, long offset, String what) {
+        Location at = Location.file(name).offset(offset);
+        return new MalformedObjectException(section == null ? at : at.section(section), what);
     }
 
     private UnsupportedObjectException unsupported(String what) {
-        return new UnsupportedObjectException(name + ": unsupported: " + what
-                + "; jdyld loads ELF64 little-endian x86-64 relocatable objects (ET_REL)");
+        return new UnsupportedObjectException(Location.file(name), "unsupported: " + what
+                + "; jdyld loads ELF64 little-endian relocatable objects (ET_REL)");
     }
 
     @Override

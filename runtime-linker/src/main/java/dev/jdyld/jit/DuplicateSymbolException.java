@@ -1,8 +1,8 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 /** Two objects of a set give strong definitions of one symbol. */
 public final class DuplicateSymbolException extends LinkException {
-    DuplicateSymbolException(String symbol, String firstObject, String secondObject) {
-        super("duplicate symbol " + symbol + ": defined in " + firstObject + " and in " + secondObject);
+    public DuplicateSymbolException(String symbol, String firstObject, String secondObject) {
+        super(Location.file(secondObject).symbol(symbol), "duplicate definition; also defined in " + firstObject);
     }
 }

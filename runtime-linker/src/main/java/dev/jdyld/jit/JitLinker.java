@@ -1,6 +1,13 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
+import dev.jdyld.link.HostArchitecture;
+import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.SetLinker;
+import dev.jdyld.link.EarlierSets;
+import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
+import dev.jdyld.runtime.HostSymbols;
+import dev.jdyld.runtime.UnwindRegistration;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,8 +17,8 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * Loads sets of relocatable x86-64 ELF objects into memory and links them against each other,
- * against sets loaded earlier by this linker, and against the host process.
+ * Loads sets of relocatable ELF objects into memory and links them against each other, against
+ * sets loaded earlier by this linker, and against the host process.
  *
  * <pre>{@code
  * try (JitLinker linker = JitLinker.builder().hostLibrary("libm.so.6").build();
@@ -22,23 +29,28 @@ import java.util.Set;
  * }</pre>
  *
  * <p>A load is atomic: when it throws a {@link LinkException}, no mapping, symbol or
- * registration of it remains.
+ * registration of it remains, and the set is not visible to later loads.
  */
 public final class JitLinker implements AutoCloseable {
     private final MemoryManager memory;
     private final boolean ownsMemory;
     private final boolean runInitializers;
-    private final HostSymbols host = new HostSymbols();
-    private final Architecture arch = X86_64.INSTANCE;
+    private final Architecture arch = HostArchitecture.get();
+    private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
+    private final List<LinkPlugin> plugins = new ArrayList<>();
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
 
     private JitLinker(Builder builder) {
         this.ownsMemory = builder.memory == null;
         this.runInitializers = builder.runInitializers;
-        this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
+        if (runInitializers) {
+            plugins.add(new UnwindRegistration());
+        }
+        plugins.addAll(builder.plugins);
         for (String library : builder.libraries) {
             host.addLibrary(library);
         }
+        this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
     }
 
     public static JitLinker create() {
@@ -65,14 +77,15 @@ public final class JitLinker implements AutoCloseable {
 
     /**
      * Loads in-memory inputs as one set: relocatable objects, and static archives ({@code .a})
-     * from which the members that define still-undefined symbols are pulled in.
+     * from which the members that define still-undefined symbols are pulled in. The set is
+     * registered (its symbols visible to lookups and later loads) only once it is linked, its
+     * permissions final, its plugins run and its constructors done.
      */
     public synchronized LoadedSet loadObjects(List<ObjectFile> inputs) {
         if (inputs.isEmpty()) {
             throw new LinkException("no objects to load");
         }
-        InputSelection selection = new InputSelection(inputs);
-        SetLinker linker = new SetLinker(arch, memory, host, new SymbolTable.EarlierSets() {
+        LinkedSet linked = new SetLinker(arch, memory, host, new EarlierSets() {
             @Override
             public long find(String name) {
                 return findInSets(name);
@@ -80,14 +93,12 @@ public final class JitLinker implements AutoCloseable {
 
             @Override
             public boolean keepsGroup(String signature) {
-                return sets.stream().anyMatch(set -> set.groups().contains(signature));
+                return sets.stream().anyMatch(set -> set.comdatGroups().contains(signature));
             }
-        });
-        LoadedSet set = new LoadedSet(this, linker.link(selection.objects, selection.pulled));
+        }).link(inputs);
+        LoadedSet set = new LoadedSet(this, linked, List.copyOf(plugins));
+        set.start(runInitializers);
         sets.add(set);
-        if (runInitializers) {
-            set.initialize();
-        }
         return set;
     }
 
@@ -129,6 +140,7 @@ public final class JitLinker implements AutoCloseable {
 
     public static final class Builder {
         private final List<String> libraries = new ArrayList<>();
+        private final List<LinkPlugin> plugins = new ArrayList<>();
         private MemoryManager memory;
         private MemoryManager.Options memoryOptions = MemoryManager.Options.DEFAULT;
         private boolean runInitializers = true;
@@ -147,6 +159,12 @@ public final class JitLinker implements AutoCloseable {
          */
         public Builder runInitializers(boolean run) {
             this.runInitializers = run;
+            return this;
+        }
+
+        /** A plugin called at every load and close, after the built-in ones. */
+        public Builder plugin(LinkPlugin plugin) {
+            plugins.add(java.util.Objects.requireNonNull(plugin, "plugin"));
             return this;
         }
 

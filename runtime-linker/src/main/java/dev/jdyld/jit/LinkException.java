@@ -1,16 +1,39 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 /**
- * A load failed. The message is one line naming what was wrong and where (file, section, byte
- * offset, relocation, symbol, as far as they apply). When it is thrown nothing of the load
- * remains: no mapping, no symbol, no registration.
+ * A load failed. The message is one line: the {@link Location} (file, section, offset,
+ * relocation, symbol, as far as they apply), then what was wrong. When it is thrown nothing of
+ * the load remains: no mapping, no symbol, no registration.
  */
 public class LinkException extends RuntimeException {
-    public LinkException(String message) {
-        super(message);
+    private final Location location;
+
+    public LinkException(Location location, String what) {
+        super(format(location, what));
+        this.location = location;
     }
 
-    public LinkException(String message, Throwable cause) {
-        super(message, cause);
+    public LinkException(Location location, String what, Throwable cause) {
+        super(format(location, what), cause);
+        this.location = location;
+    }
+
+    /** A failure of the load as a whole, with no particular place. */
+    public LinkException(String what) {
+        this(Location.NONE, what);
+    }
+
+    public LinkException(String what, Throwable cause) {
+        this(Location.NONE, what, cause);
+    }
+
+    /** Where the failure is; {@link Location#NONE} when it concerns the load as a whole. */
+    public Location location() {
+        return location;
+    }
+
+    private static String format(Location location, String what) {
+        String where = location.toString();
+        return where.isEmpty() ? what : where + ": " + what;
     }
 }

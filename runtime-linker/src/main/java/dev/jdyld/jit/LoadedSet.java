@@ -1,7 +1,13 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
+import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.LoadStage;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
+import dev.jdyld.runtime.CRuntime;
+import dev.jdyld.runtime.Initializers;
+import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ThreadLocalStorage;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -13,6 +19,8 @@ import java.util.NoSuchElementException;
 import java.util.OptionalLong;
 import java.util.Set;
 
+import static dev.jdyld.elf.Elf.U64;
+
 /**
  * Objects loaded, linked and made executable together. Its exported symbols (global,
  * non-hidden definitions) can be looked up and called; closing it unmaps its memory, after
@@ -23,43 +31,73 @@ public final class LoadedSet implements AutoCloseable {
     private final Slab slab;
     private final ThreadLocalStorage tls;
     private final long dsoHandle;
-    private final List<Long> ehFrames;
     private final Initializers.Calls initializers;
-    private final java.util.Set<String> groups;
-    private boolean initialized;
+    private final Set<String> comdatGroups;
     private final Map<String, Long> exports;
     private final Map<String, Long> sizes;
     private final SetLayout layout;
+    private final List<LinkPlugin> plugins;
+    /** How many plugins saw afterFinalize: those get beforeClose. */
+    private int pluginsStarted;
+    private boolean initialized;
     private volatile boolean closed;
 
-    LoadedSet(JitLinker owner, SetLinker.Linked linked) {
+    LoadedSet(JitLinker owner, LinkedSet linked, List<LinkPlugin> plugins) {
         this.owner = owner;
         this.slab = linked.slab();
         this.tls = linked.tls();
         this.dsoHandle = linked.dsoHandle();
-        this.ehFrames = List.copyOf(linked.ehFrames());
         this.initializers = linked.initializers();
-        this.groups = java.util.Set.copyOf(linked.groups());
-        this.exports = Map.copyOf(linked.exports());
-        this.sizes = Map.copyOf(linked.sizes());
+        this.comdatGroups = linked.comdatGroups();
+        this.exports = linked.exports().addresses();
+        this.sizes = linked.exports().sizes();
         this.layout = linked.layout();
+        this.plugins = plugins;
     }
 
     /**
-     * Makes the set live as a loaded shared object would be: registers its {@code .eh_frame} with
-     * the host unwinder, resolves its IFUNCs, registers its destructors to run at exit or at {@link #close()}, and runs
-     * its constructors. {@link JitLinker#load} calls this unless told not to.
+     * Makes the linked set live: plugins see its layout, its memory gets its final permissions,
+     * plugins see it finalized (unwind tables are registered then), and, with
+     * {@code runInitializers}, it is initialised as a loaded shared object would be. If any step
+     * fails, everything done so far is undone and the set's memory unmapped before the exception
+     * leaves.
      */
-    void initialize() {
-        if (initialized) {
-            return;
+    void start(boolean runInitializers) {
+        try {
+            LoadStage.PLUGINS.reached();
+            for (LinkPlugin plugin : plugins) {
+                plugin.afterLayout(layout);
+            }
+            LoadStage.FINALIZE.reached();
+            slab.finalizePermissions();
+            for (LinkPlugin plugin : plugins) {
+                plugin.afterFinalize(this);
+                pluginsStarted++;
+            }
+            if (runInitializers) {
+                initialize();
+            }
+        } catch (RuntimeException | Error e) {
+            try {
+                release();
+            } catch (RuntimeException | Error releaseFailure) {
+                e.addSuppressed(releaseFailure);
+            }
+            if (e instanceof LinkException || e instanceof Error) {
+                throw e;
+            }
+            throw new LinkException(Location.file(describeInputs()), "initialising the set failed: " + e, e);
         }
+    }
+
+    /**
+     * Resolves the set's IFUNCs, registers its destructors to run at exit or at {@link #close()},
+     * and runs its constructors.
+     */
+    private void initialize() {
         initialized = true;
-        for (long ehFrame : ehFrames) {
-            Unwinder.register(ehFrame);
-        }
         for (Initializers.Ifunc ifunc : initializers.ifuncs()) {
-            slab.segment(PermissionGroup.DATA).set(ElfObject.U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
+            slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
         }
         // Registered before the constructors run, so that the handlers they register (C++ static
         // destructors) run first, as exit() runs them before a module's fini array.
@@ -67,6 +105,7 @@ public final class LoadedSet implements AutoCloseable {
             CRuntime.atexit(destructor, dsoHandle);
         }
         for (long constructor : initializers.init()) {
+            LoadStage.CONSTRUCTOR.reached();
             CRuntime.call(constructor);
         }
     }
@@ -94,9 +133,8 @@ public final class LoadedSet implements AutoCloseable {
     }
 
     /** A downcall handle for an exported function with the given C signature. */
-    @SuppressWarnings("restricted")
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
-        return Linker.nativeLinker().downcallHandle(MemorySegment.ofAddress(address(symbol)), descriptor, options);
+        return Native.downcall(address(symbol), descriptor, options);
     }
 
     /** Names of all exported symbols. */
@@ -105,8 +143,8 @@ public final class LoadedSet implements AutoCloseable {
     }
 
     /** Signatures of the COMDAT groups this set kept. */
-    java.util.Set<String> groups() {
-        return groups;
+    Set<String> comdatGroups() {
+        return comdatGroups;
     }
 
     Map<String, Long> exports() {
@@ -127,7 +165,7 @@ public final class LoadedSet implements AutoCloseable {
         return closed;
     }
 
-    /** Unregisters the set's symbols and unmaps its memory. Idempotent. */
+    /** Unregisters the set's symbols, runs its destructors, tells the plugins, and unmaps its memory. Idempotent. */
     @Override
     public void close() {
         synchronized (owner) {
@@ -136,19 +174,30 @@ public final class LoadedSet implements AutoCloseable {
             }
             closed = true;
             owner.unregister(this);
-            if (initialized) {
-                if (dsoHandle != 0) {
-                    CRuntime.finalize(dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
-                }
-                for (long ehFrame : ehFrames) {
-                    Unwinder.deregister(ehFrame);
-                }
+            release();
+        }
+    }
+
+    /** Undoes the set's life in reverse: exit handlers and destructors, plugins, TLS, memory. */
+    private void release() {
+        try {
+            if (initialized && dsoHandle != 0) {
+                CRuntime.finalize(dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
             }
+            while (pluginsStarted > 0) {
+                plugins.get(--pluginsStarted).beforeClose(this);
+            }
+        } finally {
             if (tls != null) {
                 tls.close();
             }
             slab.close();
         }
+    }
+
+    private String describeInputs() {
+        List<SetLayout.Section> sections = layout.sections();
+        return sections.isEmpty() ? "set" : sections.getFirst().object();
     }
 
     private void checkOpen() {

@@ -1,23 +1,17 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
-/** The input is not a well-formed object: truncated, inconsistent or hostile. */
+/** The input is not a well-formed object or archive: truncated, inconsistent or hostile. */
 public final class MalformedObjectException extends LinkException {
-    private final String file;
-    private final long offset;
-
-    MalformedObjectException(String file, String section, long offset, String what) {
-        super(file + (section == null ? "" : ": section " + section) + ": at offset 0x"
-                + Long.toHexString(offset) + ": " + what);
-        this.file = file;
-        this.offset = offset;
+    public MalformedObjectException(Location location, String what) {
+        super(location, what);
     }
 
     public String file() {
-        return file;
+        return location().file();
     }
 
     /** Byte offset in the file of the bad record. */
     public long offset() {
-        return offset;
+        return location().offset();
     }
 }

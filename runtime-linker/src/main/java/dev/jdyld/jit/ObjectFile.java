@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,7 +16,7 @@ public record ObjectFile(String name, byte[] bytes) {
         try {
             return new ObjectFile(path.toString(), Files.readAllBytes(path));
         } catch (IOException | OutOfMemoryError e) {
-            throw new LinkException(path + ": cannot read: " + e.getMessage(), e);
+            throw new LinkException(Location.file(path.toString()), "cannot read: " + e.getMessage(), e);
         }
     }
 }

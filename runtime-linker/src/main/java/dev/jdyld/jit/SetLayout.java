@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 import java.util.List;
 
@@ -6,8 +6,12 @@ import java.util.List;
 public final class UnresolvedSymbolException extends LinkException {
     private final List<String> symbols;
 
-    UnresolvedSymbolException(List<String> symbols, List<String> references) {
-        super("undefined symbol" + (symbols.size() == 1 ? "" : "s") + ": " + String.join(", ", references));
+    /**
+     * @param symbols    the undefined names
+     * @param references each name with the object that references it, for the message
+     */
+    public UnresolvedSymbolException(List<String> symbols, List<String> references) {
+        super(Location.NONE, "undefined symbol" + (symbols.size() == 1 ? "" : "s") + ": " + String.join(", ", references));
         this.symbols = List.copyOf(symbols);
     }
 

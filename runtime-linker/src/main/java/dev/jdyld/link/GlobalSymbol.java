@@ -1,6 +1,9 @@
 package dev.jdyld.link;
 
-/** One global name of a set, after resolution: where it is defined and what it needs. */
+/**
+ * One global name of a set, after resolution: where it is defined. What it needs (GOT entries,
+ * stubs) lives in the planning pass's tables, keyed by {@link #id}.
+ */
 final class GlobalSymbol {
     enum Kind {
         /** Defined by an object of the set. */
@@ -32,20 +35,10 @@ final class GlobalSymbol {
     /** Address once known (HOST and EARLIER_SET at resolution, others after layout). */
     long address;
     long size;
-    /** GOT slot and stub index, or -1. */
-    int gotSlot = -1;
-    int stub = -1;
-    /** First GOT slot of the symbol's TLS {@code tls_index} pair and descriptor, or -1. */
-    int tlsGdSlot = -1;
-    int tlsDescSlot = -1;
     /** An indirect function (STT_GNU_IFUNC): its address is what its resolver returns at load time. */
     boolean ifunc;
-    /** For an IFUNC: the slot its stub jumps through, holding the resolver's answer (its GOT slot holds the stub). */
-    int ifuncSlot = -1;
     /** A thread-local variable (some definition or reference says STT_TLS). */
     boolean tls;
-    /** The set takes the stub's address as the symbol's address (for 32-bit absolute references). */
-    boolean canonicalStub;
     /** An object that references the symbol, for error messages. */
     int firstReference = -1;
     boolean referencedStrongly;

@@ -1,18 +1,26 @@
 package dev.jdyld.link;
 
+import dev.jdyld.elf.Archive;
+import dev.jdyld.elf.Elf;
+import dev.jdyld.elf.ElfObject;
+import dev.jdyld.jit.Location;
+import dev.jdyld.jit.ObjectFile;
+import dev.jdyld.jit.UnsupportedObjectException;
+import dev.jdyld.link.arch.Architecture;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
-import static dev.jdyld.link.Elf.*;
+import static dev.jdyld.elf.Elf.*;
 
 /**
  * Turns the inputs of a load into the objects of the set, as a static linker does with
  * {@code --start-group}: every object given, then the archive members that define a symbol
  * still undefined (strongly referenced and defined by no object so far), repeated over all
- * archives until nothing more is pulled in.
+ * archives until nothing more is pulled in. Every object must be for the linker's architecture.
  */
 final class InputSelection {
     /** An archive member pulled in, and the undefined symbol that pulled it. */
@@ -21,10 +29,12 @@ final class InputSelection {
     final List<ElfObject> objects = new ArrayList<>();
     final List<Pulled> pulled = new ArrayList<>();
 
+    private final Architecture arch;
     private final Set<String> defined = new HashSet<>();
     private final Set<String> undefined = new LinkedHashSet<>();
 
-    InputSelection(List<ObjectFile> inputs) {
+    InputSelection(List<ObjectFile> inputs, Architecture arch) {
+        this.arch = arch;
         List<Archive> archives = new ArrayList<>();
         for (ObjectFile input : inputs) {
             if (Archive.isArchive(input.bytes())) {
@@ -54,6 +64,10 @@ final class InputSelection {
     }
 
     private void add(ElfObject object) {
+        if (object.machine != arch.machine()) {
+            throw new UnsupportedObjectException(Location.file(object.name), "object is for "
+                    + Elf.machineName(object.machine) + "; supported: " + Elf.machineName(arch.machine()));
+        }
         objects.add(object);
         for (int s = object.firstGlobal; s < object.symbolCount; s++) {
             String name = object.symbolName(s);

@@ -1,12 +1,17 @@
 package dev.jdyld.link;
 
+import dev.jdyld.elf.ElfObject;
+import dev.jdyld.jit.DuplicateSymbolException;
+import dev.jdyld.jit.UnresolvedSymbolException;
+import dev.jdyld.runtime.HostSymbols;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.jdyld.link.Elf.*;
+import static dev.jdyld.elf.Elf.*;
 
 /**
  * Symbol resolution for one set, done before anything is laid out: definitions across the set's
@@ -23,22 +28,16 @@ final class SymbolTable {
     /** C runtime functions glibc links statically into each module; jdyld emits them per set. */
     static final java.util.Set<String> GLUE = java.util.Set.of("atexit", "at_quick_exit", "pthread_atfork");
 
-    /** Looks up symbols exported by sets loaded earlier; returns 0 when none defines it. */
-    interface EarlierSets {
-        long find(String name);
-
-        /** Whether a set loaded earlier kept a COMDAT group with this signature. */
-        boolean keepsGroup(String signature);
-    }
-
     final List<ElfObject> objects;
+    final ComdatGroups comdat;
     final Map<String, GlobalSymbol> byName = new HashMap<>();
     final List<GlobalSymbol> globals = new ArrayList<>();
     /** Per object, per symbol index: the global's id, or -1 for a local symbol. */
     final int[][] globalOf;
 
-    SymbolTable(List<ElfObject> objects) {
+    SymbolTable(List<ElfObject> objects, ComdatGroups comdat) {
         this.objects = objects;
+        this.comdat = comdat;
         this.globalOf = new int[objects.size()][];
     }
 
@@ -60,7 +59,7 @@ final class SymbolTable {
                     global.tls = true;
                 }
                 int section = object.symbolSection[s];
-                if (!object.isDefined(s)) { // undefined, or defined in a dropped COMDAT group
+                if (!comdat.isDefined(object, o, s)) { // undefined, or defined in a dropped COMDAT group
                     if (global.firstReference < 0) {
                         global.firstReference = o;
                     }

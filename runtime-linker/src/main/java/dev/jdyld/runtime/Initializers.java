@@ -1,11 +1,13 @@
-package dev.jdyld.link;
+package dev.jdyld.runtime;
+
+import dev.jdyld.elf.ElfObject;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import static dev.jdyld.link.Elf.*;
+import static dev.jdyld.elf.Elf.*;
 
 /**
  * Constructors and destructors of a set, in the order a static link would run them.
@@ -16,26 +18,26 @@ import static dev.jdyld.link.Elf.*;
  * to last. Destructors build a combined fini array the same way ({@code .dtors} reversed into it)
  * which runs last to first. {@code .preinit_array} runs before everything.
  */
-final class Initializers {
-    enum Kind { PREINIT, INIT, CTORS, FINI, DTORS }
+public final class Initializers {
+    public enum Kind { PREINIT, INIT, CTORS, FINI, DTORS }
 
     private static final int DEFAULT_PRIORITY = 65536;
 
     /** An IFUNC to resolve: its resolver, and the offset in the set's DATA of the slot its stub jumps through. */
-    record Ifunc(long resolver, long slotOffset) {}
+    public record Ifunc(long resolver, long slotOffset) {}
 
     /**
      * What initialising a set runs: IFUNC resolvers first (as the dynamic loader's IRELATIVE
      * processing does), then {@code init} first to last; {@code fini} runs last to first at the end.
      */
-    record Calls(List<Ifunc> ifuncs, List<Long> init, List<Long> fini) {
-        static final Calls NONE = new Calls(List.of(), List.of(), List.of());
+    public record Calls(List<Ifunc> ifuncs, List<Long> init, List<Long> fini) {
+        public static final Calls NONE = new Calls(List.of(), List.of(), List.of());
     }
 
     private Initializers() {}
 
     /** The kind of a constructor/destructor section, or null for any other section. */
-    static Kind kindOf(ElfObject object, int s) {
+    public static Kind kindOf(ElfObject object, int s) {
         if ((object.sectionFlags[s] & SHF_ALLOC) == 0) {
             return null;
         }
@@ -69,7 +71,7 @@ final class Initializers {
      * Reads the relocated arrays of the loaded set. {@code contents(o, s)} is the section's loaded
      * bytes; entries 0 and -1 (sentinels some toolchains leave in {@code .ctors}) are skipped.
      */
-    static Calls collect(List<ElfObject> objects, int[][] sectionGroup, SectionContents contents) {
+    public static Calls collect(List<ElfObject> objects, int[][] sectionGroup, SectionContents contents) {
         List<Section> init = new ArrayList<>();
         List<Section> fini = new ArrayList<>();
         List<Section> preinit = new ArrayList<>();
@@ -107,7 +109,7 @@ final class Initializers {
             MemorySegment bytes = contents.of(section.object(), section.section());
             List<Long> entries = new ArrayList<>();
             for (long i = 0; i + 8 <= bytes.byteSize(); i += 8) {
-                long function = bytes.get(ElfObject.U64, i);
+                long function = bytes.get(U64, i);
                 if (function != 0 && function != -1) {
                     entries.add(function);
                 }
@@ -120,7 +122,7 @@ final class Initializers {
         return result;
     }
 
-    interface SectionContents {
+    public interface SectionContents {
         MemorySegment of(int object, int section);
     }
 }

@@ -1,10 +1,10 @@
-package dev.jdyld.link;
+package dev.jdyld.runtime;
+
+import dev.jdyld.jit.LinkException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -33,35 +32,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Block layout: a 16-byte header {@code {void *malloc_pointer; long *slot}} right below the
  * aligned block.
  */
-final class ThreadLocalStorage {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup C = LINKER.defaultLookup();
-    /* int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)); */
-    private static final MethodHandle PTHREAD_KEY_CREATE = LINKER.downcallHandle(C.findOrThrow("pthread_key_create"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    /* int pthread_key_delete(pthread_key_t key); */
-    private static final MethodHandle PTHREAD_KEY_DELETE = LINKER.downcallHandle(C.findOrThrow("pthread_key_delete"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    /* int pthread_setspecific(pthread_key_t key, const void *value); */
-    private static final MethodHandle PTHREAD_SETSPECIFIC = LINKER.downcallHandle(C.findOrThrow("pthread_setspecific"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    /* pthread_t pthread_self(void);  on x86-64 glibc, the thread pointer (%fs:0) */
-    private static final MethodHandle PTHREAD_SELF = LINKER.downcallHandle(C.findOrThrow("pthread_self"),
-            FunctionDescriptor.of(JAVA_LONG));
-    /* void *malloc(size_t size); */
-    private static final MethodHandle MALLOC = LINKER.downcallHandle(C.findOrThrow("malloc"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
-    /* void free(void *ptr); */
-    private static final MethodHandle FREE = LINKER.downcallHandle(C.findOrThrow("free"),
-            FunctionDescriptor.ofVoid(JAVA_LONG));
-
-    static final long PTHREAD_GETSPECIFIC = C.findOrThrow("pthread_getspecific").address();
-    static final long FREE_ADDRESS = C.findOrThrow("free").address();
+public final class ThreadLocalStorage {
+    /** Addresses the emitted TLS code calls: the fast path and the key destructor never enter the JVM. */
+    public static final long PTHREAD_GETSPECIFIC = Native.libcAddress("pthread_getspecific");
+    public static final long FREE_ADDRESS = Native.libcAddress("free");
     private static final int SLOTS_PER_CHUNK = 512;
     private static final int HEADER = 16;
 
     /* void *slow_path(tls_index *ti); an upcall that lives as long as the process */
-    static final long SLOW_PATH = upcall();
+    public static final long SLOW_PATH = upcall();
 
     private static final Map<Integer, ThreadLocalStorage> BY_KEY = new ConcurrentHashMap<>();
 
@@ -84,21 +63,17 @@ final class ThreadLocalStorage {
     }
 
     /** Creates the set's key, with the emitted destructor at {@code destructor}. */
-    static ThreadLocalStorage create(long destructor, long templateAddress, long templateSize, long blockSize,
+    public static ThreadLocalStorage create(long destructor, long templateAddress, long templateSize, long blockSize,
                                      long alignment) {
         int key;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment keyOut = arena.allocate(JAVA_INT);
-            int rc = (int) PTHREAD_KEY_CREATE.invokeExact(keyOut, destructor);
+            int rc = Native.pthreadKeyCreate(keyOut, destructor);
             if (rc != 0) {
                 throw new LinkException("pthread_key_create failed (error " + rc
                         + "): too many sets with thread-local storage are loaded");
             }
             key = keyOut.get(JAVA_INT, 0);
-        } catch (LinkException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("pthread_key_create downcall failed", t);
         }
         ThreadLocalStorage tls = new ThreadLocalStorage(key, templateAddress, templateSize, blockSize,
                 Math.max(alignment, 16));
@@ -107,22 +82,18 @@ final class ThreadLocalStorage {
     }
 
     /** The module id the psABI's {@code tls_index} and {@code DTPMOD64} hold: the pthread key. */
-    long moduleId() {
+    public long moduleId() {
         return key;
     }
 
     /** Deletes the key and frees every block, including those of threads still running. Idempotent. */
-    void close() {
+    public void close() {
         if (closed) {
             return;
         }
         closed = true;
         BY_KEY.remove(key, this);
-        try {
-            int ignored = (int) PTHREAD_KEY_DELETE.invokeExact(key);
-        } catch (Throwable t) {
-            throw new AssertionError("pthread_key_delete downcall failed", t);
-        }
+        int ignored = Native.pthreadKeyDelete(key);
         synchronized (this) {
             for (MemorySegment chunk : chunks) {
                 for (int i = 0; i < SLOTS_PER_CHUNK; i++) {
@@ -138,7 +109,7 @@ final class ThreadLocalStorage {
     }
 
     /** Blocks of this set that threads hold now (a thread's block is freed when the thread exits). */
-    synchronized int liveBlocks() {
+    public synchronized int liveBlocks() {
         int live = 0;
         for (MemorySegment chunk : chunks) {
             for (int i = 0; i < SLOTS_PER_CHUNK; i++) {
@@ -148,15 +119,6 @@ final class ThreadLocalStorage {
             }
         }
         return live;
-    }
-
-    /** The thread pointer of the calling thread. */
-    static long threadPointer() {
-        try {
-            return (long) PTHREAD_SELF.invokeExact();
-        } catch (Throwable t) {
-            throw new AssertionError("pthread_self downcall failed", t);
-        }
     }
 
     /** A block for the calling thread, owned by a free slot; 0 if memory is exhausted. */
@@ -216,19 +178,11 @@ final class ThreadLocalStorage {
     }
 
     private static long malloc(long size) {
-        try {
-            return (long) MALLOC.invokeExact(size);
-        } catch (Throwable t) {
-            throw new AssertionError("malloc downcall failed", t);
-        }
+        return Native.malloc(size);
     }
 
     private static void free(long address) {
-        try {
-            FREE.invokeExact(address);
-        } catch (Throwable t) {
-            throw new AssertionError("free downcall failed", t);
-        }
+        Native.free(address);
     }
 
     /**
@@ -257,7 +211,7 @@ final class ThreadLocalStorage {
             return 0;
         }
         long block = tls.allocateBlock();
-        if (block == 0 || (int) PTHREAD_SETSPECIFIC.invokeExact(key, block) != 0) {
+        if (block == 0 || Native.pthreadSetspecific(key, block) != 0) {
             return 0;
         }
         return block + offset;
@@ -267,7 +221,7 @@ final class ThreadLocalStorage {
         try {
             MethodHandle target = MethodHandles.lookup().findStatic(ThreadLocalStorage.class, "slowPath",
                     MethodType.methodType(long.class, long.class));
-            return LINKER.upcallStub(target, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG), Arena.global()).address();
+            return Native.upcall(target, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         } catch (ReflectiveOperationException e) {
             throw new AssertionError(e);
         }

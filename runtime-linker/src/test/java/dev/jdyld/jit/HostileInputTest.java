@@ -1,5 +1,6 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
+import dev.jdyld.elf.ElfObject;
 import dev.jdyld.memory.WindowUsage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

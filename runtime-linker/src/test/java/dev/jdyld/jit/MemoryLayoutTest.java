@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;

@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.jit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,7 @@
-package dev.jdyld.link;
+package dev.jdyld.link.x86_64;
+
+import dev.jdyld.jit.Location;
+import dev.jdyld.jit.RelocationException;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -57,7 +60,7 @@ final class X86_64GlueCode {
         for (int i = 0; i < PATCHES.length; i++) {
             long displacement = dsoHandle - (address + PATCHES[i][1]);
             if (displacement != (int) displacement) {
-                throw new RelocationException("__dso_handle at 0x" + Long.toHexString(dsoHandle)
+                throw new RelocationException(Location.NONE, "__dso_handle at 0x" + Long.toHexString(dsoHandle)
                         + " is out of reach of the set's code at 0x" + Long.toHexString(address));
             }
             text.set(ValueLayout.JAVA_INT_UNALIGNED, offset + PATCHES[i][0], (int) displacement);

@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.link.x86_64;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,0 +1,61 @@
+package dev.jdyld.link;
+
+import dev.jdyld.elf.ElfObject;
+import dev.jdyld.jit.SetLayout;
+import dev.jdyld.link.layout.GotTable;
+import dev.jdyld.memory.PermissionGroup;
+import dev.jdyld.memory.Slab;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** The {@link SetLayout} of a linked set: groups, sections (the linker's own too), counts and pulled members. */
+final class LayoutReport {
+    private static final String LINKER_OBJECT = "<jdyld>";
+
+    private LayoutReport() {}
+
+    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled) {
+        SetPlan plan = image.plan;
+        Slab slab = image.slab;
+        List<SetLayout.Group> groups = new ArrayList<>();
+        for (PermissionGroup group : PermissionGroup.values()) {
+            if (slab.length(group) > 0) {
+                groups.add(new SetLayout.Group(group.name(), slab.address(group), slab.length(group),
+                        group.finalProtection().mapsString()));
+            }
+        }
+        List<SetLayout.Section> sections = new ArrayList<>();
+        for (int o = 0; o < plan.objects.size(); o++) {
+            ElfObject object = plan.objects.get(o);
+            for (int s = 1; s < object.sectionCount; s++) {
+                if (plan.sections.isLoaded(o, s)) {
+                    sections.add(new SetLayout.Section(object.name, object.sectionName[s],
+                            PermissionGroup.values()[plan.sections.group(o, s)].name(), image.sectionAddress[o][s],
+                            object.sectionSize[s], object.sectionAlign[s]));
+                }
+            }
+        }
+        int gotEntries = plan.got.slots();
+        int stubs = plan.stubs.count();
+        if (gotEntries > 0) {
+            sections.add(new SetLayout.Section(LINKER_OBJECT, ".got", PermissionGroup.RELRO.name(), image.got,
+                    gotEntries * GotTable.ENTRY_SIZE, GotTable.ENTRY_SIZE));
+        }
+        if (stubs > 0) {
+            sections.add(new SetLayout.Section(LINKER_OBJECT, ".stubs", PermissionGroup.TEXT.name(), image.stubBase,
+                    (long) stubs * plan.arch.stubSize(), plan.arch.stubSize()));
+        }
+        for (GlobalSymbol global : plan.symbols.globals) {
+            if (global.kind == GlobalSymbol.Kind.COMMON) {
+                sections.add(new SetLayout.Section(LINKER_OBJECT, "COMMON " + global.name, PermissionGroup.DATA.name(),
+                        global.address, global.commonSize, global.commonAlign));
+            }
+        }
+        sections.sort(Comparator.comparingLong(SetLayout.Section::address));
+        List<SetLayout.Member> members = pulled.stream()
+                .map(p -> new SetLayout.Member(p.archive(), p.member(), p.symbol())).toList();
+        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.jdyld.link;
+
+import dev.jdyld.jit.SetLayout;
+import dev.jdyld.memory.Slab;
+import dev.jdyld.runtime.Initializers;
+import dev.jdyld.runtime.ThreadLocalStorage;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A set as the engine hands it over: mapped, relocated, still writable (the caller finalizes the
+ * permissions), with what running and closing it needs.
+ *
+ * @param slab         the set's memory
+ * @param tls          its thread-local storage, or null
+ * @param exports      its exported symbols
+ * @param layout       where everything is
+ * @param dsoHandle    its {@code __dso_handle}, or 0 when nothing registers exit handlers with it
+ * @param initializers IFUNC resolvers, constructors and destructors to run
+ * @param comdatGroups signatures of the COMDAT groups it kept
+ */
+public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetLayout layout, long dsoHandle,
+                        Initializers.Calls initializers, Set<String> comdatGroups) {
+    /** Exported names with their addresses and {@code st_size}s. */
+    public record Exports(Map<String, Long> addresses, Map<String, Long> sizes) {
+        public Exports {
+            addresses = Map.copyOf(addresses);
+            sizes = Map.copyOf(sizes);
+        }
+    }
+
+    public LinkedSet {
+        comdatGroups = Set.copyOf(comdatGroups);
+    }
+}

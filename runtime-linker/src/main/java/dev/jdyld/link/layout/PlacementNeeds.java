@@ -1,0 +1,45 @@
+package dev.jdyld.link.layout;
+
+import dev.jdyld.jit.Location;
+import dev.jdyld.jit.RelocationException;
+import dev.jdyld.memory.Placement;
+
+/**
+ * Where the set's relocations allow it to be placed, with the first relocation behind each
+ * constraint for the error when no place satisfies them all.
+ */
+public final class PlacementNeeds {
+    private boolean low2GiB;
+    private String lowReason;
+    private String nearReason;
+    private long nearLow = Long.MAX_VALUE;
+    private long nearHigh = Long.MIN_VALUE;
+
+    /** The set must lie below 2 GiB; {@code reason} names the relocation. */
+    public void requireLow2GiB(String reason) {
+        if (!low2GiB) {
+            lowReason = reason;
+        }
+        low2GiB = true;
+    }
+
+    /** The set must reach {@code address}; {@code reason}, if not null, names a host data reference. */
+    public void requireNear(long address, String reason) {
+        if (nearReason == null) {
+            nearReason = reason;
+        }
+        nearLow = Math.min(nearLow, address);
+        nearHigh = Math.max(nearHigh, address);
+    }
+
+    /** The placement to ask the memory manager for; refuses needs that no address satisfies. */
+    public Placement placement(long reach) {
+        if (low2GiB && nearReason != null && nearHigh >= 1L << 32) {
+            throw new RelocationException(Location.NONE, "the set needs the low 2 GiB (" + lowReason + ") and must"
+                    + " also reach host data near 0x" + Long.toHexString(nearHigh) + " (" + nearReason + "): no"
+                    + " address satisfies both; compile with -fPIC or -fPIE");
+        }
+        boolean near = nearHigh != Long.MIN_VALUE;
+        return new Placement(low2GiB, near ? nearLow : 0, near ? nearHigh : 0, reach);
+    }
+}
