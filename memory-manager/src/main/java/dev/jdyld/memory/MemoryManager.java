@@ -55,6 +55,7 @@ public final class MemoryManager implements AutoCloseable {
     private final Options options;
     private final long anchor;
     private final List<Window> windows = new ArrayList<>();
+    private boolean closed;
 
     public MemoryManager() {
         this(Options.DEFAULT);
@@ -85,6 +86,9 @@ public final class MemoryManager implements AutoCloseable {
 
     /** Maps memory for a set: all groups read-write, none executable, until {@link Slab#finalizePermissions()}. */
     public synchronized Slab allocate(SlabRequest request) {
+        if (closed) {
+            throw new IllegalStateException("memory manager is closed");
+        }
         long text = alignUp(request.size(PermissionGroup.TEXT), pageSize);
         long rodata = alignUp(request.size(PermissionGroup.RODATA), pageSize);
         long relro = alignUp(request.size(PermissionGroup.RELRO), pageSize);
@@ -206,11 +210,24 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /**
-     * Gives back every window's address space. Sets still living in them must not be used
-     * afterwards; closing the linker that owns this manager closes them first.
+     * Gives back every window's address space. Refused (with {@link IllegalStateException}) while
+     * any slab is open: code and data of live sets are in it, so close their sets first (closing
+     * the linker that owns this manager does). Idempotent.
      */
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        int open = 0;
+        for (Window window : windows) {
+            open += window.slabs;
+        }
+        if (open > 0) {
+            throw new IllegalStateException(open + " slab" + (open == 1 ? " is" : "s are")
+                    + " still open in this memory manager: close the sets living in it first");
+        }
+        closed = true;
         for (Window window : List.copyOf(windows)) {
             unmap(window);
         }

@@ -39,6 +39,7 @@ public final class JitLinker implements AutoCloseable {
     private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
     private final List<LinkPlugin> plugins = new ArrayList<>();
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
+    private boolean closed;
 
     private JitLinker(Builder builder) {
         this.ownsMemory = builder.memory == null;
@@ -82,6 +83,9 @@ public final class JitLinker implements AutoCloseable {
      * permissions final, its plugins run and its constructors done.
      */
     public synchronized LoadedSet loadObjects(List<ObjectFile> inputs) {
+        if (closed) {
+            throw new IllegalStateException("linker is closed");
+        }
         if (inputs.isEmpty()) {
             throw new LinkException("no objects to load");
         }
@@ -98,6 +102,12 @@ public final class JitLinker implements AutoCloseable {
         }).link(inputs);
         LoadedSet set = new LoadedSet(this, linked, List.copyOf(plugins));
         set.start(runInitializers);
+        for (String name : set.imports()) {
+            LoadedSet definer = setExporting(name);
+            if (definer != null) {
+                set.dependsOn(definer);
+            }
+        }
         sets.add(set);
         return set;
     }
@@ -109,13 +119,18 @@ public final class JitLinker implements AutoCloseable {
     }
 
     private long findInSets(String symbol) {
+        LoadedSet set = setExporting(symbol);
+        return set == null ? 0 : set.exports().get(symbol);
+    }
+
+    /** The first open set, in load order, that exports {@code symbol}: the one loads bind to. */
+    private LoadedSet setExporting(String symbol) {
         for (LoadedSet set : sets) {
-            Long address = set.exports().get(symbol);
-            if (address != null) {
-                return address;
+            if (set.exports().containsKey(symbol)) {
+                return set;
             }
         }
-        return 0;
+        return null;
     }
 
     synchronized void unregister(LoadedSet set) {
@@ -127,11 +142,15 @@ public final class JitLinker implements AutoCloseable {
         return memory;
     }
 
-    /** Closes every set still open, then gives back the address space of a memory manager it made. */
+    /**
+     * Refuses further loads, closes every set still open (latest first, so dependents close before
+     * what they use), then gives back the address space of a memory manager it made. Idempotent.
+     */
     @Override
     public synchronized void close() {
-        for (LoadedSet set : List.copyOf(sets)) {
-            set.close();
+        closed = true;
+        for (LoadedSet set : List.copyOf(sets).reversed()) {
+            set.closeWithDependents();
         }
         if (ownsMemory) {
             memory.close();

@@ -9,10 +9,12 @@ import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.ThreadLocalStorage;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -25,6 +27,12 @@ import static dev.jdyld.elf.Elf.U64;
  * Objects loaded, linked and made executable together. Its exported symbols (global,
  * non-hidden definitions) can be looked up and called; closing it unmaps its memory, after
  * which none of its addresses may be used.
+ *
+ * <p>Handles from {@link #function} and segments from {@link #data} are bound to the set's
+ * lifetime (an FFM {@link Arena} of the set): used after {@link #close()} they throw
+ * {@link IllegalStateException}, and while a call through a handle is running the set cannot be
+ * closed. A set that later sets bound to (calls, GOT slots, data references) cannot be closed
+ * while they are open; {@link #closeWithDependents()} closes them first.
  */
 public final class LoadedSet implements AutoCloseable {
     private final JitLinker owner;
@@ -37,6 +45,13 @@ public final class LoadedSet implements AutoCloseable {
     private final Map<String, Long> sizes;
     private final SetLayout layout;
     private final List<LinkPlugin> plugins;
+    private final String name;
+    private final Set<String> imports;
+    /** Scope of every handle and segment handed out: closed first when the set closes. */
+    private final Arena arena = Arena.ofShared();
+    /** Open sets this one binds to, and open sets that bind to this one; guarded by the owner's lock. */
+    private final Set<LoadedSet> dependencies = new LinkedHashSet<>();
+    private final Set<LoadedSet> dependents = new LinkedHashSet<>();
     /** How many plugins saw afterFinalize: those get beforeClose. */
     private int pluginsStarted;
     private boolean initialized;
@@ -53,6 +68,8 @@ public final class LoadedSet implements AutoCloseable {
         this.sizes = linked.exports().sizes();
         this.layout = linked.layout();
         this.plugins = plugins;
+        this.name = linked.name();
+        this.imports = linked.imports();
     }
 
     /**
@@ -86,7 +103,7 @@ public final class LoadedSet implements AutoCloseable {
             if (e instanceof LinkException || e instanceof Error) {
                 throw e;
             }
-            throw new LinkException(Location.file(describeInputs()), "initialising the set failed: " + e, e);
+            throw new LinkException(Location.file(name), "initialising the set failed: " + e, e);
         }
     }
 
@@ -123,18 +140,46 @@ public final class LoadedSet implements AutoCloseable {
     }
 
     /**
-     * An exported data symbol as a segment of exactly its {@code st_size} bytes. The segment is
-     * not tied to the set's lifetime: do not use it after {@link #close()}.
+     * An exported data symbol as a segment of exactly its {@code st_size} bytes, valid while the
+     * set is open: accessed after {@link #close()} it throws {@link IllegalStateException}.
      */
     @SuppressWarnings("restricted")
     public MemorySegment data(String symbol) {
         long address = address(symbol);
-        return MemorySegment.ofAddress(address).reinterpret(sizes.getOrDefault(symbol, 0L));
+        return MemorySegment.ofAddress(address).reinterpret(sizes.getOrDefault(symbol, 0L), arena, null);
     }
 
-    /** A downcall handle for an exported function with the given C signature. */
+    /**
+     * A downcall handle for an exported function with the given C signature, bound to the set's
+     * lifetime: called after {@link #close()} it throws {@link IllegalStateException} instead of
+     * jumping into unmapped (or reused) memory.
+     */
+    @SuppressWarnings("restricted")
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
-        return Native.downcall(address(symbol), descriptor, options);
+        MemorySegment target = MemorySegment.ofAddress(address(symbol)).reinterpret(arena, null);
+        return Native.downcall(target, descriptor, options);
+    }
+
+    /** The set's inputs, for messages: the first file, and how many more. */
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String toString() {
+        return "LoadedSet[" + name + (closed ? ", closed]" : "]");
+    }
+
+    /** Names this set bound to definitions of earlier sets. */
+    Set<String> imports() {
+        return imports;
+    }
+
+    /** Records that this set binds to {@code dependency}; called under the owner's lock. */
+    void dependsOn(LoadedSet dependency) {
+        if (dependency != this && dependencies.add(dependency)) {
+            dependency.dependents.add(this);
+        }
     }
 
     /** Names of all exported symbols. */
@@ -165,16 +210,45 @@ public final class LoadedSet implements AutoCloseable {
         return closed;
     }
 
-    /** Unregisters the set's symbols, runs its destructors, tells the plugins, and unmaps its memory. Idempotent. */
+    /**
+     * Unregisters the set's symbols, runs its destructors, tells the plugins, and unmaps its
+     * memory. Idempotent. Refused with {@link IllegalStateException} while an open set binds to
+     * this one (the message names them) or while a call through one of its handles is running.
+     */
     @Override
     public void close() {
         synchronized (owner) {
             if (closed) {
                 return;
             }
+            if (!dependents.isEmpty()) {
+                throw new IllegalStateException("set " + name + " is used by open set" + (dependents.size() == 1 ? " " : "s ")
+                        + String.join(", ", dependents.stream().map(LoadedSet::name).toList())
+                        + "; close them first, or use closeWithDependents()");
+            }
+            try {
+                arena.close();
+            } catch (IllegalStateException busy) {
+                throw new IllegalStateException("set " + name + " is running code called through one of its handles"
+                        + " on another thread; close it when the call has returned", busy);
+            }
             closed = true;
             owner.unregister(this);
+            for (LoadedSet dependency : dependencies) {
+                dependency.dependents.remove(this);
+            }
+            dependencies.clear();
             release();
+        }
+    }
+
+    /** Closes the open sets that bind to this one (their dependents first), then this set. */
+    public void closeWithDependents() {
+        synchronized (owner) {
+            for (LoadedSet dependent : List.copyOf(dependents).reversed()) {
+                dependent.closeWithDependents();
+            }
+            close();
         }
     }
 
@@ -188,16 +262,14 @@ public final class LoadedSet implements AutoCloseable {
                 plugins.get(--pluginsStarted).beforeClose(this);
             }
         } finally {
+            if (arena.scope().isAlive()) {
+                arena.close();
+            }
             if (tls != null) {
                 tls.close();
             }
             slab.close();
         }
-    }
-
-    private String describeInputs() {
-        List<SetLayout.Section> sections = layout.sections();
-        return sections.isEmpty() ? "set" : sections.getFirst().object();
     }
 
     private void checkOpen() {

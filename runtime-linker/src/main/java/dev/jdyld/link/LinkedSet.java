@@ -19,9 +19,11 @@ import java.util.Set;
  * @param dsoHandle    its {@code __dso_handle}, or 0 when nothing registers exit handlers with it
  * @param initializers IFUNC resolvers, constructors and destructors to run
  * @param comdatGroups signatures of the COMDAT groups it kept
+ * @param name         its inputs, for messages: the first, and how many more
+ * @param imports      names it bound to definitions of earlier sets (calls, GOT slots, data)
  */
 public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetLayout layout, long dsoHandle,
-                        Initializers.Calls initializers, Set<String> comdatGroups) {
+                        Initializers.Calls initializers, Set<String> comdatGroups, String name, Set<String> imports) {
     /** Exported names with their addresses and {@code st_size}s. */
     public record Exports(Map<String, Long> addresses, Map<String, Long> sizes) {
         public Exports {
@@ -32,5 +34,6 @@ public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetL
 
     public LinkedSet {
         comdatGroups = Set.copyOf(comdatGroups);
+        imports = Set.copyOf(imports);
     }
 }

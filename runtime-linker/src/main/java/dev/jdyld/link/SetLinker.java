@@ -83,7 +83,7 @@ public final class SetLinker {
             LoadStage.RELOCATE.reached();
             applyRelocations(image, tls);
             return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled),
-                    image.dsoHandle, initializers(image), symbols.comdat.kept);
+                    image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects), imports(symbols));
         } catch (Throwable t) {
             if (tls != null) {
                 tls.close();
@@ -101,10 +101,24 @@ public final class SetLinker {
             if (mayRetry) {
                 return null;
             }
-            List<ElfObject> objects = plan.objects;
-            String inputs = objects.get(0).name + (objects.size() > 1 ? " and " + (objects.size() - 1) + " more" : "");
-            throw new LinkException(Location.file(inputs), "cannot place the set: " + e.getMessage(), e);
+            throw new LinkException(Location.file(describe(plan.objects)), "cannot place the set: " + e.getMessage(), e);
         }
+    }
+
+    /** The first input's name, and how many more there are. */
+    private static String describe(List<ElfObject> objects) {
+        return objects.get(0).name + (objects.size() > 1 ? " and " + (objects.size() - 1) + " more" : "");
+    }
+
+    /** Names bound to earlier sets: the set depends on those sets staying open. */
+    private static java.util.Set<String> imports(SymbolTable symbols) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (GlobalSymbol global : symbols.globals) {
+            if (global.kind == GlobalSymbol.Kind.EARLIER_SET) {
+                names.add(global.name);
+            }
+        }
+        return names;
     }
 
     /** Section bytes copied into place; NOBITS stays as mapped: zero. */

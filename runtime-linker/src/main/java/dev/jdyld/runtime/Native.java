@@ -270,6 +270,15 @@ public final class Native {
         }
     }
 
+    /**
+     * A downcall handle for loaded code at {@code target}'s address, with {@code target} bound as
+     * its first argument: a call keeps {@code target}'s arena open for its duration, and fails with
+     * {@link IllegalStateException} once the arena is closed.
+     */
+    public static MethodHandle downcall(MemorySegment target, FunctionDescriptor descriptor, Linker.Option... options) {
+        return java.lang.invoke.MethodHandles.insertArguments(LINKER.downcallHandle(descriptor, options), 0, target);
+    }
+
     /** A downcall handle for loaded code at {@code address}. */
     @SuppressWarnings("restricted")
     public static MethodHandle downcall(long address, FunctionDescriptor descriptor, Linker.Option... options) {
