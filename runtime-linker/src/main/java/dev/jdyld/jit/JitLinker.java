@@ -9,6 +9,12 @@ import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.UnwindRegistration;
 
+import dev.jdyld.runtime.Native;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -39,6 +45,10 @@ public final class JitLinker implements AutoCloseable {
     private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
     private final List<LinkPlugin> plugins = new ArrayList<>();
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
+    /** Upcall stubs of Java-defined functions live in it until the linker is closed. */
+    private final Arena definitions = Arena.ofShared();
+    /** Data segments defined from Java, kept reachable for as long as loaded code may use them. */
+    private final List<MemorySegment> definedData = new ArrayList<>();
     private boolean closed;
 
     private JitLinker(Builder builder) {
@@ -62,6 +72,46 @@ public final class JitLinker implements AutoCloseable {
         return new Builder();
     }
 
+    /**
+     * Defines a C function {@code name} that calls {@code target} (an FFM upcall): loaded code
+     * calls it like any host function. The upcall stub lives until the linker is closed. An
+     * exception thrown by {@code target} is handled as FFM handles one leaving an upcall.
+     *
+     * @throws IllegalArgumentException if {@code name} is already defined from Java
+     */
+    public synchronized void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
+        checkOpen();
+        MemorySegment stub = Native.upcall(target, descriptor, definitions);
+        define(name, stub.address());
+    }
+
+    /**
+     * Defines a data symbol {@code name} at {@code segment}'s address (an absolute symbol, as
+     * ORC's {@code absoluteSymbols}). The segment must stay valid while sets that use it are open.
+     *
+     * @throws IllegalArgumentException if {@code name} is already defined from Java
+     */
+    public synchronized void defineData(String name, MemorySegment segment) {
+        checkOpen();
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("defineData(" + name + "): a heap segment has no stable address");
+        }
+        define(name, segment.address());
+        definedData.add(segment);
+    }
+
+    private void define(String name, long address) {
+        if (!host.define(name, address)) {
+            throw new IllegalArgumentException("symbol " + name + " is already defined from Java");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("linker is closed");
+        }
+    }
+
     /** Loads files as one set. */
     public LoadedSet load(Path... files) {
         return load(List.of(files));
@@ -83,9 +133,7 @@ public final class JitLinker implements AutoCloseable {
      * permissions final, its plugins run and its constructors done.
      */
     public synchronized LoadedSet loadObjects(List<ObjectFile> inputs) {
-        if (closed) {
-            throw new IllegalStateException("linker is closed");
-        }
+        checkOpen();
         if (inputs.isEmpty()) {
             throw new LinkException("no objects to load");
         }
@@ -152,6 +200,10 @@ public final class JitLinker implements AutoCloseable {
         for (LoadedSet set : List.copyOf(sets).reversed()) {
             set.closeWithDependents();
         }
+        if (definitions.scope().isAlive()) {
+            definitions.close();
+        }
+        definedData.clear();
         if (ownsMemory) {
             memory.close();
         }

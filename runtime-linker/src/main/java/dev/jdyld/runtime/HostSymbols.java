@@ -10,13 +10,15 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The host search order: the process's global scope first ({@code RTLD_DEFAULT}), then the host
- * libraries given to the linker, in order, then the JDK's view of the C library.
+ * The host search order: symbols defined from Java first (upcall stubs, data segments), then the
+ * process's global scope ({@code RTLD_DEFAULT}), then the host libraries given to the linker, in
+ * order, then the JDK's view of the C library.
  */
 public final class HostSymbols {
     private final List<String> libraryDirectories;
     private final List<Long> libraries = new ArrayList<>();
     private final List<String> libraryNames = new ArrayList<>();
+    private final java.util.Map<String, Long> javaDefinitions = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A search order whose short library names ({@code -l} style) are looked up in the directories of {@code multiarchTriple}. */
     public HostSymbols(String multiarchTriple) {
@@ -69,8 +71,17 @@ public final class HostSymbols {
         return List.copyOf(libraryNames);
     }
 
+    /** Defines {@code name} at {@code address}, ahead of the host's own symbols; false if it is defined from Java already. */
+    public boolean define(String name, long address) {
+        return javaDefinitions.putIfAbsent(name, address) == null;
+    }
+
     /** Address of {@code name} in the host, or 0 when the host does not define it. */
     public long find(String name) {
+        Long defined = javaDefinitions.get(name);
+        if (defined != null) {
+            return defined;
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cName = arena.allocateFrom(name);
             long address = Native.dlsym(Native.RTLD_DEFAULT, cName);

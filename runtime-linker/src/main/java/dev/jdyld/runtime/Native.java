@@ -285,6 +285,11 @@ public final class Native {
         return LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor, options);
     }
 
+    /** An upcall stub that lives as long as {@code arena}. */
+    public static MemorySegment upcall(MethodHandle target, FunctionDescriptor descriptor, Arena arena) {
+        return LINKER.upcallStub(target, descriptor, arena);
+    }
+
     /** An upcall stub that lives as long as the process. */
     public static long upcall(MethodHandle target, FunctionDescriptor descriptor) {
         return LINKER.upcallStub(target, descriptor, Arena.global()).address();
