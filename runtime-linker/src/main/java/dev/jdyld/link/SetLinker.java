@@ -20,8 +20,10 @@ import dev.jdyld.runtime.ThreadLocalStorage;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static dev.jdyld.elf.Elf.SHT_NOBITS;
 import static dev.jdyld.elf.Elf.STV_HIDDEN;
@@ -111,8 +113,8 @@ public final class SetLinker {
     }
 
     /** Names bound to earlier sets: the set depends on those sets staying open. */
-    private static java.util.Set<String> imports(SymbolTable symbols) {
-        java.util.Set<String> names = new java.util.HashSet<>();
+    private static Set<String> imports(SymbolTable symbols) {
+        Set<String> names = new HashSet<>();
         for (GlobalSymbol global : symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.EARLIER_SET) {
                 names.add(global.name);

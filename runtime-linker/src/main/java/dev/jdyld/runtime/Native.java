@@ -240,7 +240,6 @@ public final class Native {
         }
     }
 
-    @SuppressWarnings("SameParameterValue")
     private static SymbolLookup library(String name, String neededFor) {
         try {
             return SymbolLookup.libraryLookup(name, Arena.global());
