@@ -1,30 +1,36 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.HostArchitecture;
+import dev.jdyld.runtime.Indirections;
 import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.link.SetLinker;
-import dev.jdyld.link.EarlierSets;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
-import dev.jdyld.runtime.UnwindRegistration;
-
 import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.UnwindRegistration;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
-import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Loads sets of relocatable ELF objects into memory and links them against each other, against
- * sets loaded earlier by this linker, and against the host process.
+ * definitions made from Java, and against the host process.
  *
  * <pre>{@code
  * try (JitLinker linker = JitLinker.builder().hostLibrary("libm.so.6").build();
@@ -34,26 +40,53 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * <p>A load is atomic: when it throws a {@link LinkException}, no mapping, symbol or
- * registration of it remains, and the set is not visible to later loads.
+ * <p>Definitions live in {@link Scope scopes}; the linker's own {@code load}, {@code define*},
+ * {@code function}, {@code lookup} and {@code redefine} act on its {@linkplain #mainScope() main
+ * scope}. A load is atomic: when it throws, no mapping, symbol or registration of it remains, and
+ * the set is not visible to other loads. Loads of independent sets run in parallel: only looking up
+ * symbols and registering the finished set take the linker's lock.
  */
 public final class JitLinker implements AutoCloseable {
+    private static final MethodHandle CALL_TARGET;
+    private static final MethodHandle RETHROW_FAILED_RESOLUTION;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CALL_TARGET = lookup.findVirtual(JitLinker.class, "callTarget",
+                    MethodType.methodType(MemorySegment.class, SymbolBinding.class));
+            RETHROW_FAILED_RESOLUTION = lookup.findStatic(JitLinker.class, "rethrowFailedResolution",
+                    MethodType.methodType(void.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final MemoryManager memory;
     private final boolean ownsMemory;
     private final boolean runInitializers;
+    private final boolean directCalls;
     private final Architecture arch = HostArchitecture.get();
     private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
     private final List<LinkPlugin> plugins = new ArrayList<>();
-    private final Set<LoadedSet> sets = new LinkedHashSet<>();
+    /** Everything below is guarded by this linker's lock. */
+    private final Map<String, Scope> scopes = new LinkedHashMap<>();
+    private final Scope main;
     /** Upcall stubs of Java-defined functions live in it until the linker is closed. */
     private final Arena definitions = Arena.ofShared();
     /** Data segments defined from Java, kept reachable for as long as loaded code may use them. */
     private final List<MemorySegment> definedData = new ArrayList<>();
+    /** Redirectable stubs, made on first use; the binding of each, by index. */
+    private Indirections indirections;
+    private final List<SymbolBinding<LoadedSet>> redirected = new ArrayList<>();
+    private long loadsStarted;
+    private int loadsInFlight;
     private boolean closed;
 
     private JitLinker(Builder builder) {
         this.ownsMemory = builder.memory == null;
         this.runInitializers = builder.runInitializers;
+        this.directCalls = builder.directCalls;
         if (runInitializers) {
             plugins.add(new UnwindRegistration());
         }
@@ -62,127 +95,84 @@ public final class JitLinker implements AutoCloseable {
             host.addLibrary(library);
         }
         this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
+        this.main = new Scope(this, "main");
+        scopes.put(main.name(), main);
     }
 
+    /** A linker with the default options. */
     public static JitLinker create() {
         return builder().build();
     }
 
+    /** Options for a new linker. */
     public static Builder builder() {
         return new Builder();
     }
 
-    /**
-     * Defines a C function {@code name} that calls {@code target} (an FFM upcall): loaded code
-     * calls it like any host function. The upcall stub lives until the linker is closed. An
-     * exception thrown by {@code target} is handled as FFM handles one leaving an upcall.
-     *
-     * @throws IllegalArgumentException if {@code name} is already defined from Java
-     */
-    public synchronized void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
-        checkOpen();
-        MemorySegment stub = Native.upcall(target, descriptor, definitions);
-        define(name, stub.address());
+    /** The scope the linker's own {@code load}, {@code define*}, {@code function} and {@code redefine} use. */
+    public Scope mainScope() {
+        return main;
     }
 
     /**
-     * Defines a data symbol {@code name} at {@code segment}'s address (an absolute symbol, as
-     * ORC's {@code absoluteSymbols}). The segment must stay valid while sets that use it are open.
-     *
-     * @throws IllegalArgumentException if {@code name} is already defined from Java
+     * The scope called {@code name}, made empty (no definitions, no linked scopes: its sets see
+     * only its own definitions and the host) the first time it is asked for.
      */
-    public synchronized void defineData(String name, MemorySegment segment) {
+    public synchronized Scope scope(String name) {
         checkOpen();
-        if (!segment.isNative()) {
-            throw new IllegalArgumentException("defineData(" + name + "): a heap segment has no stable address");
-        }
-        define(name, segment.address());
-        definedData.add(segment);
+        return scopes.computeIfAbsent(Objects.requireNonNull(name, "name"), n -> new Scope(this, n));
     }
 
-    private void define(String name, long address) {
-        if (!host.define(name, address)) {
-            throw new IllegalArgumentException("symbol " + name + " is already defined from Java");
-        }
+    /** {@link Scope#defineFunction} in the main scope. */
+    public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
+        main.defineFunction(name, target, descriptor);
     }
 
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("linker is closed");
-        }
+    /** {@link Scope#defineData} in the main scope. */
+    public void defineData(String name, MemorySegment segment) {
+        main.defineData(name, segment);
     }
 
-    /** Loads files as one set. */
+    /** {@link Scope#defineLazy} in the main scope. */
+    public void defineLazy(String name, Supplier<List<ObjectFile>> materializer) {
+        main.defineLazy(name, materializer);
+    }
+
+    /** Loads files as one set into the main scope. */
     public LoadedSet load(Path... files) {
-        return load(List.of(files));
+        return main.load(files);
     }
 
-    /** Loads files (objects and static archives) as one set. */
+    /** Loads files (objects and static archives) as one set into the main scope. */
     public LoadedSet load(List<Path> files) {
-        List<ObjectFile> inputs = new ArrayList<>(files.size());
-        for (Path file : files) {
-            inputs.add(ObjectFile.read(file));
-        }
-        return loadObjects(inputs);
+        return main.load(files.toArray(Path[]::new));
     }
 
     /**
-     * Loads in-memory inputs as one set: relocatable objects, and static archives ({@code .a})
-     * from which the members that define still-undefined symbols are pulled in. The set is
-     * registered (its symbols visible to lookups and later loads) only once it is linked, its
-     * permissions final, its plugins run and its constructors done.
+     * Loads in-memory inputs as one set into the main scope: relocatable objects, and static
+     * archives ({@code .a}) from which the members that define still-undefined symbols are pulled
+     * in. The set is registered (its symbols visible to lookups and other loads) only once it is
+     * linked, its permissions final, its plugins run and its constructors done.
+     *
+     * @throws DuplicateSymbolException if it defines a name the scope has a strong definition of
      */
-    public synchronized LoadedSet loadObjects(List<ObjectFile> inputs) {
-        checkOpen();
-        if (inputs.isEmpty()) {
-            throw new LinkException("no objects to load");
-        }
-        LinkedSet linked = new SetLinker(arch, memory, host, new EarlierSets() {
-            @Override
-            public long find(String name) {
-                return findInSets(name);
-            }
-
-            @Override
-            public boolean keepsGroup(String signature) {
-                return sets.stream().anyMatch(set -> set.comdatGroups().contains(signature));
-            }
-        }).link(inputs);
-        LoadedSet set = new LoadedSet(this, linked, List.copyOf(plugins));
-        set.start(runInitializers);
-        for (String name : set.imports()) {
-            LoadedSet definer = setExporting(name);
-            if (definer != null) {
-                set.dependsOn(definer);
-            }
-        }
-        sets.add(set);
-        return set;
+    public LoadedSet loadObjects(List<ObjectFile> inputs) {
+        return main.loadObjects(inputs);
     }
 
-    /** The address of a symbol exported by any open set of this linker. */
-    public synchronized OptionalLong lookup(String symbol) {
-        long address = findInSets(symbol);
-        return address == 0 ? OptionalLong.empty() : OptionalLong.of(address);
+    /** {@link Scope#redefine} in the main scope. */
+    public LoadedSet redefine(List<ObjectFile> inputs) {
+        return main.redefine(inputs);
     }
 
-    private long findInSets(String symbol) {
-        LoadedSet set = setExporting(symbol);
-        return set == null ? 0 : set.exports().get(symbol);
+    /** {@link Scope#function}: a handle of the main scope's function that follows its redefinitions. */
+    public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
+        return main.function(symbol, descriptor, options);
     }
 
-    /** The first open set, in load order, that exports {@code symbol}: the one loads bind to. */
-    private LoadedSet setExporting(String symbol) {
-        for (LoadedSet set : sets) {
-            if (set.exports().containsKey(symbol)) {
-                return set;
-            }
-        }
-        return null;
-    }
-
-    synchronized void unregister(LoadedSet set) {
-        sets.remove(set);
+    /** The current address of a symbol of the main scope (loaded, or defined from Java). */
+    public OptionalLong lookup(String symbol) {
+        return main.lookup(symbol);
     }
 
     /** The memory manager this linker maps sets with. */
@@ -190,15 +180,206 @@ public final class JitLinker implements AutoCloseable {
         return memory;
     }
 
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("linker is closed");
+        }
+    }
+
+    long upcall(MethodHandle target, FunctionDescriptor descriptor) {
+        return Native.upcall(target, descriptor, definitions).address();
+    }
+
+    void keepReachable(MemorySegment segment) {
+        definedData.add(segment);
+    }
+
+    boolean redirectsCalls() {
+        return !directCalls;
+    }
+
     /**
-     * Refuses further loads, closes every set still open (latest first, so dependents close before
-     * what they use), then gives back the address space of a memory manager it made. Idempotent.
+     * The load pipeline: link outside the lock (looking up symbols under it, pinning the sets bound
+     * to), reserve its names, start it (plugins, permissions, constructors) outside the lock, then
+     * register it. Whatever fails, the pins and reservations are released and the set unmapped.
+     */
+    LoadedSet load(Scope scope, List<ObjectFile> inputs, boolean redefining) {
+        if (redefining && directCalls) {
+            throw new IllegalStateException("redefine needs redirectable calls; this linker was built with directCalls(true)");
+        }
+        if (inputs.isEmpty()) {
+            throw new LinkException("no objects to load");
+        }
+        Scope.Bindings bound = scope.new Bindings();
+        long sequence;
+        synchronized (this) {
+            checkOpen();
+            loadsInFlight++;
+            sequence = loadsStarted++;
+        }
+        LoadedSet set = null;
+        boolean registered = false;
+        try {
+            LinkedSet linked = new SetLinker(arch, memory, host, bound).link(inputs);
+            set = new LoadedSet(this, scope, linked, List.copyOf(plugins), bound.direct, bound.redirected, sequence);
+            synchronized (this) {
+                checkOpen();
+                scope.reserve(set, linked.exports(), redefining);
+            }
+            set.start(runInitializers);
+            synchronized (this) {
+                checkOpen();
+                scope.register(set, linked.exports(), redefining);
+                registered = true;
+            }
+            return set;
+        } finally {
+            synchronized (this) {
+                bound.unpin();
+                if (set != null && !registered) {
+                    scope.unreserve(set);
+                    set.discard();
+                }
+                loadsInFlight--;
+                notifyAll();
+            }
+        }
+    }
+
+    /** Every open set, in load order. Caller holds the lock. */
+    List<LoadedSet> openSets() {
+        List<LoadedSet> open = new ArrayList<>();
+        for (Scope scope : scopes.values()) {
+            open.addAll(scope.sets());
+        }
+        open.sort(Comparator.comparingLong(LoadedSet::sequence));
+        return open;
+    }
+
+    /** The binding's redirectable stub, made on first use. Caller holds the lock. */
+    long stubAddress(SymbolBinding<LoadedSet> binding) {
+        redirect(binding);
+        return indirections.stubAddress(binding.indirection());
+    }
+
+    /** Gives the binding a redirectable stub if it has none. Caller holds the lock. */
+    void redirect(SymbolBinding<LoadedSet> binding) {
+        if (binding.indirection() >= 0) {
+            return;
+        }
+        if (indirections == null) {
+            indirections = new Indirections(arch, memory, index -> resolveLazily((int) index));
+        }
+        int index = indirections.add(0);
+        redirected.add(binding);
+        binding.indirection(index);
+        retarget(binding);
+    }
+
+    boolean isRedirected(SymbolBinding<LoadedSet> binding) {
+        return binding.indirection() >= 0;
+    }
+
+    /** Points the binding's stub (if it has one) at its current definition. Caller holds the lock. */
+    void retarget(SymbolBinding<LoadedSet> binding) {
+        int index = binding.indirection();
+        if (index < 0) {
+            return;
+        }
+        SymbolBinding.Definition<LoadedSet> definition = binding.definition();
+        indirections.retarget(index, switch (definition.kind()) {
+            case SET, JAVA -> definition.address();
+            case LAZY -> indirections.lazyThunkAddress(index);
+            case UNDEFINED -> indirections.returnZeroAddress(index);
+        });
+    }
+
+    /** A lazy call from loaded code: materializes the binding and returns where the call goes on. */
+    private long resolveLazily(int index) {
+        SymbolBinding<LoadedSet> binding;
+        synchronized (this) {
+            binding = redirected.get(index);
+        }
+        return materialize(binding).address();
+    }
+
+    /**
+     * The binding's definition, materializing it first if it is lazy: exactly once however many
+     * threads call at the same time (they wait for the first), again after a failure.
+     */
+    private SymbolBinding.Definition<LoadedSet> materialize(SymbolBinding<LoadedSet> binding) {
+        synchronized (binding) {
+            SymbolBinding.Definition<LoadedSet> definition = binding.definition();
+            if (definition.kind() == SymbolBinding.Kind.LAZY) {
+                LoadedSet set = binding.materializer().get();
+                definition = binding.definition();
+                if (definition.kind() == SymbolBinding.Kind.LAZY) {
+                    set.close();
+                    throw new LinkException(Location.file(set.name()), "materializing " + binding.name()
+                            + " loaded objects that do not define it");
+                }
+            }
+            if (definition.kind() == SymbolBinding.Kind.UNDEFINED) {
+                throw new IllegalStateException("symbol " + binding.name() + " is no longer defined: the set that defined it was closed");
+            }
+            return definition;
+        }
+    }
+
+    /** A downcall handle whose every call goes to the binding's current definition; see {@link Scope#function}. */
+    MethodHandle handleFollowing(SymbolBinding<LoadedSet> binding, FunctionDescriptor descriptor, Linker.Option... options) {
+        MethodHandle call = MethodHandles.foldArguments(Native.downcall(descriptor, options), CALL_TARGET.bindTo(this).bindTo(binding));
+        Class<?> returnType = call.type().returnType();
+        MethodHandle check = returnType == void.class ? RETHROW_FAILED_RESOLUTION
+                : MethodHandles.foldArguments(MethodHandles.identity(returnType), RETHROW_FAILED_RESOLUTION);
+        return MethodHandles.filterReturnValue(call, check);
+    }
+
+    /**
+     * The function's current code as a segment of the scope that keeps it mapped: the defining set's
+     * arena (held open by the downcall while it runs), or the linker's for a Java definition.
+     */
+    @SuppressWarnings({"restricted", "unused"})
+    private MemorySegment callTarget(SymbolBinding<LoadedSet> binding) {
+        SymbolBinding.Definition<LoadedSet> definition = binding.definition();
+        if (definition.kind() != SymbolBinding.Kind.SET && definition.kind() != SymbolBinding.Kind.JAVA) {
+            definition = materialize(binding);
+        }
+        Arena lifetime = definition.set() != null ? definition.set().arena() : definitions;
+        return MemorySegment.ofAddress(definition.address()).reinterpret(lifetime, null);
+    }
+
+    /** After a call from Java: a lazy resolution that failed in loaded code during it fails the call. */
+    @SuppressWarnings("unused")
+    private static void rethrowFailedResolution() {
+        Throwable failure = Indirections.takeFailedResolution();
+        if (failure != null) {
+            throw new LinkException(Location.NONE, "a lazy symbol called from loaded code could not be materialized"
+                    + " (the native caller got 0): " + failure.getMessage(), failure);
+        }
+    }
+
+    /**
+     * Refuses further loads, waits for loads in progress, closes every set still open (latest
+     * first, each after its dependents), then unmaps the stubs and gives back the address space
+     * of a memory manager it made. Idempotent.
      */
     @Override
     public synchronized void close() {
         closed = true;
-        for (LoadedSet set : List.copyOf(sets).reversed()) {
+        while (loadsInFlight > 0) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for loads in progress to end", e);
+            }
+        }
+        for (LoadedSet set : openSets().reversed()) {
             set.closeWithDependents();
+        }
+        if (indirections != null) {
+            indirections.close();
         }
         if (definitions.scope().isAlive()) {
             definitions.close();
@@ -215,6 +396,7 @@ public final class JitLinker implements AutoCloseable {
         private MemoryManager memory;
         private MemoryManager.Options memoryOptions = MemoryManager.Options.DEFAULT;
         private boolean runInitializers = true;
+        private boolean directCalls;
 
         private Builder() {}
 
@@ -233,9 +415,19 @@ public final class JitLinker implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether calls from one set to a function of another bind straight to its address (one
+         * jump less) instead of through the linker's redirectable stub; default false. With
+         * {@code true}, {@link JitLinker#redefine} is refused, as it could not reach earlier callers.
+         */
+        public Builder directCalls(boolean direct) {
+            this.directCalls = direct;
+            return this;
+        }
+
         /** A plugin called at every load and close, after the built-in ones. */
         public Builder plugin(LinkPlugin plugin) {
-            plugins.add(java.util.Objects.requireNonNull(plugin, "plugin"));
+            plugins.add(Objects.requireNonNull(plugin, "plugin"));
             return this;
         }
 

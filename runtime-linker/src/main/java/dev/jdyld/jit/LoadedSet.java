@@ -1,6 +1,7 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.link.LoadStage;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
@@ -14,7 +15,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.util.LinkedHashSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -46,19 +47,28 @@ public final class LoadedSet implements AutoCloseable {
     private final SetLayout layout;
     private final List<LinkPlugin> plugins;
     private final String name;
-    private final Set<String> imports;
+    private final Scope scope;
+    /** Sets it bound to by address, and names it calls through redirectable stubs. */
+    private final Set<LoadedSet> boundSets;
+    private final Set<SymbolBinding<LoadedSet>> boundStubs;
+    /** Load order, for closing dependents latest first. */
+    private final long sequence;
     /** Scope of every handle and segment handed out: closed first when the set closes. */
     private final Arena arena = Arena.ofShared();
-    /** Open sets this one binds to, and open sets that bind to this one; guarded by the owner's lock. */
-    private final Set<LoadedSet> dependencies = new LinkedHashSet<>();
-    private final Set<LoadedSet> dependents = new LinkedHashSet<>();
+    /** Loads in progress that bound to this set; guarded by the owner's lock. */
+    private int pins;
     /** How many plugins saw afterFinalize: those get beforeClose. */
     private int pluginsStarted;
     private boolean initialized;
     private volatile boolean closed;
 
-    LoadedSet(JitLinker owner, LinkedSet linked, List<LinkPlugin> plugins) {
+    LoadedSet(JitLinker owner, Scope scope, LinkedSet linked, List<LinkPlugin> plugins, Set<LoadedSet> boundSets,
+              Set<SymbolBinding<LoadedSet>> boundStubs, long sequence) {
         this.owner = owner;
+        this.scope = scope;
+        this.boundSets = Set.copyOf(boundSets);
+        this.boundStubs = Set.copyOf(boundStubs);
+        this.sequence = sequence;
         this.slab = linked.slab();
         this.tls = linked.tls();
         this.dsoHandle = linked.dsoHandle();
@@ -69,7 +79,6 @@ public final class LoadedSet implements AutoCloseable {
         this.layout = linked.layout();
         this.plugins = plugins;
         this.name = linked.name();
-        this.imports = linked.imports();
     }
 
     /**
@@ -96,7 +105,7 @@ public final class LoadedSet implements AutoCloseable {
             }
         } catch (RuntimeException | Error e) {
             try {
-                release();
+                discard();
             } catch (RuntimeException | Error releaseFailure) {
                 e.addSuppressed(releaseFailure);
             }
@@ -170,16 +179,38 @@ public final class LoadedSet implements AutoCloseable {
         return "LoadedSet[" + name + (closed ? ", closed]" : "]");
     }
 
-    /** Names this set bound to definitions of earlier sets. */
-    Set<String> imports() {
-        return imports;
+    /** Whether this set is bound to {@code other}: by address, or through a stub that now leads into it. */
+    boolean bindsTo(LoadedSet other) {
+        if (boundSets.contains(other)) {
+            return true;
+        }
+        for (SymbolBinding<LoadedSet> binding : boundStubs) {
+            if (binding.definition().set() == other) {
+                return true;
+            }
+        }
+        return false;
     }
 
-    /** Records that this set binds to {@code dependency}; called under the owner's lock. */
-    void dependsOn(LoadedSet dependency) {
-        if (dependency != this && dependencies.add(dependency)) {
-            dependency.dependents.add(this);
-        }
+    Scope scope() {
+        return scope;
+    }
+
+    long sequence() {
+        return sequence;
+    }
+
+    Arena arena() {
+        return arena;
+    }
+
+    /** A load in progress bound to this set: it may not close until {@link #unpin()}. Under the owner's lock. */
+    void pin() {
+        pins++;
+    }
+
+    void unpin() {
+        pins--;
     }
 
     /** Names of all exported symbols. */
@@ -213,7 +244,8 @@ public final class LoadedSet implements AutoCloseable {
     /**
      * Unregisters the set's symbols, runs its destructors, tells the plugins, and unmaps its
      * memory. Idempotent. Refused with {@link IllegalStateException} while an open set binds to
-     * this one (the message names them) or while a call through one of its handles is running.
+     * this one (the message names them), while a load binding to it is in progress, or while a
+     * call through one of its handles is running.
      */
     @Override
     public void close() {
@@ -221,38 +253,61 @@ public final class LoadedSet implements AutoCloseable {
             if (closed) {
                 return;
             }
+            if (pins > 0) {
+                throw new IllegalStateException("set " + name + " is being bound to by a load in progress; close it when that load ends");
+            }
+            List<LoadedSet> dependents = dependents();
             if (!dependents.isEmpty()) {
                 throw new IllegalStateException("set " + name + " is used by open set" + (dependents.size() == 1 ? " " : "s ")
                         + String.join(", ", dependents.stream().map(LoadedSet::name).toList())
                         + "; close them first, or use closeWithDependents()");
             }
-            try {
-                arena.close();
-            } catch (IllegalStateException busy) {
-                throw new IllegalStateException("set " + name + " is running code called through one of its handles"
-                        + " on another thread; close it when the call has returned", busy);
-            }
-            closed = true;
-            owner.unregister(this);
-            for (LoadedSet dependency : dependencies) {
-                dependency.dependents.remove(this);
-            }
-            dependencies.clear();
-            release();
+            closeHandles();
+            scope.unregister(this);
+            discard();
         }
     }
 
-    /** Closes the open sets that bind to this one (their dependents first), then this set. */
+    /** Closes the open sets that bind to this one (latest first, each after its own dependents), then this set. */
     public void closeWithDependents() {
         synchronized (owner) {
-            for (LoadedSet dependent : List.copyOf(dependents).reversed()) {
+            for (LoadedSet dependent : dependents().reversed()) {
                 dependent.closeWithDependents();
             }
             close();
         }
     }
 
-    /** Undoes the set's life in reverse: exit handlers and destructors, plugins, TLS, memory. */
+    /** Open sets bound to this one, directly or through a stub that now leads into it; in load order. */
+    private List<LoadedSet> dependents() {
+        List<LoadedSet> dependents = new ArrayList<>();
+        for (LoadedSet other : owner.openSets()) {
+            if (other != this && other.bindsTo(this)) {
+                dependents.add(other);
+            }
+        }
+        return dependents;
+    }
+
+    /** First step of closing: handles and segments stop working; refused while a call through one runs. */
+    void closeHandles() {
+        try {
+            arena.close();
+        } catch (IllegalStateException busy) {
+            throw new IllegalStateException("set " + name + " is running code called through one of its handles"
+                    + " on another thread; close it when the call has returned", busy);
+        }
+    }
+
+    /** Undoes the set's life in reverse, whatever stage it reached: exit handlers and destructors, plugins, TLS, memory. */
+    void discard() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        release();
+    }
+
     private void release() {
         try {
             if (initialized && dsoHandle != 0) {

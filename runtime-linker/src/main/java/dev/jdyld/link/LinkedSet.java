@@ -20,20 +20,24 @@ import java.util.Set;
  * @param initializers IFUNC resolvers, constructors and destructors to run
  * @param comdatGroups signatures of the COMDAT groups it kept
  * @param name         its inputs, for messages: the first, and how many more
- * @param imports      names it bound to definitions of earlier sets (calls, GOT slots, data)
  */
 public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetLayout layout, long dsoHandle,
-                        Initializers.Calls initializers, Set<String> comdatGroups, String name, Set<String> imports) {
-    /** Exported names with their addresses and {@code st_size}s. */
-    public record Exports(Map<String, Long> addresses, Map<String, Long> sizes) {
+                        Initializers.Calls initializers, Set<String> comdatGroups, String name) {
+    /**
+     * Exported names with their addresses and {@code st_size}s; which of them are functions
+     * ({@code STT_FUNC}, {@code STT_GNU_IFUNC}: callable through a redirectable stub), and which
+     * are weak definitions (another set's strong definition of the name is no conflict).
+     */
+    public record Exports(Map<String, Long> addresses, Map<String, Long> sizes, Set<String> functions, Set<String> weak) {
         public Exports {
             addresses = Map.copyOf(addresses);
             sizes = Map.copyOf(sizes);
+            functions = Set.copyOf(functions);
+            weak = Set.copyOf(weak);
         }
     }
 
     public LinkedSet {
         comdatGroups = Set.copyOf(comdatGroups);
-        imports = Set.copyOf(imports);
     }
 }

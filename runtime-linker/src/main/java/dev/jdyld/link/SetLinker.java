@@ -26,6 +26,8 @@ import java.util.Map;
 import java.util.Set;
 
 import static dev.jdyld.elf.Elf.SHT_NOBITS;
+import static dev.jdyld.elf.Elf.STT_FUNC;
+import static dev.jdyld.elf.Elf.STT_GNU_IFUNC;
 import static dev.jdyld.elf.Elf.STV_HIDDEN;
 import static dev.jdyld.elf.Elf.STV_INTERNAL;
 
@@ -85,7 +87,7 @@ public final class SetLinker {
             LoadStage.RELOCATE.reached();
             applyRelocations(image, tls);
             return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled),
-                    image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects), imports(symbols));
+                    image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects));
         } catch (Throwable t) {
             if (tls != null) {
                 tls.close();
@@ -110,17 +112,6 @@ public final class SetLinker {
     /** The first input's name, and how many more there are. */
     private static String describe(List<ElfObject> objects) {
         return objects.get(0).name + (objects.size() > 1 ? " and " + (objects.size() - 1) + " more" : "");
-    }
-
-    /** Names bound to earlier sets: the set depends on those sets staying open. */
-    private static Set<String> imports(SymbolTable symbols) {
-        Set<String> names = new HashSet<>();
-        for (GlobalSymbol global : symbols.globals) {
-            if (global.kind == GlobalSymbol.Kind.EARLIER_SET) {
-                names.add(global.name);
-            }
-        }
-        return names;
     }
 
     /** Section bytes copied into place; NOBITS stays as mapped: zero. */
@@ -313,6 +304,8 @@ public final class SetLinker {
         SetPlan plan = image.plan;
         Map<String, Long> addresses = new HashMap<>();
         Map<String, Long> sizes = new HashMap<>();
+        Set<String> functions = new HashSet<>();
+        Set<String> weak = new HashSet<>();
         for (GlobalSymbol global : plan.symbols.globals) {
             boolean exported = switch (global.kind) {
                 case DEFINED -> {
@@ -327,8 +320,18 @@ public final class SetLinker {
                 addresses.put(global.name, plan.stubs.isCanonical(global.id) && stub >= 0
                         ? image.stubAddress(stub) : global.address);
                 sizes.put(global.name, global.size);
+                if (global.kind == GlobalSymbol.Kind.DEFINED) {
+                    ElfObject object = plan.objects.get(global.object);
+                    int type = object.symbolType(global.symbol);
+                    if (type == STT_FUNC || type == STT_GNU_IFUNC) {
+                        functions.add(global.name);
+                    }
+                }
+                if (global.weakDefinition) {
+                    weak.add(global.name);
+                }
             }
         }
-        return new LinkedSet.Exports(addresses, sizes);
+        return new LinkedSet.Exports(addresses, sizes, functions, weak);
     }
 }

@@ -278,6 +278,11 @@ public final class Native {
         return java.lang.invoke.MethodHandles.insertArguments(LINKER.downcallHandle(descriptor, options), 0, target);
     }
 
+    /** A downcall handle that takes the target as a leading {@code MemorySegment} argument. */
+    public static MethodHandle downcall(FunctionDescriptor descriptor, Linker.Option... options) {
+        return LINKER.downcallHandle(descriptor, options);
+    }
+
     /** A downcall handle for loaded code at {@code address}. */
     @SuppressWarnings("restricted")
     public static MethodHandle downcall(long address, FunctionDescriptor descriptor, Linker.Option... options) {

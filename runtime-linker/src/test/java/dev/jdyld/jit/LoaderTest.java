@@ -169,7 +169,23 @@ class LoaderTest {
     }
 
     @Test
-    void secondSetCallsIntoFirstDirectly() throws Throwable {
+    void withDirectCallsSecondSetCallsIntoFirstDirectly() throws Throwable {
+        try (JitLinker direct = JitLinker.builder().directCalls(true).build()) {
+            assertThat(callTargetOfUse(direct, false)).isEqualTo(0L);
+        }
+    }
+
+    @Test
+    void callsBetweenSetsGoThroughTheLinkersRedirectableStub() throws Throwable {
+        assertThat(callTargetOfUse(linker, true)).isEqualTo(0L);
+    }
+
+    /**
+     * Loads base_value and a caller of it as two sets and follows use()'s call instruction: to
+     * base_value itself, or to a stub ({@code jmp *slot(%rip)}) whose slot holds base_value's
+     * address. Returns 0 when the target is as expected, else the target.
+     */
+    private long callTargetOfUse(JitLinker linker, boolean throughStub) throws Throwable {
         Path lib = Toolchain.compile(dir, "lib", "int base_value(int x) { return x * 3; }", "-O2", "-fPIC");
         Path user = Toolchain.compile(dir, "user", """
                 int base_value(int);
@@ -193,7 +209,14 @@ class LoaderTest {
         }
         assertThat(at).as("call or jmp instruction in use()").isNotNegative();
         long target = useAddress + at + 5 + code.get(ValueLayout.JAVA_INT_UNALIGNED, at + 1);
-        assertThat(target).isEqualTo(first.address("base_value"));
+        if (throughStub) {
+            MemorySegment stub = MemorySegment.ofAddress(target).reinterpret(6);
+            assertThat(stub.get(ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 0xff);
+            assertThat(stub.get(ValueLayout.JAVA_BYTE, 1)).isEqualTo((byte) 0x25);
+            long slot = target + 6 + stub.get(ValueLayout.JAVA_INT_UNALIGNED, 2);
+            target = MemorySegment.ofAddress(slot).reinterpret(8).get(ValueLayout.JAVA_LONG, 0);
+        }
+        return target == first.address("base_value") ? 0 : target;
     }
 
     @Test

@@ -126,9 +126,8 @@ class MemoryLayoutTest {
             int before = MemoryMaps.read().size();
             List<LoadedSet> sets = new ArrayList<>();
             for (int i = 0; i < 10_000; i++) {
-                // Each set defines `one`; load them as separate linkers' worth of names by renaming nothing:
-                // the earliest set wins lookups, which is fine here since we call through each set's address.
-                sets.add(linker.loadObjects(List.of(input)));
+                // Each set defines `one`: a scope of its own for each, as one scope has one definition per name.
+                sets.add(linker.scope("set" + i).loadObjects(List.of(input)));
             }
             int after = MemoryMaps.read().size();
             assertThat(after - before).isLessThan(50);

@@ -87,4 +87,23 @@ public abstract class Architecture {
      */
     public abstract void writeGlueCode(MemorySegment text, long offset, long address, long dsoHandle, long cxaAtexit,
                                        long cxaAtQuickExit, long registerAtfork);
+
+    /** Bytes of the shared entry of lazy calls, including the function that returns zero after a failed resolution. */
+    public abstract int lazyEntrySize();
+
+    /** Offset, in the lazy entry code, of a function that returns 0: where a failed resolution continues. */
+    public abstract int lazyReturnZeroEntry();
+
+    /**
+     * Writes the shared entry of lazy calls at {@code offset} of {@code text}: it preserves the
+     * caller's argument registers, calls {@code resolver} (a C function {@code long(long id)}) with
+     * the id its thunk loaded, and continues at the address the resolver returns.
+     */
+    public abstract void writeLazyEntry(MemorySegment text, long offset, long resolver);
+
+    /** Bytes of one lazy thunk. */
+    public abstract int lazyThunkSize();
+
+    /** Writes a thunk (running at {@code thunkAddress}) that enters the lazy entry with {@code id}. */
+    public abstract void writeLazyThunk(MemorySegment text, long offset, long thunkAddress, int id, long entryAddress);
 }

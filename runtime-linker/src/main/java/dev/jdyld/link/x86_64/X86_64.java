@@ -247,4 +247,29 @@ public final class X86_64 extends Architecture {
                               long cxaAtQuickExit, long registerAtfork) {
         X86_64GlueCode.write(text, offset, address, dsoHandle, cxaAtexit, cxaAtQuickExit, registerAtfork);
     }
+
+    @Override
+    public int lazyEntrySize() {
+        return X86_64LazyCallCode.ENTRY_SIZE;
+    }
+
+    @Override
+    public int lazyReturnZeroEntry() {
+        return X86_64LazyCallCode.RETURN_ZERO;
+    }
+
+    @Override
+    public void writeLazyEntry(MemorySegment text, long offset, long resolver) {
+        X86_64LazyCallCode.writeEntry(text, offset, resolver);
+    }
+
+    @Override
+    public int lazyThunkSize() {
+        return X86_64LazyCallCode.THUNK_SIZE;
+    }
+
+    @Override
+    public void writeLazyThunk(MemorySegment text, long offset, long thunkAddress, int id, long entryAddress) {
+        X86_64LazyCallCode.writeThunk(text, offset, thunkAddress, id, entryAddress);
+    }
 }

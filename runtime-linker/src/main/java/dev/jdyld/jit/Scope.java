@@ -1,0 +1,391 @@
+package dev.jdyld.jit;
+
+import dev.jdyld.link.EarlierSets;
+import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.SymbolBinding;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * A namespace of definitions, as ORC's JITDylib: the sets loaded into it, and the functions, data
+ * and lazy symbols defined in it from Java. A set loaded into a scope binds each symbol it does not
+ * define to the first definition found in: this scope, the scopes {@linkplain #link linked} to it
+ * (in the order linked), then the host process. A name has one definition per scope: a second
+ * strong definition is refused with a {@link DuplicateSymbolException} unless it comes through
+ * {@link #redefine}.
+ *
+ * <p>Calls from a set to a function of another set go through a redirectable stub of the linker
+ * (unless the linker was built with {@link JitLinker.Builder#directCalls directCalls}), so
+ * {@link #redefine} re-points every caller with one store, and a lazy symbol can be called before
+ * it exists. {@link JitLinker}'s own {@code load}, {@code define*}, {@code function} and
+ * {@code redefine} act on its main scope.
+ */
+public final class Scope {
+    private final JitLinker linker;
+    private final String name;
+    /** Guarded by the linker's lock, like every field here. */
+    private final Map<String, SymbolBinding<LoadedSet>> bindings = new HashMap<>();
+    private final Map<String, LoadedSet> reserved = new HashMap<>();
+    private final List<Scope> linked = new ArrayList<>();
+    private final Set<LoadedSet> sets = new LinkedHashSet<>();
+
+    Scope(JitLinker linker, String name) {
+        this.linker = linker;
+        this.name = name;
+    }
+
+    /** The scope's name. */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Appends {@code other} to this scope's search order: sets loaded here afterwards bind to its
+     * definitions when this scope has none. A scope's own definitions always come first.
+     */
+    public Scope link(Scope other) {
+        Objects.requireNonNull(other, "other");
+        if (other.linker != linker) {
+            throw new IllegalArgumentException("scope " + other.name + " belongs to another linker");
+        }
+        synchronized (linker) {
+            if (other != this && !linked.contains(other)) {
+                linked.add(other);
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Defines a C function {@code name} in this scope that calls {@code target} through an FFM
+     * upcall stub, which lives until the linker is closed. An exception thrown by {@code target}
+     * is handled as FFM handles one leaving an upcall: reported, and the JVM ends.
+     *
+     * @throws IllegalArgumentException if {@code name} is defined in this scope already
+     */
+    public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
+        synchronized (linker) {
+            linker.checkOpen();
+            checkUndefined(name);
+            bindings.put(name, SymbolBinding.java(name, linker.upcall(target, descriptor), true));
+        }
+    }
+
+    /**
+     * Defines a data symbol {@code name} at {@code segment}'s address (an absolute symbol). The
+     * linker keeps the segment reachable; it must stay valid while sets that use it are open.
+     *
+     * @throws IllegalArgumentException if {@code name} is defined in this scope already, or the segment is on the heap
+     */
+    public void defineData(String name, MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("defineData(" + name + "): a heap segment has no stable address");
+        }
+        synchronized (linker) {
+            linker.checkOpen();
+            checkUndefined(name);
+            linker.keepReachable(segment);
+            bindings.put(name, SymbolBinding.java(name, segment.address(), false));
+        }
+    }
+
+    /**
+     * Defines function {@code name} as lazy: callable at once (from Java through {@link #function},
+     * from loaded code through a stub), the first call on any thread runs {@code materializer} and
+     * loads the objects it returns into this scope, exactly once (concurrent first calls wait), then
+     * continues into the function; later calls go straight to the code. When the materializer or
+     * the load fails, that call fails (from Java: the exception, as a {@link LinkException}) and
+     * the next call tries again.
+     *
+     * @throws IllegalArgumentException if {@code name} is defined in this scope already
+     */
+    public void defineLazy(String name, Supplier<List<ObjectFile>> materializer) {
+        Objects.requireNonNull(materializer, "materializer");
+        synchronized (linker) {
+            linker.checkOpen();
+            checkUndefined(name);
+            SymbolBinding<LoadedSet> binding = SymbolBinding.lazy(name, () -> {
+                List<ObjectFile> objects;
+                try {
+                    objects = materializer.get();
+                } catch (RuntimeException e) {
+                    throw new LinkException(Location.NONE, "materializing " + name + " failed: " + e, e);
+                }
+                return linker.load(this, objects, false);
+            });
+            bindings.put(name, binding);
+            linker.redirect(binding);
+        }
+    }
+
+    private void checkUndefined(String symbol) {
+        SymbolBinding<LoadedSet> binding = bindings.get(symbol);
+        if ((binding != null && binding.definition().kind() != SymbolBinding.Kind.UNDEFINED) || reserved.containsKey(symbol)) {
+            throw new IllegalArgumentException("symbol " + symbol + " is already defined in scope " + name);
+        }
+    }
+
+    /** Loads files (objects and static archives) as one set into this scope. */
+    public LoadedSet load(Path... files) {
+        List<ObjectFile> inputs = new ArrayList<>(files.length);
+        for (Path file : files) {
+            inputs.add(ObjectFile.read(file));
+        }
+        return loadObjects(inputs);
+    }
+
+    /** Loads in-memory objects and archives as one set into this scope; see {@link JitLinker#loadObjects}. */
+    public LoadedSet loadObjects(List<ObjectFile> inputs) {
+        return linker.load(this, inputs, false);
+    }
+
+    /**
+     * Loads objects as a new set whose function definitions replace those of earlier sets of this
+     * scope: every caller bound through a redirectable stub (calls from other sets, handles from
+     * {@link #function}) reaches the new code from its next call; handles from
+     * {@link LoadedSet#function} of the earlier set keep calling the earlier code while it is open.
+     * The earlier sets stay open until closed.
+     *
+     * @throws LinkException if the objects redefine a data symbol or a symbol defined from Java
+     * @throws IllegalStateException if the linker was built with {@code directCalls(true)}
+     */
+    public LoadedSet redefine(List<ObjectFile> inputs) {
+        return linker.load(this, inputs, true);
+    }
+
+    /**
+     * A downcall handle for function {@code symbol} of this scope (or of a linked scope) that
+     * follows its definition: each call goes to the current definition (after a {@link #redefine},
+     * the new one), materializes a lazy symbol first, and keeps the defining set open for the
+     * duration of the call. A call throws {@link IllegalStateException} when the symbol is no
+     * longer defined (its set was closed) or the linker is closed.
+     *
+     * @throws NoSuchElementException if no definition of {@code symbol} is visible from this scope
+     * @throws IllegalArgumentException if {@code symbol} is a data symbol
+     */
+    public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
+        SymbolBinding<LoadedSet> binding;
+        synchronized (linker) {
+            linker.checkOpen();
+            binding = find(symbol);
+        }
+        if (binding == null) {
+            throw new NoSuchElementException("symbol " + symbol + " is not defined in scope " + name);
+        }
+        if (!binding.function()) {
+            throw new IllegalArgumentException("symbol " + symbol + " is a data symbol, not a function");
+        }
+        return linker.handleFollowing(binding, descriptor, options);
+    }
+
+    /** The current address of {@code symbol} as visible from this scope (a lazy symbol: its stub). */
+    public OptionalLong lookup(String symbol) {
+        synchronized (linker) {
+            SymbolBinding<LoadedSet> binding = find(symbol);
+            if (binding == null) {
+                return OptionalLong.empty();
+            }
+            SymbolBinding.Definition<LoadedSet> definition = binding.definition();
+            return OptionalLong.of(definition.kind() == SymbolBinding.Kind.LAZY
+                    ? linker.stubAddress(binding) : definition.address());
+        }
+    }
+
+    /** The first binding with a definition in the search order; caller holds the linker's lock. */
+    SymbolBinding<LoadedSet> find(String symbol) {
+        SymbolBinding<LoadedSet> binding = definedHere(symbol);
+        if (binding != null) {
+            return binding;
+        }
+        for (Scope scope : linked) {
+            binding = scope.definedHere(symbol);
+            if (binding != null) {
+                return binding;
+            }
+        }
+        return null;
+    }
+
+    private SymbolBinding<LoadedSet> definedHere(String symbol) {
+        SymbolBinding<LoadedSet> binding = bindings.get(symbol);
+        return binding == null || binding.definition().kind() == SymbolBinding.Kind.UNDEFINED ? null : binding;
+    }
+
+    private static String describe(SymbolBinding.Definition<LoadedSet> definition) {
+        return definition.set() != null ? definition.set().name()
+                : definition.kind() == SymbolBinding.Kind.JAVA ? "a definition from Java" : "nothing";
+    }
+
+    /** Open sets of this scope, in load order. */
+    Set<LoadedSet> sets() {
+        return sets;
+    }
+
+    /**
+     * Before a linked set runs anything: refuses duplicate strong definitions and redefinitions of
+     * data, and reserves its names against concurrent loads. Caller holds the linker's lock.
+     */
+    void reserve(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
+        for (String symbol : exports.addresses().keySet()) {
+            boolean weak = exports.weak().contains(symbol);
+            LoadedSet pending = reserved.get(symbol);
+            if (pending != null && !weak) {
+                throw new DuplicateSymbolException(symbol, pending.name() + " (being loaded)", set.name());
+            }
+            SymbolBinding<LoadedSet> binding = definedHere(symbol);
+            if (binding != null && binding.definition().kind() != SymbolBinding.Kind.LAZY) {
+                SymbolBinding.Definition<LoadedSet> current = binding.definition();
+                if (redefining) {
+                    if (current.kind() == SymbolBinding.Kind.JAVA) {
+                        throw new LinkException(Location.file(set.name()), "cannot redefine " + symbol + ": it is defined from Java");
+                    }
+                    if (!binding.function() || !exports.functions().contains(symbol)) {
+                        throw new LinkException(Location.file(set.name()), "cannot redefine " + symbol
+                                + ": data symbols are not redefinable (defined by " + current.set().name() + ")");
+                    }
+                } else if (!weak && !binding.weak()) {
+                    throw new DuplicateSymbolException(symbol, describe(current), set.name());
+                }
+            }
+            if (!weak) {
+                reserved.put(symbol, set);
+            }
+        }
+    }
+
+    /** Releases what {@link #reserve} took for {@code set}. Caller holds the linker's lock. */
+    void unreserve(LoadedSet set) {
+        reserved.values().removeIf(pending -> pending == set);
+    }
+
+    /**
+     * Makes a started set's definitions the scope's: new names, lazy and undefined ones, and with
+     * {@code redefining} the functions it replaces, whose stubs are re-pointed. Caller holds the lock.
+     */
+    void register(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
+        for (Map.Entry<String, Long> export : exports.addresses().entrySet()) {
+            String symbol = export.getKey();
+            boolean function = exports.functions().contains(symbol);
+            boolean weak = exports.weak().contains(symbol);
+            SymbolBinding<LoadedSet> binding = bindings.get(symbol);
+            if (binding == null) {
+                bindings.put(symbol, SymbolBinding.ofSet(symbol, set, export.getValue(), function, weak));
+                continue;
+            }
+            SymbolBinding.Kind kind = binding.definition().kind();
+            if (kind == SymbolBinding.Kind.LAZY || kind == SymbolBinding.Kind.UNDEFINED || (redefining && kind == SymbolBinding.Kind.SET)) {
+                binding.define(set, export.getValue(), function, weak);
+                linker.retarget(binding);
+            }
+        }
+        unreserve(set);
+        sets.add(set);
+    }
+
+    /**
+     * After {@code set} closed: names it defined become lazy again (when they were lazy) or
+     * undefined; their stubs return 0 until defined again. Caller holds the linker's lock.
+     */
+    void unregister(LoadedSet set) {
+        sets.remove(set);
+        List<String> removed = new ArrayList<>();
+        for (SymbolBinding<LoadedSet> binding : bindings.values()) {
+            if (binding.definition().set() == set) {
+                binding.undefine();
+                linker.retarget(binding);
+                if (!linker.isRedirected(binding) && binding.definition().kind() == SymbolBinding.Kind.UNDEFINED) {
+                    removed.add(binding.name());
+                }
+            }
+        }
+        bindings.keySet().removeAll(removed);
+    }
+
+    /** Whether an open set of this scope or of a scope it links kept the COMDAT group. Caller holds the lock. */
+    boolean keepsGroup(String signature) {
+        for (Scope scope : searchOrder()) {
+            for (LoadedSet set : scope.sets) {
+                if (set.comdatGroups().contains(signature)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private List<Scope> searchOrder() {
+        List<Scope> order = new ArrayList<>(linked.size() + 1);
+        order.add(this);
+        order.addAll(linked);
+        return order;
+    }
+
+    /**
+     * What a set being linked into this scope binds to, recorded as it happens: the sets it binds to
+     * directly, the bindings it calls through stubs, and the sets pinned open until the load ends.
+     */
+    final class Bindings implements EarlierSets {
+        final Set<LoadedSet> direct = new HashSet<>();
+        final Set<SymbolBinding<LoadedSet>> redirected = new HashSet<>();
+        private final Set<LoadedSet> pinned = new HashSet<>();
+
+        @Override
+        public long find(String symbol) {
+            synchronized (linker) {
+                linker.checkOpen();
+                SymbolBinding<LoadedSet> binding = Scope.this.find(symbol);
+                if (binding == null) {
+                    return 0;
+                }
+                SymbolBinding.Definition<LoadedSet> definition = binding.definition();
+                if (definition.set() != null && pinned.add(definition.set())) {
+                    definition.set().pin();
+                }
+                if (binding.function() && (definition.kind() == SymbolBinding.Kind.LAZY || linker.redirectsCalls())
+                        && definition.kind() != SymbolBinding.Kind.JAVA) {
+                    redirected.add(binding);
+                    return linker.stubAddress(binding);
+                }
+                if (definition.set() != null) {
+                    direct.add(definition.set());
+                }
+                return definition.address();
+            }
+        }
+
+        @Override
+        public boolean keepsGroup(String signature) {
+            synchronized (linker) {
+                return Scope.this.keepsGroup(signature);
+            }
+        }
+
+        /** Lets the sets this load bound to close again. Caller holds the linker's lock. */
+        void unpin() {
+            for (LoadedSet set : pinned) {
+                set.unpin();
+            }
+            pinned.clear();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Scope[" + name + "]";
+    }
+}

@@ -1,0 +1,99 @@
+package dev.jdyld.link;
+
+import java.util.function.Supplier;
+
+/**
+ * One name of a scope and its current definition: a symbol of a loaded set, a definition from
+ * Java, a lazy symbol not materialized yet, or nothing (the set that defined it was closed). The
+ * definition is read without the linker's lock (by handles that follow redefinitions, by lazy
+ * calls from loaded code) and replaced whole, so it is one immutable value in a volatile field;
+ * everything else is guarded by the linker's lock.
+ *
+ * @param <S> the type of the loaded sets that define names
+ */
+public final class SymbolBinding<S> {
+    /** What kind of definition a name has now. */
+    public enum Kind { SET, JAVA, LAZY, UNDEFINED }
+
+    /**
+     * @param kind    what defines the name
+     * @param set     the defining set (SET), else null
+     * @param address where the code or data is (SET, JAVA), else 0
+     */
+    public record Definition<S>(Kind kind, S set, long address) {}
+
+    private final String name;
+    private final Supplier<S> materializer;
+    private volatile Definition<S> definition;
+    private boolean function;
+    private boolean weak;
+    private int indirection = -1;
+
+    private SymbolBinding(String name, Definition<S> definition, boolean function, Supplier<S> materializer) {
+        this.name = name;
+        this.definition = definition;
+        this.function = function;
+        this.materializer = materializer;
+    }
+
+    /** A function ({@code function}) or data defined from Java at {@code address}. */
+    public static <S> SymbolBinding<S> java(String name, long address, boolean function) {
+        return new SymbolBinding<>(name, new Definition<>(Kind.JAVA, null, address), function, null);
+    }
+
+    /** A lazy function: {@code materializer} loads the set that defines it and returns that set. */
+    public static <S> SymbolBinding<S> lazy(String name, Supplier<S> materializer) {
+        return new SymbolBinding<>(name, new Definition<>(Kind.LAZY, null, 0), true, materializer);
+    }
+
+    /** A symbol of a loaded set. */
+    public static <S> SymbolBinding<S> ofSet(String name, S set, long address, boolean function, boolean weak) {
+        SymbolBinding<S> binding = new SymbolBinding<>(name, new Definition<>(Kind.SET, set, address), function, null);
+        binding.weak = weak;
+        return binding;
+    }
+
+    /** Makes {@code set}'s symbol the definition (a first definition, a materialization or a redefinition). */
+    public void define(S set, long address, boolean function, boolean weak) {
+        this.function = function || materializer != null;
+        this.weak = weak;
+        this.definition = new Definition<>(Kind.SET, set, address);
+    }
+
+    /** The defining set closed: a lazy name becomes lazy again, any other undefined. */
+    public void undefine() {
+        definition = new Definition<>(materializer != null ? Kind.LAZY : Kind.UNDEFINED, null, 0);
+    }
+
+    public Definition<S> definition() {
+        return definition;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Loads the lazy symbol's set; null for a name that is not lazy. */
+    public Supplier<S> materializer() {
+        return materializer;
+    }
+
+    /** Whether the name is a function: callers may bind to it through a redirectable stub. */
+    public boolean function() {
+        return function;
+    }
+
+    /** Whether the definition is weak: another strong definition of the name is no conflict. */
+    public boolean weak() {
+        return weak;
+    }
+
+    /** Index of the name's redirectable stub, or -1 while it has none. */
+    public int indirection() {
+        return indirection;
+    }
+
+    public void indirection(int index) {
+        this.indirection = index;
+    }
+}
