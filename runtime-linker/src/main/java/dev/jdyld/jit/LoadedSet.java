@@ -16,6 +16,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -51,6 +52,8 @@ public final class LoadedSet implements AutoCloseable {
     /** Sets it bound to by address, and names it calls through redirectable stubs. */
     private final Set<LoadedSet> boundSets;
     private final Set<SymbolBinding<LoadedSet>> boundStubs;
+    /** Open sets bound to this one by address; guarded by the owner's lock. */
+    private final Set<LoadedSet> boundBy = new LinkedHashSet<>();
     /** Load order, for closing dependents latest first. */
     private final long sequence;
     /** Scope of every handle and segment handed out: closed first when the set closes. */
@@ -179,17 +182,23 @@ public final class LoadedSet implements AutoCloseable {
         return "LoadedSet[" + name + (closed ? ", closed]" : "]");
     }
 
-    /** Whether this set is bound to {@code other}: by address, or through a stub that now leads into it. */
-    boolean bindsTo(LoadedSet other) {
-        if (boundSets.contains(other)) {
-            return true;
+    /** Once registered: records this set with what it bound to, so that they find it as a dependent. Under the owner's lock. */
+    void recordBindings() {
+        for (LoadedSet set : boundSets) {
+            set.boundBy.add(this);
         }
         for (SymbolBinding<LoadedSet> binding : boundStubs) {
-            if (binding.definition().set() == other) {
-                return true;
-            }
+            binding.callers().add(this);
         }
-        return false;
+    }
+
+    private void forgetBindings() {
+        for (LoadedSet set : boundSets) {
+            set.boundBy.remove(this);
+        }
+        for (SymbolBinding<LoadedSet> binding : boundStubs) {
+            binding.callers().remove(this);
+        }
     }
 
     Scope scope() {
@@ -263,6 +272,7 @@ public final class LoadedSet implements AutoCloseable {
                         + "; close them first, or use closeWithDependents()");
             }
             closeHandles();
+            forgetBindings();
             scope.unregister(this);
             discard();
         }
@@ -278,15 +288,19 @@ public final class LoadedSet implements AutoCloseable {
         }
     }
 
-    /** Open sets bound to this one, directly or through a stub that now leads into it; in load order. */
+    /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. */
     private List<LoadedSet> dependents() {
-        List<LoadedSet> dependents = new ArrayList<>();
-        for (LoadedSet other : owner.openSets()) {
-            if (other != this && other.bindsTo(this)) {
-                dependents.add(other);
+        Set<LoadedSet> dependents = new LinkedHashSet<>(boundBy);
+        for (String symbol : exports.keySet()) {
+            SymbolBinding<LoadedSet> binding = scope.binding(symbol);
+            if (binding != null && binding.definition().set() == this) {
+                dependents.addAll(binding.callers());
             }
         }
-        return dependents;
+        dependents.remove(this);
+        List<LoadedSet> ordered = new ArrayList<>(dependents);
+        ordered.sort(java.util.Comparator.comparingLong(LoadedSet::sequence));
+        return ordered;
     }
 
     /** First step of closing: handles and segments stop working; refused while a call through one runs. */

@@ -295,6 +295,12 @@ public final class Scope {
         }
         unreserve(set);
         sets.add(set);
+        set.recordBindings();
+    }
+
+    /** The scope's own binding of {@code symbol}, defined or not. Caller holds the linker's lock. */
+    SymbolBinding<LoadedSet> binding(String symbol) {
+        return bindings.get(symbol);
     }
 
     /**
@@ -303,17 +309,17 @@ public final class Scope {
      */
     void unregister(LoadedSet set) {
         sets.remove(set);
-        List<String> removed = new ArrayList<>();
-        for (SymbolBinding<LoadedSet> binding : bindings.values()) {
-            if (binding.definition().set() == set) {
-                binding.undefine();
-                linker.retarget(binding);
-                if (!linker.isRedirected(binding) && binding.definition().kind() == SymbolBinding.Kind.UNDEFINED) {
-                    removed.add(binding.name());
-                }
+        for (String symbol : set.exports().keySet()) {
+            SymbolBinding<LoadedSet> binding = bindings.get(symbol);
+            if (binding == null || binding.definition().set() != set) {
+                continue;
+            }
+            binding.undefine();
+            linker.retarget(binding);
+            if (!linker.isRedirected(binding) && binding.definition().kind() == SymbolBinding.Kind.UNDEFINED) {
+                bindings.remove(symbol);
             }
         }
-        bindings.keySet().removeAll(removed);
     }
 
     /** Whether an open set of this scope or of a scope it links kept the COMDAT group. Caller holds the lock. */

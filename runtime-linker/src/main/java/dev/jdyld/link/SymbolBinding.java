@@ -1,5 +1,7 @@
 package dev.jdyld.link;
 
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -28,6 +30,8 @@ public final class SymbolBinding<S> {
     private boolean function;
     private boolean weak;
     private int indirection = -1;
+    /** Open sets that call the name through its stub: they depend on whatever defines it. */
+    private final Set<S> callers = new LinkedHashSet<>();
 
     private SymbolBinding(String name, Definition<S> definition, boolean function, Supplier<S> materializer) {
         this.name = name;
@@ -86,6 +90,11 @@ public final class SymbolBinding<S> {
     /** Whether the definition is weak: another strong definition of the name is no conflict. */
     public boolean weak() {
         return weak;
+    }
+
+    /** Open sets bound to the name through its stub; the caller adds and removes them. */
+    public Set<S> callers() {
+        return callers;
     }
 
     /** Index of the name's redirectable stub, or -1 while it has none. */
