@@ -1,13 +1,13 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.HostArchitecture;
-import dev.jdyld.runtime.Indirections;
 import dev.jdyld.link.LinkedSet;
-import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.link.SetLinker;
+import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
+import dev.jdyld.runtime.Indirections;
 import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.UnwindRegistration;
 
@@ -48,15 +48,11 @@ import java.util.function.Supplier;
  */
 public final class JitLinker implements AutoCloseable {
     private static final MethodHandle CALL_TARGET;
-    private static final MethodHandle RETHROW_FAILED_RESOLUTION;
 
     static {
         try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            CALL_TARGET = lookup.findVirtual(JitLinker.class, "callTarget",
+            CALL_TARGET = MethodHandles.lookup().findVirtual(JitLinker.class, "callTarget",
                     MethodType.methodType(MemorySegment.class, SymbolBinding.class));
-            RETHROW_FAILED_RESOLUTION = lookup.findStatic(JitLinker.class, "rethrowFailedResolution",
-                    MethodType.methodType(void.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -173,6 +169,15 @@ public final class JitLinker implements AutoCloseable {
     /** The current address of a symbol of the main scope (loaded, or defined from Java). */
     public OptionalLong lookup(String symbol) {
         return main.lookup(symbol);
+    }
+
+    /**
+     * Opens a host library ({@code dlopen}, {@code RTLD_GLOBAL}) and adds it to the end of the host
+     * search order for later loads; names as for {@link Builder#hostLibrary}.
+     */
+    public void addHostLibrary(String name) {
+        checkOpen();
+        host.addLibrary(name);
     }
 
     /** The memory manager this linker maps sets with. */
@@ -328,11 +333,7 @@ public final class JitLinker implements AutoCloseable {
 
     /** A downcall handle whose every call goes to the binding's current definition; see {@link Scope#function}. */
     MethodHandle handleFollowing(SymbolBinding<LoadedSet> binding, FunctionDescriptor descriptor, Linker.Option... options) {
-        MethodHandle call = MethodHandles.foldArguments(Native.downcall(descriptor, options), CALL_TARGET.bindTo(this).bindTo(binding));
-        Class<?> returnType = call.type().returnType();
-        MethodHandle check = returnType == void.class ? RETHROW_FAILED_RESOLUTION
-                : MethodHandles.foldArguments(MethodHandles.identity(returnType), RETHROW_FAILED_RESOLUTION);
-        return MethodHandles.filterReturnValue(call, check);
+        return Indirections.followingHandle(CALL_TARGET.bindTo(this).bindTo(binding), descriptor, options);
     }
 
     /**
@@ -347,16 +348,6 @@ public final class JitLinker implements AutoCloseable {
         }
         Arena lifetime = definition.set() != null ? definition.set().arena() : definitions;
         return MemorySegment.ofAddress(definition.address()).reinterpret(lifetime, null);
-    }
-
-    /** After a call from Java: a lazy resolution that failed in loaded code during it fails the call. */
-    @SuppressWarnings("unused")
-    private static void rethrowFailedResolution() {
-        Throwable failure = Indirections.takeFailedResolution();
-        if (failure != null) {
-            throw new LinkException(Location.NONE, "a lazy symbol called from loaded code could not be materialized"
-                    + " (the native caller got 0): " + failure.getMessage(), failure);
-        }
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.jdyld.runtime;
 
+import dev.jdyld.jit.LinkException;
+import dev.jdyld.jit.Location;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.PermissionGroup;
@@ -9,6 +11,7 @@ import dev.jdyld.memory.SlabRequest;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
@@ -34,11 +37,14 @@ public final class Indirections implements AutoCloseable {
     private static final VarHandle SLOT = ValueLayout.JAVA_LONG.varHandle();
     private static final ThreadLocal<Throwable> FAILED_RESOLUTION = new ThreadLocal<>();
     private static final MethodHandle RESOLVE;
+    private static final MethodHandle RETHROW_FAILED_RESOLUTION;
 
     static {
         try {
-            RESOLVE = MethodHandles.lookup().findVirtual(Indirections.class, "resolve",
-                    MethodType.methodType(long.class, long.class));
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            RESOLVE = lookup.findVirtual(Indirections.class, "resolve", MethodType.methodType(long.class, long.class));
+            RETHROW_FAILED_RESOLUTION = lookup.findStatic(Indirections.class, "rethrowFailedResolution",
+                    MethodType.methodType(void.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -112,6 +118,28 @@ public final class Indirections implements AutoCloseable {
             FAILED_RESOLUTION.remove();
         }
         return failure;
+    }
+
+    /**
+     * A downcall handle that asks {@code target} (no arguments, returns the {@code MemorySegment}
+     * to call, whose scope the call keeps alive) where to go at every call, and that fails the
+     * call when a lazy resolution failed in native code during it.
+     */
+    public static MethodHandle followingHandle(MethodHandle target, FunctionDescriptor descriptor, Linker.Option... options) {
+        MethodHandle call = MethodHandles.foldArguments(Native.downcall(descriptor, options), target);
+        Class<?> returnType = call.type().returnType();
+        MethodHandle check = returnType == void.class ? RETHROW_FAILED_RESOLUTION
+                : MethodHandles.foldArguments(MethodHandles.identity(returnType), RETHROW_FAILED_RESOLUTION);
+        return MethodHandles.filterReturnValue(call, check);
+    }
+
+    @SuppressWarnings("unused") // runs after every call through a following handle
+    private static void rethrowFailedResolution() {
+        Throwable failure = takeFailedResolution();
+        if (failure != null) {
+            throw new LinkException(Location.NONE, "a lazy symbol called from loaded code could not be materialized"
+                    + " (the native caller got 0): " + failure.getMessage(), failure);
+        }
     }
 
     private synchronized Slab block(int index) {

@@ -1,0 +1,322 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LinkException;
+import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.ObjectFile;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The C REPL's state and evaluation. Each definition is compiled with the header of everything
+ * defined before (includes, types, prototypes, {@code extern} globals) and loaded as a set of its
+ * own; a function defined again is loaded with {@code redefine}, so every earlier caller reaches
+ * the new code. An expression is wrapped in a function that describes its value, loaded, called
+ * and closed; a statement likewise.
+ */
+final class ReplSession implements AutoCloseable {
+    /**
+     * What one input printed.
+     *
+     * @param value  the value of an expression, formatted, or null
+     * @param errors compiler diagnostics or a link error, or null
+     */
+    record Output(String value, String errors) {
+        static final Output NOTHING = new Output(null, null);
+
+        static Output error(String errors) {
+            return new Output(null, errors);
+        }
+    }
+
+    private final Supplier<JitLinker> linkers;
+    private final Path dir;
+    private final CCompiler compiler;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment value = arena.allocate(32, 8);
+    /** Header entries by key: the text of a directive or type, "fn " + name, "var " + name. */
+    private final Map<String, String> header = new LinkedHashMap<>();
+    /** The set that defines each function or global the user defined, latest definition. */
+    private final Map<String, LoadedSet> definedBy = new LinkedHashMap<>();
+    private final List<String> globals = new ArrayList<>();
+    private final List<String> libraries = new ArrayList<>();
+    private JitLinker linker;
+    private int counter;
+
+    ReplSession(Supplier<JitLinker> linkers) throws IOException {
+        this.linkers = linkers;
+        this.linker = linkers.get();
+        this.dir = Files.createTempDirectory("jdyld-repl");
+        this.compiler = new CCompiler(dir);
+    }
+
+    JitLinker linker() {
+        return linker;
+    }
+
+    /** Names defined by the user, with the set that defines each now. */
+    Map<String, LoadedSet> definitions() {
+        return definedBy;
+    }
+
+    /** Adds a host library to the search order of later snippets; kept across {@link #reset()}. */
+    void addLibrary(String name) {
+        linker.addHostLibrary(name);
+        libraries.add(name);
+    }
+
+    /** Forgets every definition: a new linker, an empty header. */
+    void reset() {
+        linker.close();
+        linker = linkers.get();
+        libraries.forEach(linker::addHostLibrary);
+        header.clear();
+        definedBy.clear();
+        globals.clear();
+    }
+
+    Output evaluate(String text, boolean withType) {
+        if (text.isBlank()) {
+            return Output.NOTHING;
+        }
+        if (Snippet.isDirective(text) || Snippet.isTypeDefinition(text)) {
+            CCompiler.Result result = compiler.compile(nextName(), headerText() + text + "\n");
+            if (!result.ok()) {
+                return Output.error(result.diagnostics());
+            }
+            header.put(text, text.strip());
+            return Output.NOTHING;
+        }
+        if (Snippet.endsLikeDeclaration(text)) {
+            Snippet.Declaration global = Snippet.externDeclaration(text);
+            if (global != null && globals.containsAll(global.names())) {
+                return assign(text, global);
+            }
+            CCompiler.Result definition = compiler.compile(nextName(), headerText() + "#line 1 \"input\"\n" + text + "\n");
+            if (definition.ok()) {
+                return define(text, definition);
+            }
+            if (Snippet.looksLikeFunctionDefinition(text)) {
+                return Output.error(definition.diagnostics());
+            }
+            return runStatements(text, definition.diagnostics());
+        }
+        String function = nextName();
+        CCompiler.Result evaluation = compiler.compile(function, headerText() + Snippet.evaluation(function, text));
+        if (!evaluation.ok()) {
+            return runStatements(text, evaluation.diagnostics());
+        }
+        return call(evaluation.object(), function, withType);
+    }
+
+    private Output define(String text, CCompiler.Result result) {
+        Snippet.Declaration declaration = Snippet.externDeclaration(text);
+        boolean redefinesFunction = result.prototypes().stream().anyMatch(p -> definedBy.containsKey(p.name()));
+        LoadedSet set;
+        try {
+            List<ObjectFile> objects = List.of(new ObjectFile("input", result.object()));
+            set = redefinesFunction ? linker.redefine(objects) : linker.loadObjects(objects);
+        } catch (LinkException e) {
+            return Output.error("jdyld: " + e.getMessage());
+        }
+        for (CCompiler.Prototype prototype : result.prototypes()) {
+            header.put("fn " + prototype.name(), prototype.declaration());
+            definedBy.put(prototype.name(), set);
+        }
+        if (declaration != null) {
+            header.put("var " + String.join(",", declaration.names()), declaration.text());
+            for (String name : declaration.names()) {
+                definedBy.put(name, set);
+                globals.add(name);
+            }
+        }
+        return Output.NOTHING;
+    }
+
+    /** A global defined again keeps its storage (data cannot be redefined) and takes the new value. */
+    private Output assign(String text, Snippet.Declaration declaration) {
+        String stripped = text.strip();
+        int equals = stripped.indexOf('=');
+        if (declaration.names().size() != 1 || equals < 0 || stripped.substring(equals).contains("{")) {
+            return Output.error("jdyld: " + String.join(", ", declaration.names())
+                    + " is already defined; a global keeps its storage: assign to it instead");
+        }
+        String assignment = declaration.names().getFirst() + " = " + stripped.substring(equals + 1);
+        return runStatements(assignment, null);
+    }
+
+    private Output runStatements(String text, String earlierDiagnostics) {
+        String function = nextName();
+        CCompiler.Result result = compiler.compile(function, headerText() + Snippet.statements(function, text));
+        if (!result.ok()) {
+            return Output.error(earlierDiagnostics != null && Snippet.endsLikeDeclaration(text)
+                    ? result.diagnostics() : earlierDiagnostics != null ? earlierDiagnostics : result.diagnostics());
+        }
+        return callOnce(result.object(), function, FunctionDescriptor.ofVoid(), null, false);
+    }
+
+    private Output call(byte[] object, String function, boolean withType) {
+        return callOnce(object, function, FunctionDescriptor.ofVoid(ADDRESS), value, withType);
+    }
+
+    /** Loads the wrapper as a set, calls it, closes it; C's stdout is flushed before the value prints. */
+    private Output callOnce(byte[] object, String function, FunctionDescriptor descriptor, MemorySegment out,
+                            boolean withType) {
+        try (LoadedSet set = linker.loadObjects(List.of(new ObjectFile("input", object)))) {
+            MethodHandle handle = set.function(function, descriptor);
+            if (out == null) {
+                handle.invokeExact();
+                return Output.NOTHING;
+            }
+            out.fill((byte) 0);
+            handle.invokeExact(out);
+            CStdio.flushAll();
+            // Formatted while the set is open: the type name, and a string the value points to,
+            // may live in its read-only data.
+            return new Output(ValueFormat.format(out, withType), null);
+        } catch (LinkException e) {
+            return Output.error("jdyld: " + e.getMessage());
+        } catch (Throwable t) {
+            return Output.error("jdyld: " + t);
+        } finally {
+            CStdio.flushAll();
+        }
+    }
+
+    private String nextName() {
+        return "__jdyld_" + counter++;
+    }
+
+    private String headerText() {
+        StringBuilder text = new StringBuilder();
+        for (String declaration : header.values()) {
+            text.append(declaration).append('\n');
+        }
+        return text.toString();
+    }
+
+    @Override
+    public void close() {
+        linker.close();
+        arena.close();
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            System.err.println("jdyld: cannot remove " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** Formats the value an evaluation function described. */
+    static final class ValueFormat {
+        private ValueFormat() {}
+
+        /** {@code __builtin_classify_type} classes. */
+        private static final int POINTER_TYPE_CLASS = 5;
+        private static final int ENUMERAL_TYPE_CLASS = 3;
+
+        @SuppressWarnings("restricted")
+        static String format(MemorySegment out, boolean withType) {
+            long typeName = out.get(JAVA_LONG, 0);
+            int typeClass = out.get(JAVA_INT, 8);
+            int size = out.get(JAVA_INT, 12);
+            MemorySegment bytes = out.asSlice(16, 16);
+            String type = typeName == 0 ? null : cString(typeName, 64);
+            String text;
+            if (type == null) {
+                if (typeClass == POINTER_TYPE_CLASS) {
+                    type = "pointer";
+                    text = "0x" + Long.toHexString(bytes.get(JAVA_LONG, 0));
+                } else if (typeClass == ENUMERAL_TYPE_CLASS) {
+                    type = "enum";
+                    text = Long.toString(signed(bytes, size));
+                } else {
+                    type = "value";
+                    text = "<" + size + " bytes>";
+                }
+            } else {
+                text = switch (type) {
+                    case "float" -> Float.toString(bytes.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
+                    case "double" -> Double.toString(bytes.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 0));
+                    case "long double" -> Double.toString(x87ToDouble(bytes));
+                    case "char *", "const char *" -> string(bytes.get(JAVA_LONG, 0));
+                    case "void *" -> "0x" + Long.toHexString(bytes.get(JAVA_LONG, 0));
+                    case "char" -> charLiteral((byte) signed(bytes, 1));
+                    default -> type.startsWith("unsigned") || type.equals("_Bool")
+                            ? Long.toUnsignedString(unsigned(bytes, size)) : Long.toString(signed(bytes, size));
+                };
+            }
+            return withType ? "(" + type + ") " + text : text;
+        }
+
+        private static long signed(MemorySegment bytes, int size) {
+            long value = unsigned(bytes, size);
+            int shift = 64 - 8 * Math.min(size, 8);
+            return (value << shift) >> shift;
+        }
+
+        private static long unsigned(MemorySegment bytes, int size) {
+            long value = 0;
+            for (int i = Math.min(size, 8) - 1; i >= 0; i--) {
+                value = (value << 8) | (bytes.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xff);
+            }
+            return value;
+        }
+
+        /** The x87 80-bit format: 64-bit significand with an explicit integer bit, 15-bit exponent. */
+        private static double x87ToDouble(MemorySegment bytes) {
+            long significand = bytes.get(JAVA_LONG, 0);
+            int signAndExponent = bytes.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 8) & 0xffff;
+            int exponent = signAndExponent & 0x7fff;
+            double magnitude = exponent == 0x7fff
+                    ? (significand << 1 == 0 ? Double.POSITIVE_INFINITY : Double.NaN)
+                    : Math.scalb((double) (significand >>> 11), exponent - 16383 - 52);
+            return (signAndExponent & 0x8000) != 0 ? -magnitude : magnitude;
+        }
+
+        @SuppressWarnings("restricted")
+        private static String string(long address) {
+            if (address == 0) {
+                return "NULL";
+            }
+            String text = cString(address, 4096);
+            return '"' + text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n").replace("\t", "\\t") + '"';
+        }
+
+        /**
+         * A C string read a byte at a time up to its NUL: {@code getString} reads whole words and
+         * could run past the end of the mapping the string ends in.
+         */
+        @SuppressWarnings("restricted")
+        private static String cString(long address, int limit) {
+            MemorySegment bytes = MemorySegment.ofAddress(address).reinterpret(limit);
+            java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < limit; i++) {
+                byte b = bytes.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+                if (b == 0) {
+                    break;
+                }
+                text.write(b);
+            }
+            return text.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        private static String charLiteral(byte c) {
+            return c >= 32 && c < 127 ? c + " '" + (char) c + "'" : Byte.toString(c);
+        }
+    }
+}
