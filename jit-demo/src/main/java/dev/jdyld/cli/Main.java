@@ -11,7 +11,8 @@ import java.util.List;
 /** The {@code jdyld} command line. */
 @Command(name = "jdyld", mixinStandardHelpOptions = true, version = "jdyld 0.1.0",
         description = "Loads relocatable x86-64 ELF objects into memory, links them and runs them.",
-        subcommands = {LayoutCommand.class, DemoCommand.class, ReplCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {LayoutCommand.class, DisasmCommand.class, DemoCommand.class, ReplCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(execute(args));

@@ -15,7 +15,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -164,12 +163,6 @@ final class ReplCommand implements Callable<Integer> {
             err.println("jdyld: " + name + " is not defined");
             return;
         }
-        MemorySegment code = set.data(name);
-        try (Disassembler disassembler = new Disassembler()) {
-            out.println(name + ":");
-            for (Disassembler.Instruction instruction : disassembler.disassemble(code, set.address(name))) {
-                out.printf("  %016x  %s%n", instruction.address(), instruction);
-            }
-        }
+        DisasmCommand.print(set.layout(), name, out);
     }
 }

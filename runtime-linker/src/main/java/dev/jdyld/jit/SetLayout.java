@@ -12,13 +12,38 @@ import java.util.List;
  * @param stubs       stubs: one per distinct call target outside the set
  * @param relocations relocation entries applied
  * @param members     archive members pulled into the set, in the order they were pulled
+ * @param symbols     the set's functions and data objects (local ones too), its stubs and its GOT
+ *                    slots of named symbols, in address order: what a disassembler or profiler names
  */
 public record SetLayout(List<Group> groups, List<Section> sections, int gotEntries, int stubs, long relocations,
-                        List<Member> members) {
+                        List<Member> members, List<Symbol> symbols) {
     public SetLayout {
         groups = List.copyOf(groups);
         sections = List.copyOf(sections);
         members = List.copyOf(members);
+        symbols = List.copyOf(symbols);
+    }
+
+    /**
+     * A named address range of the set.
+     *
+     * @param name    the symbol's name; for a stub or GOT slot, the name of the symbol it leads to
+     * @param kind    what the range is
+     * @param address first byte
+     * @param size    bytes ({@code st_size}; may be 0 for symbols without a size)
+     */
+    public record Symbol(String name, Kind kind, long address, long size) {
+        /** What a {@link Symbol} names. */
+        public enum Kind {
+            /** Code of the set ({@code STT_FUNC}, {@code STT_GNU_IFUNC}). */
+            FUNCTION,
+            /** Data of the set ({@code STT_OBJECT}, common symbols). */
+            OBJECT,
+            /** A stub the linker made for calls to the symbol. */
+            STUB,
+            /** A GOT slot holding the symbol's address. */
+            GOT
+        }
     }
 
     /**

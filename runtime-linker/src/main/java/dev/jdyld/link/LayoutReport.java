@@ -10,6 +10,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
+import static dev.jdyld.elf.Elf.STT_FUNC;
+import static dev.jdyld.elf.Elf.STT_GNU_IFUNC;
+import static dev.jdyld.elf.Elf.STT_OBJECT;
+
 /** The {@link SetLayout} of a linked set: groups, sections (the linker's own too), counts and pulled members. */
 final class LayoutReport {
     private static final String LINKER_OBJECT = "<jdyld>";
@@ -56,6 +60,42 @@ final class LayoutReport {
         sections.sort(Comparator.comparingLong(SetLayout.Section::address));
         List<SetLayout.Member> members = pulled.stream()
                 .map(p -> new SetLayout.Member(p.archive(), p.member(), p.symbol())).toList();
-        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members);
+        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members, symbols(image));
+    }
+
+    /** Named ranges: every loaded function and data symbol, then stubs and GOT slots by target name. */
+    private static List<SetLayout.Symbol> symbols(SetImage image) {
+        SetPlan plan = image.plan;
+        List<SetLayout.Symbol> symbols = new ArrayList<>();
+        for (int o = 0; o < plan.objects.size(); o++) {
+            ElfObject object = plan.objects.get(o);
+            for (int s = 1; s < object.symbolCount; s++) {
+                int type = object.symbolType(s);
+                int section = object.symbolSection[s];
+                boolean function = type == STT_FUNC || type == STT_GNU_IFUNC;
+                if ((function || type == STT_OBJECT) && section > 0 && section < object.sectionCount
+                        && plan.sections.isLoaded(o, section) && !plan.comdat.inDroppedGroup(object, o, s)) {
+                    symbols.add(new SetLayout.Symbol(object.symbolName(s), function ? SetLayout.Symbol.Kind.FUNCTION
+                            : SetLayout.Symbol.Kind.OBJECT, image.symbolAddress(o, s), object.symbolSize[s]));
+                }
+            }
+        }
+        for (GlobalSymbol global : plan.symbols.globals) {
+            if (global.kind == GlobalSymbol.Kind.COMMON) {
+                symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.OBJECT, global.address, global.commonSize));
+            }
+            int stub = plan.stubs.stub(global.id);
+            if (stub >= 0) {
+                symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.STUB, image.stubAddress(stub),
+                        plan.arch.stubSize()));
+            }
+            int slot = plan.got.slot(GotTable.Entry.ADDRESS, global.id);
+            if (slot >= 0) {
+                symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.GOT, image.gotSlot(slot),
+                        GotTable.ENTRY_SIZE));
+            }
+        }
+        symbols.sort(Comparator.comparingLong(SetLayout.Symbol::address));
+        return symbols;
     }
 }

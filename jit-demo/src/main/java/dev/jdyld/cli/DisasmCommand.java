@@ -1,0 +1,141 @@
+package dev.jdyld.cli;
+
+import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.SetLayout;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code jdyld disasm}: the relocated code as it sits in memory, disassembled with Capstone, with
+ * call and jump targets and RIP-relative operands named: {@code <fib>}, {@code <stub: printf>},
+ * {@code <GOT: stderr>}.
+ */
+@Command(name = "disasm", description = {
+        "Loads FILEs as one set (without running any of it) and disassembles its code in memory,",
+        "naming call targets, stubs and GOT slots."})
+final class DisasmCommand implements Callable<Integer> {
+    @Mixin
+    LinkerOptions linkerOptions = new LinkerOptions();
+
+    @Option(names = "--symbol", paramLabel = "NAME", description = "Only this function.")
+    String symbol;
+
+    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Objects and archives to load.")
+    List<Path> files = new ArrayList<>();
+
+    private static final Pattern IMMEDIATE_TARGET = Pattern.compile("^0x([0-9a-f]+)$");
+    private static final Pattern RIP_RELATIVE = Pattern.compile("(-?0x[0-9a-f]+)\\(%rip\\)");
+
+    @Override
+    public Integer call() {
+        try (JitLinker linker = linkerOptions.builder().runInitializers(false).build()) {
+            LoadedSet set = linker.load(files);
+            print(set.layout(), symbol, System.out);
+        }
+        return 0;
+    }
+
+    /** Disassembles every code section of {@code layout} (or only function {@code only}) to {@code out}. */
+    static void print(SetLayout layout, String only, PrintStream out) {
+        TreeMap<Long, SetLayout.Symbol> byAddress = new TreeMap<>();
+        // Sections name what no symbol covers (string literals: <.rodata.str1.1+0x4>); symbols win.
+        for (SetLayout.Section section : layout.sections()) {
+            byAddress.put(section.address(), new SetLayout.Symbol(section.name(), SetLayout.Symbol.Kind.OBJECT,
+                    section.address(), section.size()));
+        }
+        for (SetLayout.Symbol s : layout.symbols()) {
+            byAddress.put(s.address(), s);
+        }
+        try (Disassembler disassembler = new Disassembler()) {
+            for (SetLayout.Section section : layout.sections()) {
+                if (!section.group().equals("TEXT") || section.size() == 0) {
+                    continue;
+                }
+                List<SetLayout.Symbol> functions = layout.symbols().stream()
+                        .filter(s -> s.kind() == SetLayout.Symbol.Kind.FUNCTION && s.address() >= section.address()
+                                && s.address() < section.address() + section.size())
+                        .filter(s -> only == null || s.name().equals(only)).toList();
+                if (only != null && functions.isEmpty()) {
+                    continue;
+                }
+                out.printf("%nsection %s (%s) at 0x%x, %d bytes%n", section.name(), section.object(), section.address(),
+                        section.size());
+                if (only == null) {
+                    disassemble(disassembler, section.address(), section.size(), byAddress, out);
+                } else {
+                    for (SetLayout.Symbol function : functions) {
+                        disassemble(disassembler, function.address(), Math.max(function.size(), 1), byAddress, out);
+                    }
+                }
+            }
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    private static void disassemble(Disassembler disassembler, long address, long size,
+                                    TreeMap<Long, SetLayout.Symbol> symbols, PrintStream out) {
+        MemorySegment code = MemorySegment.ofAddress(address).reinterpret(size);
+        for (Disassembler.Instruction instruction : disassembler.disassemble(code, address)) {
+            SetLayout.Symbol here = symbols.get(instruction.address());
+            if (here != null && here.kind() != SetLayout.Symbol.Kind.GOT && !here.name().startsWith(".")) {
+                out.printf("%n%016x <%s>:%n", instruction.address(), label(here));
+            }
+            StringBuilder bytes = new StringBuilder();
+            for (int i = 0; i < instruction.size(); i++) {
+                bytes.append(String.format("%02x ", code.get(java.lang.foreign.ValueLayout.JAVA_BYTE,
+                        instruction.address() - address + i)));
+            }
+            out.printf("  %12x:  %-24s %s%s%n", instruction.address(), bytes.toString().strip(), instruction,
+                    annotation(instruction, symbols));
+        }
+    }
+
+    /** {@code  <name+off>} for a call or jump to a known address, or a RIP-relative operand. */
+    private static String annotation(Disassembler.Instruction instruction, TreeMap<Long, SetLayout.Symbol> symbols) {
+        long target;
+        Matcher immediate = IMMEDIATE_TARGET.matcher(instruction.operands());
+        Matcher relative = RIP_RELATIVE.matcher(instruction.operands());
+        if ((instruction.mnemonic().startsWith("call") || instruction.mnemonic().startsWith("j")) && immediate.find()) {
+            target = Long.parseUnsignedLong(immediate.group(1), 16);
+        } else if (relative.find()) {
+            String displacement = relative.group(1);
+            long value = displacement.startsWith("-") ? -Long.parseLong(displacement.substring(3), 16)
+                    : Long.parseLong(displacement.substring(2), 16);
+            target = instruction.address() + instruction.size() + value;
+        } else {
+            return "";
+        }
+        Map.Entry<Long, SetLayout.Symbol> entry = symbols.floorEntry(target);
+        if (entry == null) {
+            return "";
+        }
+        SetLayout.Symbol symbol = entry.getValue();
+        long offset = target - symbol.address();
+        if (offset != 0 && offset >= Math.max(symbol.size(), 1)) {
+            return "";
+        }
+        return "  <" + label(symbol) + (offset == 0 ? "" : "+0x" + Long.toHexString(offset)) + ">";
+    }
+
+    private static String label(SetLayout.Symbol symbol) {
+        return switch (symbol.kind()) {
+            case STUB -> "stub: " + symbol.name();
+            case GOT -> "GOT: " + symbol.name();
+            default -> symbol.name();
+        };
+    }
+}
