@@ -7,14 +7,18 @@ public final class UnresolvedSymbolException extends LinkException {
     private final List<String> symbols;
 
     /**
-     * @param symbols    the undefined names
-     * @param references each name with the object that references it, for the message
+     * @param symbols    the undefined names, as the objects spell them (mangled, for C++)
+     * @param references each name as people read it (demangled) with the object that references
+     *                   it, for the message
+     * @param hint       what probably fixes it (a host library that was not given), or null
      */
-    public UnresolvedSymbolException(List<String> symbols, List<String> references) {
-        super(Location.NONE, "undefined symbol" + (symbols.size() == 1 ? "" : "s") + ": " + String.join(", ", references));
+    public UnresolvedSymbolException(List<String> symbols, List<String> references, String hint) {
+        super(Location.NONE, "undefined symbol" + (symbols.size() == 1 ? "" : "s") + ": " + String.join(", ", references)
+                + (hint == null ? "" : "; hint: " + hint));
         this.symbols = List.copyOf(symbols);
     }
 
+    /** The undefined names as the objects spell them. */
     public List<String> symbols() {
         return symbols;
     }

@@ -3,6 +3,7 @@ package dev.jdyld.link;
 import dev.jdyld.elf.ElfObject;
 import dev.jdyld.jit.DuplicateSymbolException;
 import dev.jdyld.jit.UnresolvedSymbolException;
+import dev.jdyld.runtime.Demangler;
 import dev.jdyld.runtime.HostSymbols;
 
 import java.util.ArrayList;
@@ -144,10 +145,13 @@ final class SymbolTable {
                 global.address = 0;
                 continue;
             }
-            unresolved.put(global.name, global.name + " (referenced by " + objects.get(global.firstReference).name + ")");
+            String readable = Demangler.demangle(global.name);
+            unresolved.put(global.name, (readable.equals(global.name) ? readable : readable + " [" + global.name + "]")
+                    + " (referenced by " + objects.get(global.firstReference).name + ")");
         }
         if (!unresolved.isEmpty()) {
-            throw new UnresolvedSymbolException(List.copyOf(unresolved.keySet()), List.copyOf(unresolved.values()));
+            List<String> names = List.copyOf(unresolved.keySet());
+            throw new UnresolvedSymbolException(names, List.copyOf(unresolved.values()), host.missingLibraryHint(names));
         }
     }
 

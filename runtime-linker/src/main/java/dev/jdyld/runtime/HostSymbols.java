@@ -10,15 +10,14 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The host search order: symbols defined from Java first (upcall stubs, data segments), then the
- * process's global scope ({@code RTLD_DEFAULT}), then the host libraries given to the linker, in
- * order, then the JDK's view of the C library.
+ * The host search order, after the scopes' own definitions: the process's global scope
+ * ({@code RTLD_DEFAULT}), then the host libraries given to the linker, in order, then the JDK's
+ * view of the C library.
  */
 public final class HostSymbols {
     private final List<String> libraryDirectories;
     private final List<Long> libraries = new ArrayList<>();
     private final List<String> libraryNames = new ArrayList<>();
-    private final java.util.Map<String, Long> javaDefinitions = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A search order whose short library names ({@code -l} style) are looked up in the directories of {@code multiarchTriple}. */
     public HostSymbols(String multiarchTriple) {
@@ -67,21 +66,47 @@ public final class HostSymbols {
         return candidates;
     }
 
+    /** Functions of libm that programs commonly call, to recognise a forgotten {@code -lm}. */
+    private static final java.util.Set<String> MATH = java.util.Set.of("sin", "cos", "tan", "asin", "acos", "atan",
+            "atan2", "sinh", "cosh", "tanh", "exp", "exp2", "log", "log2", "log10", "pow", "sqrt", "cbrt", "hypot",
+            "floor", "ceil", "round", "lround", "trunc", "fmod", "fabs", "sinf", "cosf", "expf", "logf", "powf", "sqrtf");
+
+    /**
+     * When unresolved names look like a host library's that is not open (C++ runtime, Fortran
+     * runtime, libm, the unwinder), what to add; null otherwise.
+     */
+    public synchronized String missingLibraryHint(List<String> unresolved) {
+        record Library(String soname, String what, java.util.function.Predicate<String> defines) {}
+        List<Library> candidates = List.of(
+                new Library("libstdc++.so.6", "C++ runtime symbols",
+                        HostSymbols::isCxxRuntimeName),
+                new Library("libgfortran.so.5", "Fortran runtime symbols", name -> name.startsWith("_gfortran_")),
+                new Library("libm.so.6", "math functions", MATH::contains),
+                new Library("libgcc_s.so.1", "unwinder symbols", name -> name.startsWith("_Unwind_")));
+        List<String> hints = new ArrayList<>();
+        for (Library library : candidates) {
+            String stem = library.soname().substring(3, library.soname().indexOf(".so"));
+            boolean open = libraryNames.stream().anyMatch(given -> given.equals(stem) || given.contains("lib" + stem + "."));
+            if (!open && unresolved.stream().anyMatch(library.defines())) {
+                hints.add(library.what() + " are defined in " + library.soname() + ", which was not given as a host library"
+                        + " (hostLibrary(\"" + library.soname() + "\"), or --lib " + library.soname() + " on the command line)");
+            }
+        }
+        return hints.isEmpty() ? null : String.join("; ", hints);
+    }
+
+    /** Names in namespace std, operator new and delete, the C++ ABI's type info and entry points. */
+    private static boolean isCxxRuntimeName(String name) {
+        return java.util.stream.Stream.of("_ZNSt", "_ZNKSt", "_ZSt", "_Znw", "_Zna", "_Zdl", "_Zda", "_ZTISt", "_ZTVSt",
+                "_ZTVN10__cxxabiv1", "__cxa_", "__gxx_").anyMatch(name::startsWith);
+    }
+
     public synchronized List<String> libraryNames() {
         return List.copyOf(libraryNames);
     }
 
-    /** Defines {@code name} at {@code address}, ahead of the host's own symbols; false if it is defined from Java already. */
-    public boolean define(String name, long address) {
-        return javaDefinitions.putIfAbsent(name, address) == null;
-    }
-
     /** Address of {@code name} in the host, or 0 when the host does not define it. */
     public long find(String name) {
-        Long defined = javaDefinitions.get(name);
-        if (defined != null) {
-            return defined;
-        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cName = arena.allocateFrom(name);
             long address = Native.dlsym(Native.RTLD_DEFAULT, cName);

@@ -81,10 +81,20 @@ public final class Native {
             if (message == 0) {
                 return "unknown error";
             }
-            long length = (long) Dl.STRLEN.invokeExact(message);
-            return MemorySegment.ofAddress(message).reinterpret(length + 1).getString(0);
+            return cString(message);
         } catch (Throwable t) {
             throw failed("dlerror", t);
+        }
+    }
+
+    /** The NUL-terminated string at {@code address}, read through a segment of exactly its length. */
+    @SuppressWarnings("restricted")
+    public static String cString(long address) {
+        try {
+            long length = (long) Dl.STRLEN.invokeExact(address);
+            return MemorySegment.ofAddress(address).reinterpret(length + 1).getString(0);
+        } catch (Throwable t) {
+            throw failed("strlen", t);
         }
     }
 
