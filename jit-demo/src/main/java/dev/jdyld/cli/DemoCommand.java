@@ -3,7 +3,6 @@ package dev.jdyld.cli;
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LinkException;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.ProgramRunner;
 import picocli.CommandLine.Command;
 
 import java.io.IOException;
@@ -44,7 +43,7 @@ final class DemoCommand implements Callable<Integer> {
                 System.out.print(LayoutPrinter.table(set.layout(), linker.memoryManager().usage()).replace(dir + "/", ""));
                 System.out.println("\n$ jdyld run main.o greeting.o -- hello world");
                 System.out.flush();
-                int status = ProgramRunner.runMain(set, "main", List.of("main.o", "hello", "world"));
+                int status = set.runMain("main", List.of("main.o", "hello", "world"));
                 System.out.println("main returned " + status);
                 return status;
             }

@@ -2,7 +2,6 @@ package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.ProgramRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,6 +40,6 @@ final class RunCommand implements Callable<Integer> {
         argv.add(files.get(0).toString());
         argv.addAll(programArguments);
         // The set stays loaded: handlers the program registered (atexit) may run at process exit.
-        return ProgramRunner.runMain(set, entry, argv);
+        return set.runMain(entry, argv);
     }
 }

@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * range into a segment of exactly that range. Every failing call raises a
  * {@link MemoryException} carrying errno, its text, and the address and length asked for.
  */
-public final class Libc {
+final class Libc {
     public static final int PROT_NONE = 0;
     public static final int PROT_READ = 1;
     public static final int PROT_WRITE = 2;

@@ -27,6 +27,8 @@ public final class MemoryManager implements AutoCloseable {
     private static final long HUGE_PAGE = 2L << 20;
 
     /**
+     * How windows are mapped.
+     *
      * @param dualMapping back windows with a memory file mapped twice: code and read-only data are
      *                    written through a separate read-write view and the executable view is
      *                    never writable, for systems that forbid making written pages executable
@@ -36,16 +38,31 @@ public final class MemoryManager implements AutoCloseable {
     public record Options(boolean dualMapping, boolean hugePages, long windowSize) {
         public static final Options DEFAULT = new Options(false, false, 512L << 20);
 
+        /**
+         * Checks the window size: from 8 MiB to {@link Placement#MAX_REACH}.
+         */
         public Options {
             if (windowSize < (8L << 20) || windowSize > Placement.MAX_REACH) {
                 throw new IllegalArgumentException("window size " + windowSize + " outside 8 MiB..~2 GiB");
             }
         }
 
+        /**
+         * These options with dual mapping on or off.
+         *
+         * @param dual whether to back windows with a memory file mapped twice
+         * @return the changed options
+         */
         public Options withDualMapping(boolean dual) {
             return new Options(dual, hugePages, windowSize);
         }
 
+        /**
+         * These options with huge pages on or off.
+         *
+         * @param huge whether to align code to 2 MiB and advise transparent huge pages
+         * @return the changed options
+         */
         public Options withHugePages(boolean huge) {
             return new Options(dualMapping, huge, windowSize);
         }
@@ -57,10 +74,18 @@ public final class MemoryManager implements AutoCloseable {
     private final List<Window> windows = new ArrayList<>();
     private boolean closed;
 
+    /**
+     * A memory manager with {@link Options#DEFAULT}.
+     */
     public MemoryManager() {
         this(Options.DEFAULT);
     }
 
+    /**
+     * A memory manager with the given options.
+     *
+     * @param options how to map windows
+     */
     public MemoryManager(Options options) {
         this(Libc.pageSize(), options);
     }
@@ -76,15 +101,30 @@ public final class MemoryManager implements AutoCloseable {
         this.anchor = Libc.hostAnchor();
     }
 
+    /**
+     * The kernel's page size, the unit of every permission group.
+     *
+     * @return bytes per page
+     */
     public long pageSize() {
         return pageSize;
     }
 
+    /**
+     * The options this manager maps with.
+     *
+     * @return the options
+     */
     public Options options() {
         return options;
     }
 
-    /** Maps memory for a set: all groups read-write, none executable, until {@link Slab#finalizePermissions()}. */
+    /**
+     * Maps memory for a set: all groups read-write, none executable, until {@link Slab#finalizePermissions()}.
+     *
+     * @param request sizes and alignments per permission group, and where the slab may go
+     * @return the slab, every group writable until {@link Slab#finalizePermissions()}
+     */
     public synchronized Slab allocate(SlabRequest request) {
         if (closed) {
             throw new IllegalStateException("memory manager is closed");
@@ -356,7 +396,11 @@ public final class MemoryManager implements AutoCloseable {
         Libc.mprotect(base, page, Libc.PROT_NONE);
     }
 
-    /** Per-window accounting: what is reserved, committed, used and wasted. */
+    /**
+     * Per-window accounting: what is reserved, committed, used and wasted.
+     *
+     * @return one entry per window, in address order
+     */
     public synchronized List<WindowUsage> usage() {
         List<WindowUsage> result = new ArrayList<>();
         for (Window window : windows) {

@@ -18,14 +18,27 @@ public final class MemoryMaps {
      *
      * @param permissions as printed, e.g. {@code r-xp}
      * @param name        the path or pseudo-name, empty for anonymous memory
+     * @param start first address
+     * @param end   address after the last byte
      */
     public record Mapping(long start, long end, String permissions, String name) {
+        /**
+         * Whether the mapping shares a byte with {@code [from, to)}.
+         *
+         * @param from first address of the range
+         * @param to   address after the range
+         * @return true if they overlap
+         */
         public boolean overlaps(long from, long to) {
             return start < to && from < end;
         }
     }
 
-    /** Every mapping of the process, in address order. */
+    /**
+     * Every mapping of the process, in address order.
+     *
+     * @return every mapping, in address order
+     */
     public static List<Mapping> read() {
         List<Mapping> mappings = new ArrayList<>();
         try {
@@ -42,7 +55,13 @@ public final class MemoryMaps {
         return mappings;
     }
 
-    /** How many mappings overlap {@code [from, to)}. */
+    /**
+     * How many mappings overlap {@code [from, to)}.
+     *
+     * @param from first address of the range
+     * @param to   address after the range
+     * @return how many mappings overlap it
+     */
     public static int countMappings(long from, long to) {
         int count = 0;
         for (Mapping mapping : read()) {

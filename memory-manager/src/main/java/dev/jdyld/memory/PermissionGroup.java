@@ -21,6 +21,11 @@ public enum PermissionGroup {
         this.finalProtection = finalProtection;
     }
 
+    /**
+     * The protection the group's pages get at finalization.
+     *
+     * @return its final protection
+     */
     public Protection finalProtection() {
         return finalProtection;
     }

@@ -18,17 +18,31 @@ public record Placement(boolean below2GiB, long nearLow, long nearHigh, long rea
     public static final long MAX_REACH = (1L << 31) - (64L << 20);
     public static final Placement ANYWHERE = new Placement(false, 0, 0);
 
+    /**
+     * Checks that {@code reach} is positive and at most {@link #MAX_REACH}.
+     */
     public Placement {
         if (reach <= 0 || reach > MAX_REACH) {
             throw new IllegalArgumentException("reach " + reach + " outside 1.." + MAX_REACH);
         }
     }
 
-    /** A placement with the largest reach. */
+    /**
+     * A placement with the largest reach.
+     *
+     * @param below2GiB whether the slab must lie below 2 GiB
+     * @param nearLow   lowest address the slab must reach, or 0
+     * @param nearHigh  highest address the slab must reach, or 0
+     */
     public Placement(boolean below2GiB, long nearLow, long nearHigh) {
         this(below2GiB, nearLow, nearHigh, MAX_REACH);
     }
 
+    /**
+     * Whether the slab must be within reach of given addresses.
+     *
+     * @return true if {@code nearLow} or {@code nearHigh} is set
+     */
     public boolean hasNearConstraint() {
         return nearHigh != 0;
     }

@@ -56,12 +56,22 @@ public final class Slab implements AutoCloseable {
                 : MemorySegment.ofAddress(address).reinterpret(length, arena, null);
     }
 
-    /** Start address of a group's pages, where the code will run and data be read. */
+    /**
+     * Start address of a group's pages, where the code will run and data be read.
+     *
+     * @param group the permission group
+     * @return its first address
+     */
     public long address(PermissionGroup group) {
         return groupAddress[group.ordinal()];
     }
 
-    /** Length of a group's pages: its requested size rounded up to the page size. */
+    /**
+     * Length of a group's pages: its requested size rounded up to the page size.
+     *
+     * @param group the permission group
+     * @return its length in bytes
+     */
     public long length(PermissionGroup group) {
         return groupLength[group.ordinal()];
     }
@@ -69,21 +79,38 @@ public final class Slab implements AutoCloseable {
     /**
      * The group's pages as a segment of exactly {@link #length(PermissionGroup)} bytes: writable
      * before {@link #finalizePermissions()}, read-only (except {@code DATA}) after.
+     *
+     * @param group the permission group
+     * @return a segment of exactly its pages
      */
     public MemorySegment segment(PermissionGroup group) {
         checkOpen();
         return groupSegment[group.ordinal()];
     }
 
-    /** Base address of the window the slab was carved from. */
+    /**
+     * Base address of the window the slab was carved from.
+     *
+     * @return the window's first address
+     */
     public long windowBase() {
         return window.base;
     }
 
+    /**
+     * Whether code and read-only data are written through a second, writable view of a memory file.
+     *
+     * @return true in dual-mapping mode
+     */
     public boolean isDualMapped() {
         return window.memfd >= 0;
     }
 
+    /**
+     * Whether {@link #finalizePermissions()} has run.
+     *
+     * @return true once the groups have their final protection
+     */
     public boolean isFinalized() {
         return finalized;
     }

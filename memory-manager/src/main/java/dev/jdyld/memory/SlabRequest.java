@@ -11,6 +11,9 @@ import java.util.Arrays;
  * @param placement  address constraints the set's relocations impose
  */
 public record SlabRequest(long[] sizes, long[] alignments, Placement placement) {
+    /**
+     * Checks one non-negative size and one power-of-two alignment per group, and copies the arrays.
+     */
     public SlabRequest {
         if (sizes.length != PermissionGroup.ALL.length || alignments.length != PermissionGroup.ALL.length) {
             throw new IllegalArgumentException("one size and alignment per permission group expected");
@@ -28,10 +31,22 @@ public record SlabRequest(long[] sizes, long[] alignments, Placement placement) 
         alignments = alignments.clone();
     }
 
+    /**
+     * The bytes requested for a group.
+     *
+     * @param group the permission group
+     * @return its size in bytes
+     */
     public long size(PermissionGroup group) {
         return sizes[group.ordinal()];
     }
 
+    /**
+     * The alignment requested for a group.
+     *
+     * @param group the permission group
+     * @return its alignment, a power of two
+     */
     public long alignment(PermissionGroup group) {
         return alignments[group.ordinal()];
     }

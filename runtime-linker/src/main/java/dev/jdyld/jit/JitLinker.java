@@ -3,11 +3,9 @@ package dev.jdyld.jit;
 import dev.jdyld.link.HostArchitecture;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SetLinker;
-import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
-import dev.jdyld.runtime.Indirections;
 import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.UnwindRegistration;
 
@@ -16,8 +14,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,17 +43,6 @@ import java.util.function.Supplier;
  * symbols and registering the finished set take the linker's lock.
  */
 public final class JitLinker implements AutoCloseable {
-    private static final MethodHandle CALL_TARGET;
-
-    static {
-        try {
-            CALL_TARGET = MethodHandles.lookup().findVirtual(JitLinker.class, "callTarget",
-                    MethodType.methodType(MemorySegment.class, SymbolBinding.class));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final MemoryManager memory;
     private final boolean ownsMemory;
     private final boolean runInitializers;
@@ -72,9 +57,8 @@ public final class JitLinker implements AutoCloseable {
     private final Arena definitions = Arena.ofShared();
     /** Data segments defined from Java, kept reachable for as long as loaded code may use them. */
     private final List<MemorySegment> definedData = new ArrayList<>();
-    /** Redirectable stubs, made on first use; the binding of each, by index. */
-    private Indirections indirections;
-    private final List<SymbolBinding<LoadedSet>> redirected = new ArrayList<>();
+    /** Redirectable stubs and lazy calls. */
+    final Redirections redirections;
     private long loadsStarted;
     private int loadsInFlight;
     private boolean closed;
@@ -91,21 +75,34 @@ public final class JitLinker implements AutoCloseable {
             host.addLibrary(library);
         }
         this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
+        this.redirections = new Redirections(this, arch, memory);
         this.main = new Scope(this, "main");
         scopes.put(main.name(), main);
     }
 
-    /** A linker with the default options. */
+    /**
+     * A linker with the default options.
+     *
+     * @return a new linker
+     */
     public static JitLinker create() {
         return builder().build();
     }
 
-    /** Options for a new linker. */
+    /**
+     * Options for a new linker.
+     *
+     * @return a builder with the defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The scope the linker's own {@code load}, {@code define*}, {@code function} and {@code redefine} use. */
+    /**
+     * The scope the linker's own {@code load}, {@code define*}, {@code function} and {@code redefine} use.
+     *
+     * @return the main scope
+     */
     public Scope mainScope() {
         return main;
     }
@@ -113,33 +110,62 @@ public final class JitLinker implements AutoCloseable {
     /**
      * The scope called {@code name}, made empty (no definitions, no linked scopes: its sets see
      * only its own definitions and the host) the first time it is asked for.
+     *
+     * @param name the scope's name
+     * @return the scope
      */
     public synchronized Scope scope(String name) {
         checkOpen();
         return scopes.computeIfAbsent(Objects.requireNonNull(name, "name"), n -> new Scope(this, n));
     }
 
-    /** {@link Scope#defineFunction} in the main scope. */
+    /**
+     * {@link Scope#defineFunction} in the main scope.
+     *
+     * @param name       the C name
+     * @param target     the Java code to call
+     * @param descriptor the C signature
+     */
     public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
         main.defineFunction(name, target, descriptor);
     }
 
-    /** {@link Scope#defineData} in the main scope. */
+    /**
+     * {@link Scope#defineData} in the main scope.
+     *
+     * @param name    the C name
+     * @param segment native memory the symbol's address is
+     */
     public void defineData(String name, MemorySegment segment) {
         main.defineData(name, segment);
     }
 
-    /** {@link Scope#defineLazy} in the main scope. */
+    /**
+     * {@link Scope#defineLazy} in the main scope.
+     *
+     * @param name         the function's C name
+     * @param materializer returns the objects that define it
+     */
     public void defineLazy(String name, Supplier<List<ObjectFile>> materializer) {
         main.defineLazy(name, materializer);
     }
 
-    /** Loads files as one set into the main scope. */
+    /**
+     * Loads files as one set into the main scope.
+     *
+     * @param files objects and static archives
+     * @return the loaded set
+     */
     public LoadedSet load(Path... files) {
         return main.load(files);
     }
 
-    /** Loads files (objects and static archives) as one set into the main scope. */
+    /**
+     * Loads files (objects and static archives) as one set into the main scope.
+     *
+     * @param files objects and static archives
+     * @return the loaded set
+     */
     public LoadedSet load(List<Path> files) {
         return main.load(files.toArray(Path[]::new));
     }
@@ -151,22 +177,41 @@ public final class JitLinker implements AutoCloseable {
      * linked, its permissions final, its plugins run and its constructors done.
      *
      * @throws DuplicateSymbolException if it defines a name the scope has a strong definition of
+     * @param inputs objects and static archives, in memory
+     * @return the loaded set
      */
     public LoadedSet loadObjects(List<ObjectFile> inputs) {
         return main.loadObjects(inputs);
     }
 
-    /** {@link Scope#redefine} in the main scope. */
+    /**
+     * {@link Scope#redefine} in the main scope.
+     *
+     * @param inputs objects and static archives, in memory
+     * @return the new set
+     */
     public LoadedSet redefine(List<ObjectFile> inputs) {
         return main.redefine(inputs);
     }
 
-    /** {@link Scope#function}: a handle of the main scope's function that follows its redefinitions. */
+    /**
+     * {@link Scope#function}: a handle of the main scope's function that follows its redefinitions.
+     *
+     * @param symbol     the function's name
+     * @param descriptor its C signature
+     * @param options    FFM linker options
+     * @return a handle that follows the definition
+     */
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
         return main.function(symbol, descriptor, options);
     }
 
-    /** The current address of a symbol of the main scope (loaded, or defined from Java). */
+    /**
+     * The current address of a symbol of the main scope (loaded, or defined from Java).
+     *
+     * @param symbol the name
+     * @return its address, or empty when the main scope does not define it
+     */
     public OptionalLong lookup(String symbol) {
         return main.lookup(symbol);
     }
@@ -174,13 +219,19 @@ public final class JitLinker implements AutoCloseable {
     /**
      * Opens a host library ({@code dlopen}, {@code RTLD_GLOBAL}) and adds it to the end of the host
      * search order for later loads; names as for {@link Builder#hostLibrary}.
+     *
+     * @param name a {@code dlopen} name, a path, or a short name like {@code m}
      */
     public void addHostLibrary(String name) {
         checkOpen();
         host.addLibrary(name);
     }
 
-    /** The memory manager this linker maps sets with. */
+    /**
+     * The memory manager this linker maps sets with.
+     *
+     * @return the memory manager
+     */
     public MemoryManager memoryManager() {
         return memory;
     }
@@ -193,6 +244,11 @@ public final class JitLinker implements AutoCloseable {
 
     long upcall(MethodHandle target, FunctionDescriptor descriptor) {
         return Native.upcall(target, descriptor, definitions).address();
+    }
+
+    /** The arena of upcall stubs: Java definitions live as long as it. */
+    Arena definitions() {
+        return definitions;
     }
 
     void keepReachable(MemorySegment segment) {
@@ -261,95 +317,6 @@ public final class JitLinker implements AutoCloseable {
         return open;
     }
 
-    /** The binding's redirectable stub, made on first use. Caller holds the lock. */
-    long stubAddress(SymbolBinding<LoadedSet> binding) {
-        redirect(binding);
-        return indirections.stubAddress(binding.indirection());
-    }
-
-    /** Gives the binding a redirectable stub if it has none. Caller holds the lock. */
-    void redirect(SymbolBinding<LoadedSet> binding) {
-        if (binding.indirection() >= 0) {
-            return;
-        }
-        if (indirections == null) {
-            indirections = new Indirections(arch, memory, index -> resolveLazily((int) index));
-        }
-        int index = indirections.add(0);
-        redirected.add(binding);
-        binding.indirection(index);
-        retarget(binding);
-    }
-
-    boolean isRedirected(SymbolBinding<LoadedSet> binding) {
-        return binding.indirection() >= 0;
-    }
-
-    /** Points the binding's stub (if it has one) at its current definition. Caller holds the lock. */
-    void retarget(SymbolBinding<LoadedSet> binding) {
-        int index = binding.indirection();
-        if (index < 0) {
-            return;
-        }
-        SymbolBinding.Definition<LoadedSet> definition = binding.definition();
-        indirections.retarget(index, switch (definition.kind()) {
-            case SET, JAVA -> definition.address();
-            case LAZY -> indirections.lazyThunkAddress(index);
-            case UNDEFINED -> indirections.returnZeroAddress(index);
-        });
-    }
-
-    /** A lazy call from loaded code: materializes the binding and returns where the call goes on. */
-    private long resolveLazily(int index) {
-        SymbolBinding<LoadedSet> binding;
-        synchronized (this) {
-            binding = redirected.get(index);
-        }
-        return materialize(binding).address();
-    }
-
-    /**
-     * The binding's definition, materializing it first if it is lazy: exactly once however many
-     * threads call at the same time (they wait for the first), again after a failure.
-     */
-    private SymbolBinding.Definition<LoadedSet> materialize(SymbolBinding<LoadedSet> binding) {
-        synchronized (binding) {
-            SymbolBinding.Definition<LoadedSet> definition = binding.definition();
-            if (definition.kind() == SymbolBinding.Kind.LAZY) {
-                LoadedSet set = binding.materializer().get();
-                definition = binding.definition();
-                if (definition.kind() == SymbolBinding.Kind.LAZY) {
-                    set.close();
-                    throw new LinkException(Location.file(set.name()), "materializing " + binding.name()
-                            + " loaded objects that do not define it");
-                }
-            }
-            if (definition.kind() == SymbolBinding.Kind.UNDEFINED) {
-                throw new IllegalStateException("symbol " + binding.name() + " is no longer defined: the set that defined it was closed");
-            }
-            return definition;
-        }
-    }
-
-    /** A downcall handle whose every call goes to the binding's current definition; see {@link Scope#function}. */
-    MethodHandle handleFollowing(SymbolBinding<LoadedSet> binding, FunctionDescriptor descriptor, Linker.Option... options) {
-        return Indirections.followingHandle(CALL_TARGET.bindTo(this).bindTo(binding), descriptor, options);
-    }
-
-    /**
-     * The function's current code as a segment of the scope that keeps it mapped: the defining set's
-     * arena (held open by the downcall while it runs), or the linker's for a Java definition.
-     */
-    @SuppressWarnings({"restricted", "unused"})
-    private MemorySegment callTarget(SymbolBinding<LoadedSet> binding) {
-        SymbolBinding.Definition<LoadedSet> definition = binding.definition();
-        if (definition.kind() != SymbolBinding.Kind.SET && definition.kind() != SymbolBinding.Kind.JAVA) {
-            definition = materialize(binding);
-        }
-        Arena lifetime = definition.set() != null ? definition.set().arena() : definitions;
-        return MemorySegment.ofAddress(definition.address()).reinterpret(lifetime, null);
-    }
-
     /**
      * Refuses further loads, waits for loads in progress, closes every set still open (latest
      * first, each after its dependents), then unmaps the stubs and gives back the address space
@@ -369,9 +336,7 @@ public final class JitLinker implements AutoCloseable {
         for (LoadedSet set : openSets().reversed()) {
             set.closeWithDependents();
         }
-        if (indirections != null) {
-            indirections.close();
-        }
+        redirections.close();
         if (definitions.scope().isAlive()) {
             definitions.close();
         }
@@ -381,6 +346,9 @@ public final class JitLinker implements AutoCloseable {
         }
     }
 
+    /**
+     * Options for a {@link JitLinker}; {@link JitLinker#builder()} makes one.
+     */
     public static final class Builder {
         private final List<String> libraries = new ArrayList<>();
         private final List<LinkPlugin> plugins = new ArrayList<>();
@@ -391,7 +359,12 @@ public final class JitLinker implements AutoCloseable {
 
         private Builder() {}
 
-        /** A host library to {@code dlopen} and search after the process's global symbols, in order. */
+        /**
+         * A host library to {@code dlopen} and search after the process's global symbols, in order.
+         *
+         * @param name a {@code dlopen} name ({@code libstdc++.so.6}), a path, or a short name ({@code m})
+         * @return this builder
+         */
         public Builder hostLibrary(String name) {
             libraries.add(name);
             return this;
@@ -400,6 +373,9 @@ public final class JitLinker implements AutoCloseable {
         /**
          * Whether a load registers the set's unwind tables and destructors and runs its constructors
          * (default true); {@code false} loads without running any of the set's code.
+         *
+         * @param run whether loads run the set's initialisers
+         * @return this builder
          */
         public Builder runInitializers(boolean run) {
             this.runInitializers = run;
@@ -410,30 +386,54 @@ public final class JitLinker implements AutoCloseable {
          * Whether calls from one set to a function of another bind straight to its address (one
          * jump less) instead of through the linker's redirectable stub; default false. With
          * {@code true}, {@link JitLinker#redefine} is refused, as it could not reach earlier callers.
+         *
+         * @param direct whether calls between sets bind directly
+         * @return this builder
          */
         public Builder directCalls(boolean direct) {
             this.directCalls = direct;
             return this;
         }
 
-        /** A plugin called at every load and close, after the built-in ones. */
+        /**
+         * A plugin called at every load and close, after the built-in ones.
+         *
+         * @param plugin the plugin
+         * @return this builder
+         */
         public Builder plugin(LinkPlugin plugin) {
             plugins.add(Objects.requireNonNull(plugin, "plugin"));
             return this;
         }
 
-        /** Options for the memory manager the linker makes (ignored when one is given). */
+        /**
+         * Options for the memory manager the linker makes (ignored when one is given).
+         *
+         * @param options memory-manager options
+         * @return this builder
+         */
         public Builder memoryOptions(MemoryManager.Options options) {
             this.memoryOptions = options;
             return this;
         }
 
-        /** A memory manager to share between linkers; the linker does not close it. */
+        /**
+         * A memory manager to share between linkers; the linker does not close it.
+         *
+         * @param memory the shared memory manager
+         * @return this builder
+         */
         public Builder memoryManager(MemoryManager memory) {
             this.memory = memory;
             return this;
         }
 
+        /**
+         * Makes the linker, opening the host libraries given.
+         *
+         * @return the linker
+         * @throws LinkException if a host library cannot be opened
+         */
         public JitLinker build() {
             return new JitLinker(this);
         }

@@ -8,26 +8,53 @@ package dev.jdyld.jit;
 public class LinkException extends RuntimeException {
     private final Location location;
 
+    /**
+     * An error at a place in the input.
+     *
+     * @param location where (file, section, offset, relocation, symbol)
+     * @param what     what is wrong
+     */
     public LinkException(Location location, String what) {
         super(format(location, what));
         this.location = location;
     }
 
+    /**
+     * An error at a place in the input, caused by another.
+     *
+     * @param location where (file, section, offset, relocation, symbol)
+     * @param what     what is wrong
+     * @param cause    the underlying failure
+     */
     public LinkException(Location location, String what, Throwable cause) {
         super(format(location, what), cause);
         this.location = location;
     }
 
-    /** A failure of the load as a whole, with no particular place. */
+    /**
+     * A failure of the load as a whole, with no particular place.
+     *
+     * @param what what is wrong
+     */
     public LinkException(String what) {
         this(Location.NONE, what);
     }
 
+    /**
+     * An error that belongs to no one place of the input, caused by another.
+     *
+     * @param what  what is wrong
+     * @param cause the underlying failure
+     */
     public LinkException(String what, Throwable cause) {
         this(Location.NONE, what, cause);
     }
 
-    /** Where the failure is; {@link Location#NONE} when it concerns the load as a whole. */
+    /**
+     * Where the failure is; {@link Location#NONE} when it concerns the load as a whole.
+     *
+     * @return where the error is; {@link Location#NONE} when it is not at one place
+     */
     public Location location() {
         return location;
     }

@@ -13,12 +13,22 @@ public interface LinkPlugin {
     /**
      * The set is linked: addresses are final and its contents relocated; its memory is still
      * writable and not yet executable.
+     *
+     * @param layout where the set's groups, sections and symbols are
      */
     default void afterLayout(SetLayout layout) {}
 
-    /** The set's memory has its final permissions; its constructors have not run yet. */
+    /**
+     * The set's memory has its final permissions; its constructors have not run yet.
+     *
+     * @param set the set, with its final permissions
+     */
     default void afterFinalize(LoadedSet set) {}
 
-    /** The set is being closed (or its load failed after {@link #afterFinalize}): its memory is still mapped. */
+    /**
+     * The set is being closed (or its load failed after {@link #afterFinalize}): its memory is still mapped.
+     *
+     * @param set the set, still mapped
+     */
     default void beforeClose(LoadedSet set) {}
 }

@@ -1,8 +1,8 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.LinkedSet;
-import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.link.LoadStage;
+import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.CRuntime;
@@ -24,6 +24,8 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 import static dev.jdyld.elf.Elf.U64;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * Objects loaded, linked and made executable together. Its exported symbols (global,
@@ -139,14 +141,24 @@ public final class LoadedSet implements AutoCloseable {
         }
     }
 
-    /** The address of an exported symbol, if the set defines it. */
+    /**
+     * The address of an exported symbol, if the set defines it.
+     *
+     * @param symbol the symbol's name
+     * @return its address, or empty when the set does not export it
+     */
     public OptionalLong find(String symbol) {
         checkOpen();
         Long address = exports.get(symbol);
         return address == null ? OptionalLong.empty() : OptionalLong.of(address);
     }
 
-    /** The address of an exported symbol; throws {@link NoSuchElementException} naming it when absent. */
+    /**
+     * The address of an exported symbol; throws {@link NoSuchElementException} naming it when absent.
+     *
+     * @param symbol the symbol's name
+     * @return its address
+     */
     public long address(String symbol) {
         return find(symbol).orElseThrow(() -> new NoSuchElementException("symbol " + symbol + " is not defined by this set"));
     }
@@ -154,6 +166,9 @@ public final class LoadedSet implements AutoCloseable {
     /**
      * An exported data symbol as a segment of exactly its {@code st_size} bytes, valid while the
      * set is open: accessed after {@link #close()} it throws {@link IllegalStateException}.
+     *
+     * @param symbol the symbol's name
+     * @return a segment of its {@code st_size} bytes, bound to the set's lifetime
      */
     @SuppressWarnings("restricted")
     public MemorySegment data(String symbol) {
@@ -165,6 +180,11 @@ public final class LoadedSet implements AutoCloseable {
      * A downcall handle for an exported function with the given C signature, bound to the set's
      * lifetime: called after {@link #close()} it throws {@link IllegalStateException} instead of
      * jumping into unmapped (or reused) memory.
+     *
+     * @param symbol     the function's name
+     * @param descriptor its C signature
+     * @param options    FFM linker options, as for {@link Linker#downcallHandle}
+     * @return a handle that throws {@link IllegalStateException} once the set is closed
      */
     @SuppressWarnings("restricted")
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
@@ -172,7 +192,42 @@ public final class LoadedSet implements AutoCloseable {
         return Native.downcall(target, descriptor, options);
     }
 
-    /** The set's inputs, for messages: the first file, and how many more. */
+    /**
+     * Runs the C program's entry point as the C runtime would: {@code entry(argc, argv, envp)} with
+     * the process's own environment, then {@code fflush(NULL)}, so its buffered output is written
+     * before the JVM goes on or exits.
+     *
+     * @param entry the entry point, usually {@code main}
+     * @param argv  the arguments, {@code argv[0]} included
+     * @return what the entry point returned
+     * @throws LinkException if the set does not define {@code entry}
+     */
+    public int runMain(String entry, List<String> argv) {
+        if (!exports.containsKey(entry)) {
+            throw new LinkException(Location.NONE.symbol(entry), "entry point is not defined by the loaded objects");
+        }
+        MethodHandle main = function(entry, FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        try (Arena arguments = Arena.ofConfined()) {
+            MemorySegment vector = arguments.allocate(ADDRESS, argv.size() + 1L);
+            for (int i = 0; i < argv.size(); i++) {
+                vector.setAtIndex(ADDRESS, i, arguments.allocateFrom(argv.get(i)));
+            }
+            vector.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
+            int result = (int) main.invokeExact(argv.size(), vector, Native.environ());
+            Native.flushAllStreams();
+            return result;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("main downcall failed", t);
+        }
+    }
+
+    /**
+     * The set's inputs, for messages: the first file, and how many more.
+     *
+     * @return the first input's name, and how many more there are
+     */
     public String name() {
         return name;
     }
@@ -222,7 +277,11 @@ public final class LoadedSet implements AutoCloseable {
         pins--;
     }
 
-    /** Names of all exported symbols. */
+    /**
+     * Names of all exported symbols.
+     *
+     * @return the names of the set's global, non-hidden definitions
+     */
     public Set<String> symbols() {
         return exports.keySet();
     }
@@ -236,7 +295,11 @@ public final class LoadedSet implements AutoCloseable {
         return exports;
     }
 
-    /** Sections, groups, GOT and stub counts, with addresses. */
+    /**
+     * Sections, groups, GOT and stub counts, with addresses.
+     *
+     * @return its groups, sections, symbols and counts
+     */
     public SetLayout layout() {
         return layout;
     }
@@ -246,6 +309,11 @@ public final class LoadedSet implements AutoCloseable {
         return tls == null ? 0 : tls.liveBlocks();
     }
 
+    /**
+     * Whether the set was closed (its memory is unmapped).
+     *
+     * @return true after {@link #close()}
+     */
     public boolean isClosed() {
         return closed;
     }

@@ -17,23 +17,52 @@ public record Location(String file, String section, long offset, String relocati
     /** No location: the error concerns the load as a whole. */
     public static final Location NONE = new Location(null, null, NO_OFFSET, null, null);
 
-    /** An input file as a whole. */
+    /**
+     * An input file as a whole.
+     *
+     * @param file the input's name
+     * @return a location naming only the file
+     */
     public static Location file(String file) {
         return new Location(file, null, NO_OFFSET, null, null);
     }
 
+    /**
+     * This location in a section.
+     *
+     * @param section the section's name
+     * @return the refined location
+     */
     public Location section(String section) {
         return new Location(file, section, offset, relocation, symbol);
     }
 
+    /**
+     * This location at an offset.
+     *
+     * @param offset the offset in the file or section
+     * @return the refined location
+     */
     public Location offset(long offset) {
         return new Location(file, section, offset, relocation, symbol);
     }
 
+    /**
+     * This location at a relocation.
+     *
+     * @param relocation the relocation, e.g. its type and index
+     * @return the refined location
+     */
     public Location relocation(String relocation) {
         return new Location(file, section, offset, relocation, symbol);
     }
 
+    /**
+     * This location at a symbol.
+     *
+     * @param symbol the symbol's name
+     * @return the refined location
+     */
     public Location symbol(String symbol) {
         return new Location(file, section, offset, relocation, symbol);
     }

@@ -11,7 +11,12 @@ import java.nio.file.Path;
  * @param bytes the object's contents (not copied; do not change them during a load)
  */
 public record ObjectFile(String name, byte[] bytes) {
-    /** Reads a file; an unreadable file is a {@link LinkException} naming it. */
+    /**
+     * Reads a file; an unreadable file is a {@link LinkException} naming it.
+     *
+     * @param path the file
+     * @return its name and bytes
+     */
     public static ObjectFile read(Path path) {
         try {
             return new ObjectFile(path.toString(), Files.readAllBytes(path));

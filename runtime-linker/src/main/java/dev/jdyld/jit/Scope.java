@@ -49,7 +49,11 @@ public final class Scope {
         this.name = name;
     }
 
-    /** The scope's name. */
+    /**
+     * The scope's name.
+     *
+     * @return the name it was made with
+     */
     public String name() {
         return name;
     }
@@ -57,6 +61,9 @@ public final class Scope {
     /**
      * Appends {@code other} to this scope's search order: sets loaded here afterwards bind to its
      * definitions when this scope has none. A scope's own definitions always come first.
+     *
+     * @param other a scope of the same linker
+     * @return this scope
      */
     public Scope link(Scope other) {
         Objects.requireNonNull(other, "other");
@@ -77,6 +84,9 @@ public final class Scope {
      * is handled as FFM handles one leaving an upcall: reported, and the JVM ends.
      *
      * @throws IllegalArgumentException if {@code name} is defined in this scope already
+     * @param name       the C name
+     * @param target     the Java code to call
+     * @param descriptor the C signature
      */
     public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
         synchronized (linker) {
@@ -91,6 +101,8 @@ public final class Scope {
      * linker keeps the segment reachable; it must stay valid while sets that use it are open.
      *
      * @throws IllegalArgumentException if {@code name} is defined in this scope already, or the segment is on the heap
+     * @param name    the C name
+     * @param segment native memory the symbol's address is
      */
     public void defineData(String name, MemorySegment segment) {
         if (!segment.isNative()) {
@@ -113,6 +125,8 @@ public final class Scope {
      * the next call tries again.
      *
      * @throws IllegalArgumentException if {@code name} is defined in this scope already
+     * @param name         the function's C name
+     * @param materializer returns the objects that define it; called at most once per successful load
      */
     public void defineLazy(String name, Supplier<List<ObjectFile>> materializer) {
         Objects.requireNonNull(materializer, "materializer");
@@ -129,7 +143,7 @@ public final class Scope {
                 return linker.load(this, objects, false);
             });
             bindings.put(name, binding);
-            linker.redirect(binding);
+            linker.redirections.redirect(binding);
         }
     }
 
@@ -140,7 +154,12 @@ public final class Scope {
         }
     }
 
-    /** Loads files (objects and static archives) as one set into this scope. */
+    /**
+     * Loads files (objects and static archives) as one set into this scope.
+     *
+     * @param files objects and static archives
+     * @return the loaded set
+     */
     public LoadedSet load(Path... files) {
         List<ObjectFile> inputs = new ArrayList<>(files.length);
         for (Path file : files) {
@@ -149,7 +168,12 @@ public final class Scope {
         return loadObjects(inputs);
     }
 
-    /** Loads in-memory objects and archives as one set into this scope; see {@link JitLinker#loadObjects}. */
+    /**
+     * Loads in-memory objects and archives as one set into this scope; see {@link JitLinker#loadObjects}.
+     *
+     * @param inputs objects and static archives, in memory
+     * @return the loaded set
+     */
     public LoadedSet loadObjects(List<ObjectFile> inputs) {
         return linker.load(this, inputs, false);
     }
@@ -163,6 +187,8 @@ public final class Scope {
      *
      * @throws LinkException if the objects redefine a data symbol or a symbol defined from Java
      * @throws IllegalStateException if the linker was built with {@code directCalls(true)}
+     * @param inputs objects and static archives, in memory
+     * @return the new set
      */
     public LoadedSet redefine(List<ObjectFile> inputs) {
         return linker.load(this, inputs, true);
@@ -177,6 +203,10 @@ public final class Scope {
      *
      * @throws NoSuchElementException if no definition of {@code symbol} is visible from this scope
      * @throws IllegalArgumentException if {@code symbol} is a data symbol
+     * @param symbol     the function's name
+     * @param descriptor its C signature
+     * @param options    FFM linker options, as for {@link Linker#downcallHandle}
+     * @return a handle that follows the definition
      */
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
         SymbolBinding<LoadedSet> binding;
@@ -190,10 +220,15 @@ public final class Scope {
         if (!binding.function()) {
             throw new IllegalArgumentException("symbol " + symbol + " is a data symbol, not a function");
         }
-        return linker.handleFollowing(binding, descriptor, options);
+        return linker.redirections.handleFollowing(binding, descriptor, options);
     }
 
-    /** The current address of {@code symbol} as visible from this scope (a lazy symbol: its stub). */
+    /**
+     * The current address of {@code symbol} as visible from this scope (a lazy symbol: its stub).
+     *
+     * @param symbol the name
+     * @return its address, or empty when nothing visible defines it
+     */
     public OptionalLong lookup(String symbol) {
         synchronized (linker) {
             SymbolBinding<LoadedSet> binding = find(symbol);
@@ -202,7 +237,7 @@ public final class Scope {
             }
             SymbolBinding.Definition<LoadedSet> definition = binding.definition();
             return OptionalLong.of(definition.kind() == SymbolBinding.Kind.LAZY
-                    ? linker.stubAddress(binding) : definition.address());
+                    ? linker.redirections.stubAddress(binding) : definition.address());
         }
     }
 
@@ -290,7 +325,7 @@ public final class Scope {
             SymbolBinding.Kind kind = binding.definition().kind();
             if (kind == SymbolBinding.Kind.LAZY || kind == SymbolBinding.Kind.UNDEFINED || (redefining && kind == SymbolBinding.Kind.SET)) {
                 binding.define(set, export.getValue(), function, weak);
-                linker.retarget(binding);
+                linker.redirections.retarget(binding);
             }
         }
         unreserve(set);
@@ -315,8 +350,8 @@ public final class Scope {
                 continue;
             }
             binding.undefine();
-            linker.retarget(binding);
-            if (!linker.isRedirected(binding) && binding.definition().kind() == SymbolBinding.Kind.UNDEFINED) {
+            linker.redirections.retarget(binding);
+            if (!linker.redirections.isRedirected(binding) && binding.definition().kind() == SymbolBinding.Kind.UNDEFINED) {
                 bindings.remove(symbol);
             }
         }
@@ -365,7 +400,7 @@ public final class Scope {
                 if (binding.function() && (definition.kind() == SymbolBinding.Kind.LAZY || linker.redirectsCalls())
                         && definition.kind() != SymbolBinding.Kind.JAVA) {
                     redirected.add(binding);
-                    return linker.stubAddress(binding);
+                    return linker.redirections.stubAddress(binding);
                 }
                 if (definition.set() != null) {
                     direct.add(definition.set());

@@ -47,6 +47,8 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
     }
 
     /**
+     * An archive member pulled into the set.
+     *
      * @param archive the archive file
      * @param member  the member's name
      * @param symbol  the first undefined symbol it defined: why it was pulled in
@@ -54,6 +56,8 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
     public record Member(String archive, String member, String symbol) {}
 
     /**
+     * A permission group of the set.
+     *
      * @param name        TEXT, RODATA, RELRO or DATA
      * @param address     first byte
      * @param size        bytes (whole pages)
@@ -62,6 +66,8 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
     public record Group(String name, long address, long size, String permissions) {}
 
     /**
+     * A section of the set (or one the linker made).
+     *
      * @param object    the object file, or {@code <jdyld>} for linker-made sections
      * @param name      section name ({@code .got} and {@code .stubs} for the linker's own)
      * @param group     permission group name
