@@ -2,6 +2,9 @@ package dev.jdyld.memory;
 
 /** A memory-mapping call failed; carries the call, the range asked for and errno. */
 public final class MemoryException extends RuntimeException {
+    /**
+     * The {@code errno} of the failed call; 0 when no system call failed.
+     */
     private final int errno;
 
     /**

@@ -6,6 +6,9 @@ package dev.jdyld.jit;
  * the load remains: no mapping, no symbol, no registration.
  */
 public class LinkException extends RuntimeException {
+    /**
+     * Where the error is.
+     */
     private final Location location;
 
     /**

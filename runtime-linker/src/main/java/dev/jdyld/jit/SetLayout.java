@@ -17,6 +17,9 @@ import java.util.List;
  */
 public record SetLayout(List<Group> groups, List<Section> sections, int gotEntries, int stubs, long relocations,
                         List<Member> members, List<Symbol> symbols) {
+    /**
+     * Copies the lists: a layout never changes.
+     */
     public SetLayout {
         groups = List.copyOf(groups);
         sections = List.copyOf(sections);

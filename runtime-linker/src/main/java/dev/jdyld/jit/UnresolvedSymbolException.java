@@ -4,9 +4,14 @@ import java.util.List;
 
 /** Symbols referenced by the set and defined nowhere: all of them, in one error. */
 public final class UnresolvedSymbolException extends LinkException {
+    /**
+     * The undefined names as the objects spell them.
+     */
     private final List<String> symbols;
 
     /**
+     * Names referenced and defined nowhere.
+     *
      * @param symbols    the undefined names, as the objects spell them (mangled, for C++)
      * @param references each name as people read it (demangled) with the object that references
      *                   it, for the message
@@ -18,7 +23,11 @@ public final class UnresolvedSymbolException extends LinkException {
         this.symbols = List.copyOf(symbols);
     }
 
-    /** The undefined names as the objects spell them. */
+    /**
+     * The undefined names as the objects spell them.
+     *
+     * @return the names, in the order first referenced
+     */
     public List<String> symbols() {
         return symbols;
     }
