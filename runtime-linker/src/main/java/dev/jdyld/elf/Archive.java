@@ -92,7 +92,11 @@ public final class Archive {
 
     private String memberName(String raw, byte[] longNames, int headerOffset) {
         if (raw.startsWith("/") && raw.length() > 1 && Character.isDigit(raw.charAt(1))) {
-            int at = Integer.parseInt(raw.substring(1));
+            String digits = raw.substring(1);
+            if (!digits.matches("[0-9]{1,9}")) {
+                throw malformed(headerOffset, "long member name reference '" + raw + "' is not /OFFSET");
+            }
+            int at = Integer.parseInt(digits);
             if (longNames == null || at >= longNames.length) {
                 throw malformed(headerOffset, "long member name " + raw + " outside the // table");
             }
@@ -128,7 +132,7 @@ public final class Archive {
             }
             String symbol = new String(bytes, strings, nameEnd - strings, StandardCharsets.UTF_8);
             strings = nameEnd + 1;
-            Member member = byHeaderOffset.get((int) memberOffset);
+            Member member = memberOffset > Integer.MAX_VALUE ? null : byHeaderOffset.get((int) memberOffset);
             if (member == null) {
                 throw malformed(start, "symbol index entry '" + symbol + "' points at 0x"
                         + Long.toHexString(memberOffset) + ", which is not a member");

@@ -145,8 +145,8 @@ public final class ElfObject {
             if (align != 0 && Long.bitCount(align) != 1) {
                 throw malformed("#" + i, h + 48, "alignment " + align + " is not a power of two");
             }
-            if (align > (1L << 30)) {
-                throw unsupported("section #" + i + " alignment " + align + " (more than 1 GiB)");
+            if (Long.compareUnsigned(align, 1L << 30) > 0) { // sh_addralign is unsigned: 2^63 is huge, not negative
+                throw unsupported("section #" + i + " alignment " + Long.toUnsignedString(align) + " (more than 1 GiB)");
             }
             if (sectionAlign[i] == 0) {
                 sectionAlign[i] = 1;

@@ -49,7 +49,8 @@ public final class SectionLayout {
     private static int classify(ElfObject object, int s) {
         long flags = object.sectionFlags[s];
         int type = object.sectionType[s];
-        if (s == 0 || (flags & SHF_ALLOC) == 0 || type == SHT_GROUP || type == SHT_RELA) {
+        // SHT_NULL marks an inactive header whatever its other fields say (gABI): never loaded, never read.
+        if (s == 0 || (flags & SHF_ALLOC) == 0 || type == SHT_NULL || type == SHT_GROUP || type == SHT_RELA) {
             return NOT_LOADED;
         }
         if ((flags & SHF_TLS) != 0) {
