@@ -15,7 +15,14 @@ import java.util.List;
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int status;
+        try {
+            status = execute(args);
+        } catch (Throwable t) { // an Error, which picocli's handler never sees: still one line
+            System.err.println("jdyld: internal error: " + t.toString().replace('\n', ' ') + ", please report");
+            status = 1;
+        }
+        System.exit(status);
     }
 
     static int execute(String... args) {
@@ -34,10 +41,15 @@ public final class Main {
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
             if (exception instanceof LinkException || exception instanceof MemoryException) {
                 cmd.getErr().println("jdyld: " + exception.getMessage());
-                cmd.getErr().flush();
-                return 1;
+            } else {
+                // A bug of jdyld, not of the input: still one line, naming what was being processed.
+                List<String> files = cmd.getParseResult().matchedPositionals().stream()
+                        .flatMap(positional -> positional.stringValues().stream()).toList();
+                cmd.getErr().println("jdyld: " + (files.isEmpty() ? "" : String.join(" ", files) + ": ")
+                        + "internal error: " + exception.toString().replace('\n', ' ') + ", please report");
             }
-            throw exception;
+            cmd.getErr().flush();
+            return 1;
         });
         return commandLine.execute(jdyldArguments);
     }
