@@ -32,7 +32,7 @@ class InternalErrorTest {
      * is not exported to the CLI's module, and tests run on the class path where it is reachable.
      */
     private static void setLoadStageHook(java.util.function.Consumer<Object> hook) throws Exception {
-        Class.forName("dev.jdyld.link.LoadStage").getMethod("setHook", java.util.function.Consumer.class).invoke(null, hook);
+        Class.forName("dev.jdyld.runtime.LoadStage").getMethod("setHook", java.util.function.Consumer.class).invoke(null, hook);
     }
 
     private record Outcome(int status, String out, String err) {}

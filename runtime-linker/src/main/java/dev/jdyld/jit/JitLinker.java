@@ -6,6 +6,7 @@ import dev.jdyld.link.SetLinker;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
+import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.UnwindRegistration;
 
@@ -288,6 +289,7 @@ public final class JitLinker implements AutoCloseable {
                 scope.reserve(set, linked.exports(), redefining);
             }
             set.start(runInitializers);
+            LoadStage.REGISTER.reached();
             synchronized (this) {
                 checkOpen();
                 scope.register(set, linked.exports(), redefining);

@@ -1,7 +1,7 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.LinkedSet;
-import dev.jdyld.link.LoadStage;
+import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;

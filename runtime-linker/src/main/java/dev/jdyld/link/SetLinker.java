@@ -15,6 +15,7 @@ import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.CRuntime;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.Initializers;
+import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.ThreadLocalStorage;
 
 import java.lang.foreign.MemorySegment;

@@ -70,8 +70,9 @@ public final class ThreadLocalStorage {
             MemorySegment keyOut = arena.allocate(JAVA_INT);
             int rc = Native.pthreadKeyCreate(keyOut, destructor);
             if (rc != 0) {
-                throw new LinkException("pthread_key_create failed (error " + rc
-                        + "): too many sets with thread-local storage are loaded");
+                throw new LinkException("pthread_key_create failed (error " + rc + "): the process has no"
+                        + " thread-specific key left (PTHREAD_KEYS_MAX is 1024 for the whole process, and "
+                        + BY_KEY.size() + " sets with thread-local storage hold one each); close some of them");
             }
             key = keyOut.get(JAVA_INT, 0);
         }
@@ -109,6 +110,11 @@ public final class ThreadLocalStorage {
     }
 
     /** Blocks of this set that threads hold now (a thread's block is freed when the thread exits). */
+    /** How many sets' TLS keys exist now: tests check that a failed load leaves none behind. */
+    public static int openKeys() {
+        return BY_KEY.size();
+    }
+
     public synchronized int liveBlocks() {
         int live = 0;
         for (MemorySegment chunk : chunks) {

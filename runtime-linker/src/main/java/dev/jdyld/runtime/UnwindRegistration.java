@@ -13,13 +13,29 @@ import dev.jdyld.jit.SetLayout;
  */
 public final class UnwindRegistration implements LinkPlugin {
     private static final String EH_FRAME = ".eh_frame";
+    /** Sections registered now, in all sets: tests check that a failed load leaves none behind. */
+    private static final java.util.concurrent.atomic.AtomicInteger REGISTERED = new java.util.concurrent.atomic.AtomicInteger();
 
     @Override
     public void afterFinalize(LoadedSet set) {
-        for (SetLayout.Section section : set.layout().sections()) {
-            if (section.name().equals(EH_FRAME)) {
-                Native.registerFrame(section.address());
+        java.util.List<Long> registered = new java.util.ArrayList<>();
+        try {
+            for (SetLayout.Section section : set.layout().sections()) {
+                if (section.name().equals(EH_FRAME)) {
+                    Native.registerFrame(section.address());
+                    registered.add(section.address());
+                    REGISTERED.incrementAndGet();
+                }
             }
+            LoadStage.UNWIND.reached();
+        } catch (RuntimeException | Error e) {
+            // A plugin whose afterFinalize throws gets no beforeClose: undo exactly what was
+            // registered (deregistering a section the unwinder does not know aborts the process).
+            for (long ehFrame : registered) {
+                Native.deregisterFrame(ehFrame);
+                REGISTERED.decrementAndGet();
+            }
+            throw e;
         }
     }
 
@@ -28,7 +44,13 @@ public final class UnwindRegistration implements LinkPlugin {
         for (SetLayout.Section section : set.layout().sections()) {
             if (section.name().equals(EH_FRAME)) {
                 Native.deregisterFrame(section.address());
+                REGISTERED.decrementAndGet();
             }
         }
+    }
+
+    /** How many {@code .eh_frame} sections are registered now, across all sets. */
+    public static int registeredSections() {
+        return REGISTERED.get();
     }
 }

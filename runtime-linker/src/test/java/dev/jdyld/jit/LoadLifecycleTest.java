@@ -1,6 +1,6 @@
 package dev.jdyld.jit;
 
-import dev.jdyld.link.LoadStage;
+import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.memory.MemoryMaps;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
