@@ -85,7 +85,7 @@ final class StructureMutator {
         int header = sectionHeader(b, section);
         long offset = b.getLong(header + 24);
         long size = b.getLong(header + 32);
-        if (offset < 0 || size < entrySize || offset + size > b.capacity()) {
+        if (offset < 0 || offset > b.capacity() || size < entrySize || size > b.capacity() - offset) {
             return;
         }
         long entry = offset + (long) entrySize * data.consumeLong(0, size / entrySize - 1);
@@ -99,7 +99,7 @@ final class StructureMutator {
         }
         long shoff = b.getLong(40);
         int count = Short.toUnsignedInt(b.getShort(60));
-        if (shoff <= 0 || count == 0 || shoff + (long) count * SHDR_SIZE > b.capacity()) {
+        if (shoff <= 0 || shoff > b.capacity() || count == 0 || count > (b.capacity() - shoff) / SHDR_SIZE) {
             return -1;
         }
         int start = data.consumeInt(0, count - 1);
