@@ -22,10 +22,23 @@ final class LinkerOptions {
     @Option(names = "--huge-pages", description = "Align each set's code to 2 MiB and advise transparent huge pages for it.")
     boolean hugePages;
 
+    @Option(names = "--perf-map", description = "Append loaded functions to /tmp/perf-<pid>.map for perf report.")
+    boolean perfMap;
+
+    @Option(names = "--jitdump", paramLabel = "DIR", description = {
+            "Write jit-<pid>.dump in DIR for perf inject --jit (record with perf record -k 1)."})
+    java.nio.file.Path jitdump;
+
     JitLinker.Builder builder() {
         JitLinker.Builder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
         libraries.forEach(builder::hostLibrary);
+        if (perfMap) {
+            builder.plugin(dev.jdyld.jit.LinkPlugin.perfMap());
+        }
+        if (jitdump != null) {
+            builder.plugin(dev.jdyld.jit.LinkPlugin.jitdump(jitdump));
+        }
         return builder;
     }
 }

@@ -309,16 +309,6 @@ public final class JitLinker implements AutoCloseable {
         }
     }
 
-    /** Every open set, in load order. Caller holds the lock. */
-    List<LoadedSet> openSets() {
-        List<LoadedSet> open = new ArrayList<>();
-        for (Scope scope : scopes.values()) {
-            open.addAll(scope.sets());
-        }
-        open.sort(Comparator.comparingLong(LoadedSet::sequence));
-        return open;
-    }
-
     /**
      * Refuses further loads, waits for loads in progress, closes every set still open (latest
      * first, each after its dependents), then unmaps the stubs and gives back the address space
@@ -335,10 +325,20 @@ public final class JitLinker implements AutoCloseable {
                 throw new IllegalStateException("interrupted while waiting for loads in progress to end", e);
             }
         }
-        for (LoadedSet set : openSets().reversed()) {
+        for (LoadedSet set : scopes.values().stream().flatMap(scope -> scope.sets().stream())
+                .sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList()) {
             set.closeWithDependents();
         }
         redirections.close();
+        for (LinkPlugin plugin : plugins) {
+            if (plugin instanceof AutoCloseable closeable) { // e.g. a jitdump file: its closing record
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    throw new LinkException(Location.NONE, "closing plugin " + plugin + " failed: " + e.getMessage(), e);
+                }
+            }
+        }
         if (definitions.scope().isAlive()) {
             definitions.close();
         }

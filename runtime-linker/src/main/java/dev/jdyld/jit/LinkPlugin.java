@@ -11,6 +11,28 @@ package dev.jdyld.jit;
  */
 public interface LinkPlugin {
     /**
+     * A plugin that appends {@code START SIZE NAME} lines for every loaded function and stub to
+     * {@code /tmp/perf-<pid>.map}, so {@code perf report} names samples in loaded code.
+     *
+     * @return the plugin, for {@link JitLinker.Builder#plugin}
+     */
+    static LinkPlugin perfMap() {
+        return new dev.jdyld.runtime.PerfMap(java.nio.file.Path.of("/tmp"));
+    }
+
+    /**
+     * A plugin that writes {@code jit-<pid>.dump} in {@code directory} (the jitdump format of
+     * {@code perf inject --jit}) with every loaded function's name, address and code. Record with
+     * {@code perf record -k 1}; the file is complete once the linker is closed.
+     *
+     * @param directory where the file goes
+     * @return the plugin, for {@link JitLinker.Builder#plugin}
+     */
+    static LinkPlugin jitdump(java.nio.file.Path directory) {
+        return new dev.jdyld.runtime.JitDump(directory);
+    }
+
+    /**
      * The set is linked: addresses are final and its contents relocated; its memory is still
      * writable and not yet executable.
      *

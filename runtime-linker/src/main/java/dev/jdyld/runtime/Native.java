@@ -1,6 +1,7 @@
 package dev.jdyld.runtime;
 
 import dev.jdyld.jit.LinkException;
+import dev.jdyld.jit.Location;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -212,6 +213,67 @@ public final class Native {
     }
 
     /** The unwinder libstdc++ throws with; loaded when a set first registers unwind tables. */
+    private static final class Files {
+        static final int O_RDONLY = 0;
+        static final int PROT_READ = 1;
+        static final int PROT_EXEC = 4;
+        static final int MAP_PRIVATE = 2;
+        static final long PAGE = 4096;
+        /* int open(const char *pathname, int flags); */
+        static final MethodHandle OPEN = libc("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        /* int close(int fd); */
+        static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        /* void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
+        static final MethodHandle MMAP = libc("mmap",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        /* int munmap(void *addr, size_t length); */
+        static final MethodHandle MUNMAP = libc("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+        /* pid_t gettid(void); */
+        static final MethodHandle GETTID = libc("gettid", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    /**
+     * Maps the first page of a file read-and-execute, privately: how a jitdump file announces
+     * itself to {@code perf record}. The mapping is of a file and never writable. Returns its address.
+     */
+    public static long mapFileExecutable(String path) {
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) Files.OPEN.invokeExact(arena.allocateFrom(path), Files.O_RDONLY);
+            if (fd < 0) {
+                throw new LinkException(Location.file(path), "cannot open the file to map it");
+            }
+            long address = (long) Files.MMAP.invokeExact(0L, Files.PAGE, Files.PROT_READ | Files.PROT_EXEC,
+                    Files.MAP_PRIVATE, fd, 0L);
+            int unused = (int) Files.CLOSE.invokeExact(fd);
+            if (address == -1) {
+                throw new LinkException(Location.file(path), "cannot map the file");
+            }
+            return address;
+        } catch (LinkException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw failed("mmap", t);
+        }
+    }
+
+    /** Unmaps what {@link #mapFileExecutable} mapped. */
+    public static void unmapFile(long address) {
+        try {
+            int unused = (int) Files.MUNMAP.invokeExact(address, Files.PAGE);
+        } catch (Throwable t) {
+            throw failed("munmap", t);
+        }
+    }
+
+    /** The calling thread's kernel id. */
+    public static long gettid() {
+        try {
+            return (int) Files.GETTID.invokeExact();
+        } catch (Throwable t) {
+            throw failed("gettid", t);
+        }
+    }
+
     private static final class Unwinder {
         static final SymbolLookup LIBGCC_S = library("libgcc_s.so.1", "registering unwind tables (.eh_frame)");
         /* void __register_frame(void *begin);  begin: a .eh_frame list ended by a zero length word */
