@@ -14,12 +14,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code jdyld demo}: compile two bundled C files with gcc, show their layout, run them. */
-@Command(name = "demo", description = "Compiles a bundled two-file C program with gcc, loads it, prints its layout and runs it.")
+@Command(name = "demo", description = {"Compiles a bundled two-file C program with gcc, loads it, prints its layout and runs it;",
+        "then compiles Brainfuck to x86-64 in Java, loads the object from memory, runs, times and redefines it."})
 final class DemoCommand implements Callable<Integer> {
     private static final String[] SOURCES = {"main.c", "greeting.c"};
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("jdyld-demo");
         try {
             List<Path> objects = new ArrayList<>();
@@ -45,6 +46,8 @@ final class DemoCommand implements Callable<Integer> {
                 System.out.flush();
                 int status = set.runMain("main", List.of("main.o", "hello", "world"));
                 System.out.println("main returned " + status);
+                System.out.println("\n--- a JIT: code generated at run time, loaded from memory ---\n");
+                new JitTour(System.out).run();
                 return status;
             }
         } finally {
