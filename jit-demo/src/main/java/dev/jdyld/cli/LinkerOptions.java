@@ -29,10 +29,16 @@ final class LinkerOptions {
             "Write jit-<pid>.dump in DIR for perf inject --jit (record with perf record -k 1)."})
     java.nio.file.Path jitdump;
 
+    @Option(names = "--gdb", description = "Register loaded code with GDB's JIT interface (break, bt and disassemble by name).")
+    boolean gdb;
+
     JitLinker.Builder builder() {
         JitLinker.Builder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
         libraries.forEach(builder::hostLibrary);
+        if (gdb) {
+            builder.plugin(dev.jdyld.jit.LinkPlugin.gdbJitInterface());
+        }
         if (perfMap) {
             builder.plugin(dev.jdyld.jit.LinkPlugin.perfMap());
         }

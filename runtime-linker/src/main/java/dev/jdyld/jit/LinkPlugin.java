@@ -33,6 +33,17 @@ public interface LinkPlugin {
     }
 
     /**
+     * A plugin that announces every set to a debugger through GDB's JIT interface (an in-memory
+     * ELF image of its symbols at their load addresses), and withdraws it before the set closes,
+     * so gdb's {@code break}, {@code bt} and {@code disassemble} know loaded functions by name.
+     *
+     * @return the plugin, for {@link JitLinker.Builder#plugin}
+     */
+    static LinkPlugin gdbJitInterface() {
+        return new dev.jdyld.runtime.GdbJitInterface();
+    }
+
+    /**
      * The set is linked: addresses are final and its contents relocated; its memory is still
      * writable and not yet executable.
      *
