@@ -58,16 +58,29 @@ public final class JitDump implements LinkPlugin, AutoCloseable {
     }
 
     @Override
-    @SuppressWarnings("restricted")
     public synchronized void afterFinalize(LoadedSet set) {
+        write(set, "");
+    }
+
+    /**
+     * The set is about to be unmapped. The format has no unload record, so its ranges are loaded
+     * again as {@code [unloaded] NAME}: samples there from now on are not blamed on the old code.
+     */
+    @Override
+    public synchronized void beforeClose(LoadedSet set) {
+        write(set, "[unloaded] ");
+    }
+
+    @SuppressWarnings("restricted")
+    private void write(LoadedSet set, String prefix) {
         long thread = Native.gettid();
         for (SetLayout.Symbol symbol : set.layout().symbols()) {
             if (symbol.size() <= 0 || (symbol.kind() != SetLayout.Symbol.Kind.FUNCTION
                     && symbol.kind() != SetLayout.Symbol.Kind.STUB)) {
                 continue;
             }
-            String text = symbol.kind() == SetLayout.Symbol.Kind.STUB ? "stub: " + symbol.name()
-                    : Demangler.demangle(symbol.name());
+            String text = prefix + (symbol.kind() == SetLayout.Symbol.Kind.STUB ? "stub: " + symbol.name()
+                    : Demangler.demangle(symbol.name()));
             byte[] name = (text + "\0").getBytes(StandardCharsets.UTF_8);
             int size = (int) (16 + 4 + 4 + 8 + 8 + 8 + 8 + name.length + symbol.size());
             ByteBuffer record = buffer(size);

@@ -15,8 +15,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * {@code perf}'s map of JIT code, {@code /tmp/perf-<pid>.map}: one line {@code START SIZE NAME}
  * (hexadecimal, no {@code 0x}) per loaded function and stub, appended when a set is finalized, so
- * {@code perf report} names samples in loaded code. The format has no way to say a range was
- * unmapped; a later set's lines for the same addresses are newer, and perf uses the newest.
+ * {@code perf report} names samples in loaded code. The format cannot remove a range, so when a
+ * set closes its ranges are appended again as {@code [unloaded] NAME}.
  */
 public final class PerfMap implements LinkPlugin {
     private final Path file;
@@ -33,6 +33,16 @@ public final class PerfMap implements LinkPlugin {
 
     @Override
     public void afterFinalize(LoadedSet set) {
+        append(set, "");
+    }
+
+    /** The set's ranges are about to be unmapped: they are named {@code [unloaded] NAME} from now on. */
+    @Override
+    public void beforeClose(LoadedSet set) {
+        append(set, "[unloaded] ");
+    }
+
+    private void append(LoadedSet set, String prefix) {
         StringBuilder lines = new StringBuilder();
         for (SetLayout.Symbol symbol : set.layout().symbols()) {
             if (symbol.size() > 0 && (symbol.kind() == SetLayout.Symbol.Kind.FUNCTION
@@ -40,7 +50,7 @@ public final class PerfMap implements LinkPlugin {
                 String name = symbol.kind() == SetLayout.Symbol.Kind.STUB ? "stub: " + symbol.name()
                         : Demangler.demangle(symbol.name());
                 lines.append(Long.toHexString(symbol.address())).append(' ').append(Long.toHexString(symbol.size()))
-                        .append(' ').append(name).append('\n');
+                        .append(' ').append(prefix).append(name).append('\n');
             }
         }
         synchronized (PerfMap.class) { // one file per process, shared by every linker

@@ -46,6 +46,10 @@ class ProfilerPluginsTest {
             assertThat(lines.get("run")).containsExactly(set.address("run"), run.size());
             assertThat(lines).containsKeys("fib", "stub: printf");
             assertThat(perfMap.file().getFileName().toString()).isEqualTo("perf-" + ProcessHandle.current().pid() + ".map");
+            set.close();
+            assertThat(Files.readAllLines(perfMap.file())).as("closed ranges are recorded as unloaded")
+                    .contains(Long.toHexString(set.layout().symbols().stream().filter(s -> s.name().equals("run"))
+                            .findFirst().orElseThrow().address()) + " " + Long.toHexString(run.size()) + " [unloaded] run");
         }
     }
 
@@ -104,7 +108,8 @@ class ProfilerPluginsTest {
             }
             assertThat(b.position() - start).as("record size").isEqualTo(size);
         }
-        assertThat(loads).containsEntry("run", runAddress).containsKeys("fib", "stub: printf");
+        assertThat(loads).containsEntry("run", runAddress).containsKeys("fib", "stub: printf")
+                .as("closed ranges are recorded as unloaded").containsEntry("[unloaded] run", runAddress);
         assertThat(lastId).as("the last record is JIT_CODE_CLOSE").isEqualTo(3);
     }
 }
