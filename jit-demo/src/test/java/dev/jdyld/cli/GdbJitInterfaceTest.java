@@ -15,7 +15,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 /**
  * GDB's JIT interface: a batch gdb runs {@code jdyld run --gdb} in a child JVM, stops at a
  * breakpoint set by name on a loaded function before it was loaded, and {@code bt} names the
- * loaded frames.
+ * loaded frames; with {@code -g}, the source line and the arguments too (the object's DWARF,
+ * relocated by gdb against the load addresses).
  */
 class GdbJitInterfaceTest {
     @TempDir
@@ -23,13 +24,28 @@ class GdbJitInterfaceTest {
 
     @Test
     void gdbStopsInALoadedFunctionByNameAndNamesItsFrames() throws Exception {
+        assertThat(gdb("-O0"))
+                .containsPattern("hit Breakpoint 1, 0x[0-9a-f]+ in loaded_function \\(\\)")
+                .containsPattern("#0 +0x[0-9a-f]+ in loaded_function \\(\\)")
+                .containsPattern("#1 +0x[0-9a-f]+ in main \\(\\)");
+    }
+
+    @Test
+    void withDebugInformationGdbShowsSourceLinesAndArguments() throws Exception {
+        assertThat(gdb("-O0", "-g"))
+                .containsPattern("hit Breakpoint 1, loaded_function \\(x=20\\) at .*prog\\.c:2")
+                .containsPattern("#0 +loaded_function \\(x=20\\) at .*prog\\.c:2")
+                .containsPattern("#1 +0x[0-9a-f]+ in main \\(\\) at .*prog\\.c:3");
+    }
+
+    private String gdb(String... flags) throws Exception {
         assumeThat(NativeToolchain.onPath("gdb")).as("gdb (installed by .ci/run)").isTrue();
         Path c = Files.writeString(dir.resolve("prog.c"), """
                 #include <stdio.h>
                 int loaded_function(int x) { return x * 2 + 1; }
                 int main(void) { printf("%d\\n", loaded_function(20)); return 0; }
                 """);
-        Path object = NativeToolchain.compile(List.of(c), dir, List.of("-O0")).files().get(0);
+        Path object = NativeToolchain.compile(List.of(c), dir, List.of(flags)).files().get(0);
         List<String> command = new ArrayList<>(List.of("gdb", "-batch", "-nx",
                 "-ex", "handle SIGSEGV nostop noprint pass", "-ex", "handle SIGILL nostop noprint pass",
                 "-ex", "set breakpoint pending on", "-ex", "break loaded_function", "-ex", "run", "-ex", "bt 2",
@@ -37,9 +53,6 @@ class GdbJitInterfaceTest {
         command.addAll(NativeToolchain.jdyldCommand(dir));
         command.addAll(List.of("run", "--gdb", object.toString()));
         NativeToolchain.Result result = NativeToolchain.run(command, dir, Duration.ofMinutes(3));
-        assertThat(result.stdout()).as(result.stderr())
-                .containsPattern("hit Breakpoint 1, 0x[0-9a-f]+ in loaded_function \\(\\)")
-                .containsPattern("#0 +0x[0-9a-f]+ in loaded_function \\(\\)")
-                .containsPattern("#1 +0x[0-9a-f]+ in main \\(\\)");
+        return result.stdout() + result.stderr();
     }
 }

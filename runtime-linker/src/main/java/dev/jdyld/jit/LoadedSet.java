@@ -56,6 +56,8 @@ public final class LoadedSet implements AutoCloseable {
     private final Set<SymbolBinding<LoadedSet>> boundStubs;
     /** Open sets bound to this one by address; guarded by the owner's lock. */
     private final Set<LoadedSet> boundBy = new LinkedHashSet<>();
+    /** The inputs as read, while the set starts (for plugins); then dropped, not to keep their bytes. */
+    private volatile List<ObjectFile> objects;
     /** Load order, for closing dependents latest first. */
     private final long sequence;
     /** Scope of every handle and segment handed out: closed first when the set closes. */
@@ -84,6 +86,7 @@ public final class LoadedSet implements AutoCloseable {
         this.layout = linked.layout();
         this.plugins = plugins;
         this.name = linked.name();
+        this.objects = linked.objects();
     }
 
     /**
@@ -105,10 +108,12 @@ public final class LoadedSet implements AutoCloseable {
                 plugin.afterFinalize(this);
                 pluginsStarted++;
             }
+            objects = List.of();
             if (runInitializers) {
                 initialize();
             }
         } catch (RuntimeException | Error e) {
+            objects = List.of();
             try {
                 discard();
             } catch (RuntimeException | Error releaseFailure) {
@@ -235,6 +240,17 @@ public final class LoadedSet implements AutoCloseable {
     @Override
     public String toString() {
         return "LoadedSet[" + name + (closed ? ", closed]" : "]");
+    }
+
+    /**
+     * The objects the set was linked from, archive members included, with their bytes as read: for
+     * plugins during {@link LinkPlugin#afterFinalize} (a debugger interface hands them to gdb with
+     * their debug information). Empty once the set has started, so it does not keep them alive.
+     *
+     * @return the objects, in link order
+     */
+    public List<ObjectFile> objects() {
+        return objects;
     }
 
     /** Once registered: records this set with what it bound to, so that they find it as a dependent. Under the owner's lock. */

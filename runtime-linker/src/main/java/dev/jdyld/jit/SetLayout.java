@@ -77,6 +77,7 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
      * @param address   first byte
      * @param size      bytes
      * @param alignment alignment in bytes
+     * @param index     the section's index in its object's section header table; -1 for the linker's own
      */
-    public record Section(String object, String name, String group, long address, long size, long alignment) {}
+    public record Section(String object, String name, String group, long address, long size, long alignment, int index) {}
 }

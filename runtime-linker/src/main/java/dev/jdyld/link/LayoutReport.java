@@ -37,7 +37,7 @@ final class LayoutReport {
                 if (plan.sections.isLoaded(o, s)) {
                     sections.add(new SetLayout.Section(object.name, object.sectionName[s],
                             PermissionGroup.values()[plan.sections.group(o, s)].name(), image.sectionAddress[o][s],
-                            object.sectionSize[s], object.sectionAlign[s]));
+                            object.sectionSize[s], object.sectionAlign[s], s));
                 }
             }
         }
@@ -45,16 +45,16 @@ final class LayoutReport {
         int stubs = plan.stubs.count();
         if (gotEntries > 0) {
             sections.add(new SetLayout.Section(LINKER_OBJECT, ".got", PermissionGroup.RELRO.name(), image.got,
-                    gotEntries * GotTable.ENTRY_SIZE, GotTable.ENTRY_SIZE));
+                    gotEntries * GotTable.ENTRY_SIZE, GotTable.ENTRY_SIZE, -1));
         }
         if (stubs > 0) {
             sections.add(new SetLayout.Section(LINKER_OBJECT, ".stubs", PermissionGroup.TEXT.name(), image.stubBase,
-                    (long) stubs * plan.arch.stubSize(), plan.arch.stubSize()));
+                    (long) stubs * plan.arch.stubSize(), plan.arch.stubSize(), -1));
         }
         for (GlobalSymbol global : plan.symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
                 sections.add(new SetLayout.Section(LINKER_OBJECT, "COMMON " + global.name, PermissionGroup.DATA.name(),
-                        global.address, global.commonSize, global.commonAlign));
+                        global.address, global.commonSize, global.commonAlign, -1));
             }
         }
         sections.sort(Comparator.comparingLong(SetLayout.Section::address));

@@ -1,10 +1,12 @@
 package dev.jdyld.link;
 
+import dev.jdyld.jit.ObjectFile;
 import dev.jdyld.jit.SetLayout;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.ThreadLocalStorage;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -20,9 +22,11 @@ import java.util.Set;
  * @param initializers IFUNC resolvers, constructors and destructors to run
  * @param comdatGroups signatures of the COMDAT groups it kept
  * @param name         its inputs, for messages: the first, and how many more
+ * @param objects      the objects it was linked from, archive members included, as read
  */
 public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetLayout layout, long dsoHandle,
-                        Initializers.Calls initializers, Set<String> comdatGroups, String name) {
+                        Initializers.Calls initializers, Set<String> comdatGroups, String name,
+                        List<ObjectFile> objects) {
     /**
      * Exported names with their addresses and {@code st_size}s; which of them are functions
      * ({@code STT_FUNC}, {@code STT_GNU_IFUNC}: callable through a redirectable stub), and which
@@ -39,5 +43,6 @@ public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetL
 
     public LinkedSet {
         comdatGroups = Set.copyOf(comdatGroups);
+        objects = List.copyOf(objects);
     }
 }

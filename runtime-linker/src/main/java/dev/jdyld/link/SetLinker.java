@@ -93,7 +93,8 @@ public final class SetLinker {
             LoadStage.RELOCATE.reached();
             applyRelocations(image, tls);
             return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled),
-                    image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects));
+                    image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects),
+                    inputsAsRead(objects));
         } catch (Throwable t) {
             if (tls != null) {
                 tls.close();
@@ -113,6 +114,18 @@ public final class SetLinker {
             }
             throw new LinkException(Location.file(describe(plan.objects)), "cannot place the set: " + e.getMessage(), e);
         }
+    }
+
+    /** Each object's name and bytes (an archive member's own), without copying what is already an array. */
+    private static List<ObjectFile> inputsAsRead(List<ElfObject> objects) {
+        List<ObjectFile> inputs = new ArrayList<>(objects.size());
+        for (ElfObject object : objects) {
+            byte[] bytes = object.data.heapBase().filter(base -> base instanceof byte[] array
+                            && array.length == object.data.byteSize()).map(base -> (byte[]) base)
+                    .orElseGet(() -> object.data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            inputs.add(new ObjectFile(object.name, bytes));
+        }
+        return inputs;
     }
 
     /** The first input's name, and how many more there are. */

@@ -117,6 +117,43 @@ final class ElfImages {
         return b.array();
     }
 
+    /**
+     * An object with debug information, as gdb reads a relocatable object: its own bytes with
+     * every loaded section's {@code sh_addr} set to where the section was loaded. gdb relocates the
+     * {@code .debug_*} sections itself, from the object's relocations and those addresses, and
+     * reads code and data from memory. Null when the object has no {@code .debug_info}.
+     */
+    static byte[] debugObject(dev.jdyld.jit.ObjectFile object, List<SetLayout.Section> sections) {
+        byte[] bytes = object.bytes();
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length < 64) {
+            return null;
+        }
+        long shoff = b.getLong(40);
+        int count = Short.toUnsignedInt(b.getShort(60));
+        int names = Short.toUnsignedInt(b.getShort(62));
+        if (shoff <= 0 || names >= count || count > (bytes.length - shoff) / 64) {
+            return null;
+        }
+        long namesAt = b.getLong((int) (shoff + 64L * names + 24));
+        boolean debug = false;
+        for (int i = 1; i < count && !debug; i++) {
+            long name = namesAt + Integer.toUnsignedLong(b.getInt((int) (shoff + 64L * i)));
+            debug = name >= 0 && name + 11 <= bytes.length
+                    && new String(bytes, (int) name, 11, StandardCharsets.US_ASCII).equals(".debug_info");
+        }
+        if (!debug) {
+            return null;
+        }
+        ByteBuffer image = ByteBuffer.wrap(bytes.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        for (SetLayout.Section section : sections) {
+            if (section.object().equals(object.name()) && section.index() > 0 && section.index() < count) {
+                image.putLong((int) (shoff + 64L * section.index() + 16), section.address());
+            }
+        }
+        return image.array();
+    }
+
     private static int groupOf(List<SetLayout.Group> groups, long address) {
         for (int g = 0; g < groups.size(); g++) {
             if (address >= groups.get(g).address() && address < groups.get(g).address() + groups.get(g).size()) {

@@ -43,7 +43,7 @@ public final class GdbJitInterface implements LinkPlugin {
     private static long registerCode;
     private static final Map<LoadedSet, Registration> REGISTERED = new HashMap<>();
 
-    private record Registration(Arena arena, MemorySegment entry) {}
+    private record Registration(Arena arena, java.util.List<MemorySegment> entries) {}
 
     @Override
     public void afterFinalize(LoadedSet set) {
@@ -52,22 +52,34 @@ public final class GdbJitInterface implements LinkPlugin {
                 loadLibrary();
             }
             Arena arena = Arena.ofShared();
-            byte[] image = ElfImages.symbolFile(set.layout());
-            MemorySegment symfile = arena.allocate(image.length, 16);
-            symfile.copyFrom(MemorySegment.ofArray(image));
-            MemorySegment entry = arena.allocate(ENTRY_SIZE, 8);
-            MemorySegment first = descriptor.get(ADDRESS, FIRST);
-            entry.set(ADDRESS, 0, first);
-            entry.set(ADDRESS, 8, MemorySegment.NULL);
-            entry.set(ADDRESS, 16, symfile);
-            entry.set(JAVA_LONG, 24, image.length);
-            if (first.address() != 0) {
-                first.reinterpret(ENTRY_SIZE).set(ADDRESS, 8, entry);
+            java.util.List<MemorySegment> entries = new java.util.ArrayList<>();
+            entries.add(register(arena, ElfImages.symbolFile(set.layout())));
+            for (dev.jdyld.jit.ObjectFile object : set.objects()) {
+                byte[] debug = ElfImages.debugObject(object, set.layout().sections());
+                if (debug != null) {
+                    entries.add(register(arena, debug));
+                }
             }
-            descriptor.set(ADDRESS, FIRST, entry);
-            notifyDebugger(entry, JIT_REGISTER_FN);
-            REGISTERED.put(set, new Registration(arena, entry));
+            REGISTERED.put(set, new Registration(arena, entries));
         }
+    }
+
+    /** Links a symbol file into the descriptor's list and tells the debugger. */
+    private static MemorySegment register(Arena arena, byte[] image) {
+        MemorySegment symfile = arena.allocate(image.length, 16);
+        symfile.copyFrom(MemorySegment.ofArray(image));
+        MemorySegment entry = arena.allocate(ENTRY_SIZE, 8);
+        MemorySegment first = descriptor.get(ADDRESS, FIRST);
+        entry.set(ADDRESS, 0, first);
+        entry.set(ADDRESS, 8, MemorySegment.NULL);
+        entry.set(ADDRESS, 16, symfile);
+        entry.set(JAVA_LONG, 24, image.length);
+        if (first.address() != 0) {
+            first.reinterpret(ENTRY_SIZE).set(ADDRESS, 8, entry);
+        }
+        descriptor.set(ADDRESS, FIRST, entry);
+        notifyDebugger(entry, JIT_REGISTER_FN);
+        return entry;
     }
 
     @Override
@@ -77,18 +89,19 @@ public final class GdbJitInterface implements LinkPlugin {
             if (registration == null) {
                 return;
             }
-            MemorySegment entry = registration.entry();
-            MemorySegment next = entry.get(ADDRESS, 0);
-            MemorySegment previous = entry.get(ADDRESS, 8);
-            if (previous.address() != 0) {
-                previous.reinterpret(ENTRY_SIZE).set(ADDRESS, 0, next);
-            } else {
-                descriptor.set(ADDRESS, FIRST, next);
+            for (MemorySegment entry : registration.entries()) {
+                MemorySegment next = entry.get(ADDRESS, 0);
+                MemorySegment previous = entry.get(ADDRESS, 8);
+                if (previous.address() != 0) {
+                    previous.reinterpret(ENTRY_SIZE).set(ADDRESS, 0, next);
+                } else {
+                    descriptor.set(ADDRESS, FIRST, next);
+                }
+                if (next.address() != 0) {
+                    next.reinterpret(ENTRY_SIZE).set(ADDRESS, 8, previous);
+                }
+                notifyDebugger(entry, JIT_UNREGISTER_FN);
             }
-            if (next.address() != 0) {
-                next.reinterpret(ENTRY_SIZE).set(ADDRESS, 8, previous);
-            }
-            notifyDebugger(entry, JIT_UNREGISTER_FN);
             registration.arena().close();
         }
     }
