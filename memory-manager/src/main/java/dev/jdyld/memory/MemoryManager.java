@@ -36,10 +36,13 @@ public final class MemoryManager implements AutoCloseable {
      * @param windowSize  bytes reserved per window (split 1:1:2 between code, read-only, writable)
      */
     public record Options(boolean dualMapping, boolean hugePages, long windowSize) {
+        /** Anonymous memory without dual mapping, no huge pages, 512 MiB per window. */
         public static final Options DEFAULT = new Options(false, false, 512L << 20);
 
         /**
          * Checks the window size: from 8 MiB to {@link Placement#MAX_REACH}.
+         *
+         * @throws IllegalArgumentException if the window size is outside that range
          */
         public Options {
             if (windowSize < (8L << 20) || windowSize > Placement.MAX_REACH) {
@@ -124,6 +127,9 @@ public final class MemoryManager implements AutoCloseable {
      *
      * @param request sizes and alignments per permission group, and where the slab may go
      * @return the slab, every group writable until {@link Slab#finalizePermissions()}
+     * @throws MemoryException       if the set does not fit within its reach, or no window that satisfies
+     *                               the placement can be reserved or mapped
+     * @throws IllegalStateException if the manager is closed
      */
     public synchronized Slab allocate(SlabRequest request) {
         if (closed) {

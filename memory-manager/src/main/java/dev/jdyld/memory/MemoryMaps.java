@@ -16,10 +16,10 @@ public final class MemoryMaps {
     /**
      * One line of {@code /proc/self/maps}.
      *
+     * @param start       first address
+     * @param end         address after the last byte
      * @param permissions as printed, e.g. {@code r-xp}
      * @param name        the path or pseudo-name, empty for anonymous memory
-     * @param start first address
-     * @param end   address after the last byte
      */
     public record Mapping(long start, long end, String permissions, String name) {
         /**
@@ -38,6 +38,7 @@ public final class MemoryMaps {
      * Every mapping of the process, in address order.
      *
      * @return every mapping, in address order
+     * @throws MemoryException if {@code /proc/self/maps} cannot be read
      */
     public static List<Mapping> read() {
         List<Mapping> mappings = new ArrayList<>();

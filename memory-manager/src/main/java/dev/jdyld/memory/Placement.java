@@ -16,10 +16,16 @@ package dev.jdyld.memory;
 public record Placement(boolean below2GiB, long nearLow, long nearHigh, long reach) {
     /** The largest reach a placement may ask for, and the largest window the manager makes: 2 GiB less room for addends. */
     public static final long MAX_REACH = (1L << 31) - (64L << 20);
+    /**
+     * No constraint beyond the slab's own reach: for a set with no 32-bit absolute addresses and no
+     * 32-bit PC-relative references to host symbols.
+     */
     public static final Placement ANYWHERE = new Placement(false, 0, 0);
 
     /**
      * Checks that {@code reach} is positive and at most {@link #MAX_REACH}.
+     *
+     * @throws IllegalArgumentException if it is not
      */
     public Placement {
         if (reach <= 0 || reach > MAX_REACH) {
@@ -39,9 +45,10 @@ public record Placement(boolean below2GiB, long nearLow, long nearHigh, long rea
     }
 
     /**
-     * Whether the slab must be within reach of given addresses.
+     * Whether the slab must be within {@code reach} of the host range {@code [nearLow, nearHigh]}.
+     * A near constraint sets both bounds; {@code nearHigh == 0} means there is none.
      *
-     * @return true if {@code nearLow} or {@code nearHigh} is set
+     * @return true if {@code nearHigh} is set
      */
     public boolean hasNearConstraint() {
         return nearHigh != 0;

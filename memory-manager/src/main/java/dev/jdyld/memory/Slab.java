@@ -82,6 +82,7 @@ public final class Slab implements AutoCloseable {
      *
      * @param group the permission group
      * @return a segment of exactly its pages
+     * @throws IllegalStateException if the slab is closed
      */
     public MemorySegment segment(PermissionGroup group) {
         checkOpen();
@@ -115,7 +116,12 @@ public final class Slab implements AutoCloseable {
         return finalized;
     }
 
-    /** Gives every group its final protection; idempotent. Never makes a page writable and executable. */
+    /**
+     * Gives every group its final protection; idempotent. Never makes a page writable and executable.
+     *
+     * @throws MemoryException       if {@code mprotect} or {@code munmap} fails
+     * @throws IllegalStateException if the slab is closed
+     */
     public void finalizePermissions() {
         checkOpen();
         if (finalized) {

@@ -13,6 +13,7 @@ package dev.jdyld.jit;
  * @param symbol     symbol name ({@code #N} for an unnamed one), or null
  */
 public record Location(String file, String section, long offset, String relocation, String symbol) {
+    /** The {@code offset} of a location that has none. */
     public static final long NO_OFFSET = -1;
     /** No location: the error concerns the load as a whole. */
     public static final Location NONE = new Location(null, null, NO_OFFSET, null, null);

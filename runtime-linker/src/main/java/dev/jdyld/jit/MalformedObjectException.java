@@ -15,7 +15,7 @@ public final class MalformedObjectException extends LinkException {
     /**
      * The input's name.
      *
-     * @return the file the error is in
+     * @return the file the error is in, or null when it is not known
      */
     public String file() {
         return location().file();
