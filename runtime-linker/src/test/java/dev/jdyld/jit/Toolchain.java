@@ -8,8 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs the machine's gcc, as and binutils for tests: fixtures are compiled at test time. */
-final class Toolchain {
+/**
+ * Runs the machine's gcc, as and binutils for tests: fixtures are compiled at test time. Public
+ * for the engine's own tests in other packages.
+ */
+public final class Toolchain {
     private Toolchain() {}
 
     /** Compiles C source to an object in {@code dir}. */
@@ -25,7 +28,7 @@ final class Toolchain {
     }
 
     /** Assembles x86-64 assembly to an object in {@code dir}. */
-    static Path assemble(Path dir, String name, String source) {
+    public static Path assemble(Path dir, String name, String source) {
         Path s = dir.resolve(name + ".s");
         Path o = dir.resolve(name + ".o");
         write(s, source);
