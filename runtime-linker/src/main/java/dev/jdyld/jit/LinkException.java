@@ -64,6 +64,19 @@ public class LinkException extends RuntimeException {
 
     private static String format(Location location, String what) {
         String where = location.toString();
-        return where.isEmpty() ? what : where + ": " + what;
+        return oneLine(where.isEmpty() ? what : where + ": " + what);
+    }
+
+    /**
+     * Names and header fields quoted from a hostile input may hold line breaks and other control
+     * characters; escaped as {@code \xNN}, they cannot break the message's one line.
+     */
+    private static String oneLine(String message) {
+        if (message.chars().noneMatch(Character::isISOControl)) {
+            return message;
+        }
+        StringBuilder out = new StringBuilder(message.length() + 16);
+        message.chars().forEach(c -> out.append(Character.isISOControl(c) ? String.format("\\x%02x", c) : (char) c));
+        return out.toString();
     }
 }
