@@ -11,9 +11,9 @@ import static dev.jdyld.elf.Elf.*;
 
 /**
  * A relocatable ELF64 object, read and validated. Everything the linker later trusts is
- * checked here once: header fields, section ranges inside the file, string tables, the symbol
- * table and its section indexes, relocation sections and their links. Relocation entries are
- * checked by the scan pass, which reads each of them anyway.
+ * checked here once: header fields, section ranges, sizes and alignments ({@link FieldChecks}),
+ * string tables, the symbol table and its section indexes, relocation sections and their links.
+ * Relocation entries are checked by the scan pass, which reads each of them anyway.
  *
  * <p>Section and symbol fields are kept in flat arrays indexed by section or symbol number, so
  * the relocation loops read primitives only. The reader is machine-neutral: {@link #machine} is
@@ -21,9 +21,6 @@ import static dev.jdyld.elf.Elf.*;
  * arrays are read-only once constructed.
  */
 public final class ElfObject {
-    /** Largest section a set can hold: everything of a set lies within ±2 GiB. */
-    static final long MAX_SECTION_SIZE = 1L << 31;
-
     public final String name;
     public final byte[] bytes;
     public final MemorySegment data;
@@ -132,32 +129,26 @@ public final class ElfObject {
             sectionInfo[i] = u32(h + 44);
             sectionAlign[i] = u64(h + 48);
             sectionEntsize[i] = u64(h + 56);
-            if (i == 0) {
-                continue;
-            }
-            if (sectionType[i] != SHT_NOBITS && sectionType[i] != SHT_NULL) {
-                checkRange("#" + i, h + 24, sectionOffset[i], sectionSize[i], "section contents");
-            } else if (sectionSize[i] < 0 || sectionSize[i] > MAX_SECTION_SIZE) {
-                throw malformed("#" + i, h + 32, "size 0x" + Long.toHexString(sectionSize[i])
-                        + " is more than a set can hold (" + (MAX_SECTION_SIZE >> 30) + " GiB)");
-            }
-            long align = sectionAlign[i];
-            if (align != 0 && Long.bitCount(align) != 1) {
-                throw malformed("#" + i, h + 48, "alignment " + align + " is not a power of two");
-            }
-            if (Long.compareUnsigned(align, 1L << 30) > 0) { // sh_addralign is unsigned: 2^63 is huge, not negative
-                throw unsupported("section #" + i + " alignment " + Long.toUnsignedString(align) + " (more than 1 GiB)");
-            }
-            if (sectionAlign[i] == 0) {
-                sectionAlign[i] = 1;
+            if (i > 0 && sectionType[i] == SHT_NULL) {
+                // The gABI calls an SHT_NULL header inactive, its other fields undefined; GNU ld and lld
+                // ignore them. Cleared, they cannot make the section loaded, sized or read.
+                sectionFlags[i] = sectionOffset[i] = sectionSize[i] = sectionAlign[i] = sectionEntsize[i] = 0;
+                sectionLink[i] = sectionInfo[i] = 0;
             }
         }
         if (shstrndx <= 0 || shstrndx >= shnum || sectionType[shstrndx] != SHT_STRTAB) {
             throw malformed(null, 62, "section name string table index " + shstrndx + " is not a string table");
         }
+        FieldChecks.section(this, shstrndx); // before any name is read from it
         for (int i = 0; i < shnum; i++) {
             sectionName[i] = string(shstrndx, sectionOffset[shstrndx], sectionSize[shstrndx], nameOffset[i],
                     shoff + (long) i * SHDR_SIZE, "#" + i);
+        }
+        for (int i = 1; i < shnum; i++) {
+            FieldChecks.section(this, i);
+            if (sectionAlign[i] == 0) {
+                sectionAlign[i] = 1;
+            }
         }
 
         int symtab = -1;
@@ -311,6 +302,7 @@ public final class ElfObject {
                     }
                 }
             }
+            FieldChecks.symbol(this, s, e);
         }
     }
 
@@ -395,10 +387,10 @@ public final class ElfObject {
                 + " is not NUL-terminated");
     }
 
-    private void checkRange(String section, long fieldOffset, long offset, long length, String what) {
+    void checkRange(String section, long fieldOffset, long offset, long length, String what) {
         if (offset < 0 || length < 0 || offset > bytes.length || length > bytes.length - offset) {
             throw malformed(section, fieldOffset, what + " at 0x" + Long.toHexString(offset) + " of "
-                    + length + " bytes extends past the end of the " + bytes.length + "-byte file");
+                    + Long.toUnsignedString(length) + " bytes extends past the end of the " + bytes.length + "-byte file");
         }
     }
 

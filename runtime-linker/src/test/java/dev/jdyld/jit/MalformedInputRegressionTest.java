@@ -1,116 +1,171 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.elf.Elf;
+import dev.jdyld.elf.ElfObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.FunctionDescriptor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
- * Inputs a fuzz campaign found escaping the {@link LinkException} contract, each rebuilt from a
- * real object or archive: they must now give a typed, located error (or load correctly).
+ * Inputs a fuzz campaign found escaping the {@link LinkException} contract, each made at test time
+ * by patching one field of a real gcc object: an SHT_NULL section that keeps SHF_ALLOC and a size,
+ * and 64-bit fields of 2^63 and above that signed comparisons let through. Each must give one typed exception whose one-line
+ * message starts with the file, the section or member, and the offset of the bad field, and leave
+ * nothing mapped.
  */
 class MalformedInputRegressionTest {
+    private static final int SH_TYPE = 4;
+    private static final int SH_OFFSET = 24;
+    private static final int SH_SIZE = 32;
+    private static final int SH_ADDRALIGN = 48;
+    private static final int ST_SHNDX = 6;
+    /** Far past the end of any test object: where a section's contents must never be read from. */
+    private static final long PAST_THE_END = 0x7fff_0000L;
+
     @TempDir
     Path dir;
 
     private final JitLinker linker = JitLinker.builder().runInitializers(false).build();
 
     @AfterEach
-    void close() {
-        linker.close();
+    void nothingLeftBehind() {
         LoaderTest.assertNothingLeftBehind(linker);
+        linker.close();
     }
 
-    /** Section headers of an ELF64 object, for patching fields in place. */
-    private record Sections(ByteBuffer bytes, long shoff, int count, int shstrndx) {
-        static Sections of(byte[] object) {
-            ByteBuffer bytes = ByteBuffer.wrap(object).order(ByteOrder.LITTLE_ENDIAN);
-            return new Sections(bytes, bytes.getLong(40), Short.toUnsignedInt(bytes.getShort(60)),
-                    Short.toUnsignedInt(bytes.getShort(62)));
-        }
+    // --- an SHT_NULL section header that keeps SHF_ALLOC and a size -------------------------------
 
-        int find(String name) {
-            int strtab = (int) bytes.getLong((int) (shoff + 64L * shstrndx + 24));
-            for (int i = 1; i < count; i++) {
-                int nameOffset = bytes.getInt((int) (shoff + 64L * i));
-                StringBuilder text = new StringBuilder();
-                for (int at = strtab + nameOffset; bytes.get(at) != 0; at++) {
-                    text.append((char) bytes.get(at));
-                }
-                if (text.toString().equals(name)) {
-                    return i;
-                }
+    @Test
+    void inactiveSectionIsNeitherLoadedNorRead() throws Throwable {
+        byte[] victim = victim();
+        // .eh_frame keeps SHF_ALLOC, its size and its .rela.eh_frame; its contents now lie past the end.
+        long header = header(victim, ".eh_frame");
+        byte[] mutant = patch(patch(victim, header + SH_TYPE, 4, Elf.SHT_NULL), header + SH_OFFSET, 8, PAST_THE_END);
+        try (LoadedSet set = linker.loadObjects(List.of(new ObjectFile("victim.o", mutant)))) {
+            assertThat(set.layout().sections()).extracting(SetLayout.Section::name).doesNotContain(".eh_frame")
+                    .contains(".text");
+            int result = (int) set.function("f", java.lang.foreign.FunctionDescriptor.of(JAVA_INT, JAVA_INT))
+                    .invokeExact(5);
+            assertThat(result).isEqualTo(5 * 3 + 7);
+        }
+    }
+
+    @Test
+    void symbolInAnInactiveSectionIsRefused() throws Exception {
+        byte[] victim = victim();
+        ElfObject object = ElfObject.parse("victim.o", victim);
+        int text = section(object, ".text");
+        long header = object.headerOffset(text);
+        byte[] mutant = patch(patch(victim, header + SH_TYPE, 4, Elf.SHT_NULL), header + SH_OFFSET, 8, PAST_THE_END);
+        int first = 1;
+        while (object.symbolSection[first] != text) {
+            first++;
+        }
+        Throwable thrown = catchThrowable(() -> load("victim.o", mutant));
+        assertRefused(thrown, MalformedObjectException.class, "victim.o: section .symtab", symbolEntry(object, first) + ST_SHNDX,
+                "symbol '" + object.symbolName(first) + "' is defined in section .text, which is inactive (SHT_NULL)");
+    }
+
+    @Test
+    void everyLoadedSectionHasItsFileRangeChecked() throws Exception {
+        byte[] victim = victim();
+        long header = header(victim, ".eh_frame");
+        for (int type : new int[] {Elf.SHT_NOTE, Elf.SHT_X86_64_UNWIND, 0x6000_0001 /* an OS-specific type */}) {
+            byte[] mutant = patch(patch(victim, header + SH_TYPE, 4, type), header + SH_OFFSET, 8, PAST_THE_END);
+            assertRefused(catchThrowable(() -> load("victim.o", mutant)), MalformedObjectException.class,
+                    "victim.o: section .eh_frame", header + SH_OFFSET, "extends past the end of the");
+        }
+    }
+
+    // --- 64-bit fields of 2^63 and above, compared unsigned ---------------------------------------
+
+    @Test
+    void alignmentOfTwoToThe63IsRefused() throws Exception {
+        byte[] victim = victim();
+        for (String name : List.of(".text", ".bss", ".tbss")) {
+            long field = header(victim, name) + SH_ADDRALIGN;
+            for (long align : new long[] {1L << 63, 1L << 62, 1L << 31}) {
+                assertRefused(catchThrowable(() -> load("victim.o", patch(victim, field, 8, align))),
+                        UnsupportedObjectException.class, "victim.o: section " + name, field,
+                        "alignment 0x" + Long.toHexString(align) + " is more than a set can honour (1 GiB)");
             }
-            throw new AssertionError("no section " + name);
-        }
-
-        int header(int section) {
-            return (int) (shoff + 64L * section);
+            assertRefused(catchThrowable(() -> load("victim.o", patch(victim, field, 8, -8))),
+                    MalformedObjectException.class, "victim.o: section " + name, field,
+                    "alignment 0xfffffffffffffff8 is not a power of two");
         }
     }
 
     @Test
-    void aNullSectionThatKeepsAllocAndASizePastTheFileIsNeverRead() throws Throwable {
-        byte[] object = Files.readAllBytes(Toolchain.compile(dir, "null", """
-                __attribute__((used)) static int unused_table[1024] = {1, 2, 3};
-                int answer(void) { return 42; }
+    void hugeSectionSizeIsRefusedWithItsSection() throws Exception {
+        byte[] victim = victim();
+        long field = header(victim, ".bss") + SH_SIZE;
+        assertRefused(catchThrowable(() -> load("victim.o", patch(victim, field, 8, 1L << 63))),
+                MalformedObjectException.class, "victim.o: section .bss", field,
+                "size 0x8000000000000000 is more than a set can hold (2 GiB)");
+    }
+
+    // --- helpers -----------------------------------------------------------------------------------
+
+    private LoadedSet load(String name, byte[] bytes) {
+        return linker.loadObjects(List.of(new ObjectFile(name, bytes)));
+    }
+
+    /** The exact type, and one line: {@code <where> offset 0x<offset>: ...<what>...}. */
+    private static void assertRefused(Throwable thrown, Class<? extends LinkException> type, String where, long offset,
+                                      String what) {
+        assertThat(thrown).isExactlyInstanceOf(type);
+        String prefix = where + (where.contains(": section ") ? " " : ": ") + "offset 0x" + Long.toHexString(offset) + ": ";
+        assertThat(thrown.getMessage()).startsWith(prefix).contains(what).doesNotContain("\n");
+        assertThat(((LinkException) thrown).location().offset()).isEqualTo(offset);
+    }
+
+    /** A gcc object with code, data, .bss, TLS and an .eh_frame with its relocations. */
+    private byte[] victim() throws Exception {
+        return Files.readAllBytes(Toolchain.compile(dir, "victim", """
+                int zeroed[16];
+                int counter = 7;
+                __thread int tls_zeroed[4];
+                int f(int x) { return x * 3 + zeroed[1] + counter + tls_zeroed[2]; }
                 """, "-O2", "-fPIC"));
-        Sections sections = Sections.of(object);
-        int data = sections.header(sections.find(".data"));
-        sections.bytes().putInt(data + 4, 0);                              // sh_type = SHT_NULL, SHF_ALLOC kept
-        sections.bytes().putLong(data + 24, object.length + 4096L);        // sh_offset past the end of the file
-        sections.bytes().putLong(data + 32, 1L << 20);                     // sh_size 1 MiB
-        LoadedSet set = linker.loadObjects(List.of(new ObjectFile("null.o", object)));
-        assertThat((int) set.function("answer", FunctionDescriptor.of(JAVA_INT)).invokeExact()).isEqualTo(42);
-        assertThat(set.layout().sections()).noneMatch(section -> section.name().equals(".data"));
     }
 
-    @Test
-    void anAlignmentOfTwoToThe63IsRefusedAsUnsupported() {
-        byte[] object = readObject("align", "int answer(void) { return 42; }");
-        Sections sections = Sections.of(object);
-        int text = sections.find(".text");
-        sections.bytes().putLong(sections.header(text) + 48, Long.MIN_VALUE); // sh_addralign = 2^63
-        assertThatThrownBy(() -> linker.loadObjects(List.of(new ObjectFile("align.o", object))))
-                .isInstanceOf(UnsupportedObjectException.class)
-                .hasMessageContaining("align.o")
-                .hasMessageContaining("section #" + text + " alignment 9223372036854775808 (more than 1 GiB)");
-    }
-
-    @Test
-    void anArchiveLongNameReferenceWithJunkIsMalformedNotANumberFormatError() throws Exception {
-        Path member = Toolchain.compile(dir, "a_member_with_a_long_name", "int member_value(void) { return 7; }", "-O2", "-fPIC");
-        Path archive = dir.resolve("junk.a");
-        Toolchain.run(List.of("ar", "rcs", archive.toString(), member.toString()));
-        byte[] bytes = Files.readAllBytes(archive);
-        String text = new String(bytes, StandardCharsets.ISO_8859_1);
-        int header = text.indexOf("\n/0 ") + 1;                           // the member's "/0" long-name reference
-        assertThat(header).as("a GNU long-name member header").isPositive();
-        byte[] junk = "/9    !         ".getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(junk, 0, bytes, header, 16);
-        assertThatThrownBy(() -> linker.loadObjects(List.of(new ObjectFile("junk.a", bytes))))
-                .isInstanceOf(MalformedObjectException.class)
-                .hasMessageContaining("junk.a")
-                .hasMessageContaining("0x" + Integer.toHexString(header))
-                .hasMessageContaining("long member name reference '/9    !' is not /OFFSET");
-    }
-
-    private byte[] readObject(String name, String source) {
-        try {
-            return Files.readAllBytes(Toolchain.compile(dir, name, source, "-O2", "-fPIC"));
-        } catch (java.io.IOException e) {
-            throw new AssertionError(e);
+    private static int section(ElfObject object, String name) {
+        for (int s = 1; s < object.sectionCount; s++) {
+            if (object.sectionName[s].equals(name)) {
+                return s;
+            }
         }
+        throw new AssertionError("no section " + name);
+    }
+
+    private static long symbolEntry(ElfObject object, int symbol) {
+        return object.sectionOffset[object.symtabIndex] + (long) symbol * Elf.SYM_SIZE;
+    }
+
+    /** File offset of section {@code name}'s header. */
+    private static long header(byte[] bytes, String name) {
+        ElfObject object = ElfObject.parse("x.o", bytes);
+        return object.headerOffset(section(object, name));
+    }
+
+    private static byte[] patch(byte[] bytes, long at, int width, long value) {
+        byte[] patched = bytes.clone();
+        ByteBuffer buffer = ByteBuffer.wrap(patched).order(ByteOrder.LITTLE_ENDIAN);
+        if (width == 4) {
+            buffer.putInt((int) at, (int) value);
+        } else {
+            buffer.putLong((int) at, value);
+        }
+        return patched;
     }
 }
