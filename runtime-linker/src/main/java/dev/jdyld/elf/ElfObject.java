@@ -11,9 +11,10 @@ import static dev.jdyld.elf.Elf.*;
 
 /**
  * A relocatable ELF64 object, read and validated. Everything the linker later trusts is
- * checked here once: header fields, section ranges, sizes and alignments ({@link FieldChecks}),
- * string tables, the symbol table and its section indexes, relocation sections and their links.
- * Relocation entries are checked by the scan pass, which reads each of them anyway.
+ * checked here once: header fields, section ranges inside the file, sizes and alignments, string
+ * tables, the symbol table with its section indexes, values and sizes ({@link FieldChecks}),
+ * relocation sections and their links. Relocation entries are checked by the scan pass, which
+ * reads each of them anyway.
  *
  * <p>Section and symbol fields are kept in flat arrays indexed by section or symbol number, so
  * the relocation loops read primitives only. The reader is machine-neutral: {@link #machine} is
@@ -290,17 +291,6 @@ public final class ElfObject {
             }
             if (bind != STB_LOCAL && bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE) {
                 throw unsupported("symbol " + symbolName(s) + " binding " + bind);
-            }
-            if (shndx > 0 && shndx < sectionCount) {
-                int t = sectionType[shndx];
-                if (t == SHT_NOBITS || t == SHT_PROGBITS || t == SHT_INIT_ARRAY || t == SHT_FINI_ARRAY
-                        || t == SHT_PREINIT_ARRAY) {
-                    long value = symbolValue[s];
-                    if (value < 0 || value > sectionSize[shndx]) {
-                        throw malformed(sectionName[symtab], e + 8, "symbol " + symbolName(s) + " value 0x"
-                                + Long.toHexString(value) + " beyond the end of section " + sectionName[shndx]);
-                    }
-                }
             }
             FieldChecks.symbol(this, s, e);
         }

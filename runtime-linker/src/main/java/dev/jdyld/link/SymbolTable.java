@@ -108,12 +108,9 @@ final class SymbolTable {
         global.kind = GlobalSymbol.Kind.COMMON;
         global.object = -1;
         global.commonSize = Math.max(global.commonSize, object.symbolSize[s]);
-        // st_value of a common symbol is its alignment.
-        long align = object.symbolValue[s];
-        if (align <= 0 || Long.bitCount(align) != 1) {
-            align = 1;
-        }
-        global.commonAlign = Math.max(global.commonAlign, align);
+        // st_value of a common symbol is its alignment. The reader admits only powers of two up to
+        // 1 GiB and sizes up to 2 GiB, so the layout's arithmetic on them cannot overflow.
+        global.commonAlign = Math.max(global.commonAlign, object.symbolValue[s]);
         global.size = global.commonSize;
     }
 

@@ -29,6 +29,8 @@ class MalformedInputRegressionTest {
     private static final int SH_SIZE = 32;
     private static final int SH_ADDRALIGN = 48;
     private static final int ST_SHNDX = 6;
+    private static final int ST_VALUE = 8;
+    private static final int ST_SIZE = 16;
     /** Far past the end of any test object: where a section's contents must never be read from. */
     private static final long PAST_THE_END = 0x7fff_0000L;
 
@@ -114,6 +116,52 @@ class MalformedInputRegressionTest {
                 "size 0x8000000000000000 is more than a set can hold (2 GiB)");
     }
 
+    @Test
+    void symbolValuesAndSizesStayInsideTheirSection() throws Exception {
+        byte[] victim = victim();
+        ElfObject object = ElfObject.parse("victim.o", victim);
+        long zeroed = symbolEntry(object, symbol(object, "zeroed"));
+        long f = symbolEntry(object, symbol(object, "f"));
+        assertRefused(catchThrowable(() -> load("victim.o", patch(victim, zeroed + ST_SIZE, 8, 1L << 63))),
+                MalformedObjectException.class, "victim.o: section .symtab", zeroed + ST_SIZE,
+                "symbol 'zeroed' size 0x8000000000000000 is more than a set can hold (2 GiB)");
+        // zeroed is all of .bss (64 bytes): one byte more runs past its end.
+        assertRefused(catchThrowable(() -> load("victim.o", patch(victim, zeroed + ST_SIZE, 8, 65))),
+                MalformedObjectException.class, "victim.o: section .symtab", zeroed + ST_SIZE,
+                "symbol 'zeroed' at 0x0 of size 0x41 runs past the end of section .bss (0x40 bytes)");
+        assertRefused(catchThrowable(() -> load("victim.o", patch(victim, f + ST_VALUE, 8, 1L << 63))),
+                MalformedObjectException.class, "victim.o: section .symtab", f + ST_VALUE,
+                "symbol 'f' value 0x8000000000000000 beyond the end of section .text");
+    }
+
+    @Test
+    void commonSymbolAlignmentIsComparedUnsigned() throws Exception {
+        byte[] common = Files.readAllBytes(Toolchain.compile(dir, "common",
+                "int common_table[64]; int g(int i) { return common_table[i & 63]; }", "-O2", "-fPIC", "-fcommon"));
+        ElfObject object = ElfObject.parse("common.o", common);
+        int table = symbol(object, "common_table");
+        assertThat(object.symbolSection[table]).isEqualTo(Elf.SHN_COMMON);
+        long value = symbolEntry(object, table) + ST_VALUE;
+        for (long align : new long[] {1L << 63, 1L << 62}) {
+            // 2^63 used to pass as negative and quietly become 1; 2^62 reached the memory manager.
+            assertRefused(catchThrowable(() -> load("common.o", patch(common, value, 8, align))),
+                    UnsupportedObjectException.class, "common.o: section .symtab", value,
+                    "common symbol 'common_table' alignment 0x" + Long.toHexString(align) + " is more than a set can honour");
+        }
+        for (long align : new long[] {0, 24, -16}) {
+            assertRefused(catchThrowable(() -> load("common.o", patch(common, value, 8, align))),
+                    MalformedObjectException.class, "common.o: section .symtab", value,
+                    "common symbol 'common_table' alignment 0x" + Long.toHexString(align) + " is not a power of two");
+        }
+        long size = symbolEntry(object, table) + ST_SIZE;
+        assertRefused(catchThrowable(() -> load("common.o", patch(common, size, 8, -256))),
+                MalformedObjectException.class, "common.o: section .symtab", size,
+                "symbol 'common_table' size 0xffffffffffffff00 is more than a set can hold");
+        try (LoadedSet set = load("common.o", patch(common, value, 8, 1L << 20))) {
+            assertThat(set.find("common_table").orElseThrow() % (1L << 20)).isZero();
+        }
+    }
+
     // --- helpers -----------------------------------------------------------------------------------
 
     private LoadedSet load(String name, byte[] bytes) {
@@ -146,6 +194,15 @@ class MalformedInputRegressionTest {
             }
         }
         throw new AssertionError("no section " + name);
+    }
+
+    private static int symbol(ElfObject object, String name) {
+        for (int s = 1; s < object.symbolCount; s++) {
+            if (object.symbolName(s).equals(name)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no symbol " + name);
     }
 
     private static long symbolEntry(ElfObject object, int symbol) {
