@@ -57,29 +57,33 @@ public final class Archive {
             if (offset + HEADER_SIZE > bytes.length) {
                 throw malformed(offset, "member header cut off by the end of the file");
             }
-            if (bytes[offset + 58] != '`' || bytes[offset + 59] != '\n') {
-                throw malformed(offset + 58, "bad member header terminator");
-            }
             String rawName = ascii(offset, 16).stripTrailing();
-            String sizeField = ascii(offset + 48, 10).trim();
-            long size;
-            try {
-                size = Long.parseLong(sizeField);
-            } catch (NumberFormatException e) {
-                throw malformed(offset + 48, "member size '" + sizeField + "' is not a number");
+            String label = switch (rawName) { // for messages: the name may be the very field that is bad
+                case "/" -> "symbol index";
+                case "/SYM64/" -> "64-bit symbol index";
+                case "//" -> "long-name table";
+                default -> "member #" + (members.size() + 1) + " '" + rawName + "'";
+            };
+            if (bytes[offset + 58] != '`' || bytes[offset + 59] != '\n') {
+                throw malformed(offset + 58, label + ": bad header terminator");
             }
+            long size = decimal(offset + 48, 10);
             int data = offset + HEADER_SIZE;
-            if (size < 0 || size > bytes.length - data) {
-                throw malformed(offset + 48, "member of " + size + " bytes extends past the end of the file");
+            if (size < 0) {
+                throw malformed(offset + 48, label + ": size '" + ascii(offset + 48, 10).stripTrailing()
+                        + "' is not a decimal number");
+            }
+            if (size > bytes.length - data) {
+                throw malformed(offset + 48, label + ": " + size + " bytes extend past the end of the file");
             }
             switch (rawName) {
                 case "/" -> { symbolTable = data; symbolTableSize = (int) size; }
                 case "/SYM64/" -> { symbolTable = data; symbolTableSize = (int) size; symbolTable64 = true; }
                 case "//" -> longNames = Arrays.copyOfRange(bytes, data, data + (int) size);
                 default -> {
-                    Member member = new Member(memberName(rawName, longNames, offset), offset, data, (int) size);
-                    members.add(member);
-                    byHeaderOffset.put(offset, member);
+                    Member entry = new Member(memberName(rawName, longNames, offset, label), offset, data, (int) size);
+                    members.add(entry);
+                    byHeaderOffset.put(offset, entry);
                 }
             }
             offset = data + (int) size + (int) (size & 1);
@@ -90,39 +94,66 @@ public final class Archive {
         }
     }
 
-    private String memberName(String raw, byte[] longNames, int headerOffset) {
-        if (raw.startsWith("/") && raw.length() > 1 && Character.isDigit(raw.charAt(1))) {
-            String digits = raw.substring(1);
-            if (!digits.matches("[0-9]{1,9}")) {
-                throw malformed(headerOffset, "long member name reference '" + raw + "' is not /OFFSET");
+    /**
+     * The member's name: the header's, or for GNU's {@code /N} the entry at offset N of the
+     * {@code //} table. N must be all decimal digits, as {@code ar} writes it.
+     */
+    private String memberName(String raw, byte[] longNames, int headerOffset, String label) {
+        if (raw.startsWith("/") && raw.length() > 1 && raw.charAt(1) >= '0' && raw.charAt(1) <= '9') {
+            long at = decimal(headerOffset + 1, 15);
+            if (at < 0) {
+                throw malformed(headerOffset, label
+                        + ": the characters after the / of a long-name reference are not all decimal digits");
             }
-            int at = Integer.parseInt(digits);
             if (longNames == null || at >= longNames.length) {
-                throw malformed(headerOffset, "long member name " + raw + " outside the // table");
+                throw malformed(headerOffset, label + ": long-name offset " + at + " outside the // table"
+                        + (longNames == null ? " (there is none before it)" : " of " + longNames.length + " bytes"));
             }
-            int end = at;
+            int end = (int) at;
             while (end < longNames.length && longNames[end] != '\n') {
                 end++;
             }
-            String name = new String(longNames, at, end - at, StandardCharsets.UTF_8);
+            String name = new String(longNames, (int) at, end - (int) at, StandardCharsets.UTF_8);
             return name.endsWith("/") ? name.substring(0, name.length() - 1) : name;
         }
         return raw.endsWith("/") ? raw.substring(0, raw.length() - 1) : raw;
     }
 
+    /**
+     * A header field of {@code length} bytes at {@code at}: decimal digits, then only spaces; -1
+     * for anything else (a sign, junk, an empty field). At most 15 digits, so it cannot overflow.
+     */
+    private long decimal(int at, int length) {
+        long value = 0;
+        int i = 0;
+        for (; i < length && bytes[at + i] >= '0' && bytes[at + i] <= '9'; i++) {
+            value = value * 10 + (bytes[at + i] - '0');
+        }
+        if (i == 0) {
+            return -1;
+        }
+        for (; i < length; i++) {
+            if (bytes[at + i] != ' ') {
+                return -1;
+            }
+        }
+        return value;
+    }
+
     private void readIndex(int start, int size, boolean wide) {
         int width = wide ? 8 : 4;
         if (size < width) {
-            throw malformed(start, "symbol index too small");
+            throw malformed(start, "symbol index of " + size + " bytes is too small");
         }
         long count = readBigEndian(start, width);
         if (count < 0 || count > (size - width) / width) {
-            throw malformed(start, "symbol index claims " + count + " entries");
+            throw malformed(start, "symbol index claims " + Long.toUnsignedString(count) + " entries");
         }
         int strings = start + width + (int) count * width;
         int end = start + size;
         for (int i = 0; i < count; i++) {
-            long memberOffset = readBigEndian(start + width + i * width, width);
+            int entry = start + width + i * width;
+            long memberOffset = readBigEndian(entry, width);
             int nameEnd = strings;
             while (nameEnd < end && bytes[nameEnd] != 0) {
                 nameEnd++;
@@ -132,9 +163,11 @@ public final class Archive {
             }
             String symbol = new String(bytes, strings, nameEnd - strings, StandardCharsets.UTF_8);
             strings = nameEnd + 1;
-            Member member = memberOffset > Integer.MAX_VALUE ? null : byHeaderOffset.get((int) memberOffset);
+            // A /SYM64/ offset is 64 bits, unsigned: narrowed to int unchecked, 2^32 + 8 would name the member at 8.
+            boolean inFile = Long.compareUnsigned(memberOffset, bytes.length) < 0;
+            Member member = inFile ? byHeaderOffset.get((int) memberOffset) : null;
             if (member == null) {
-                throw malformed(start, "symbol index entry '" + symbol + "' points at 0x"
+                throw malformed(entry, "symbol index entry " + i + " '" + symbol + "' points at 0x"
                         + Long.toHexString(memberOffset) + ", which is not a member");
             }
             index.putIfAbsent(symbol, member);

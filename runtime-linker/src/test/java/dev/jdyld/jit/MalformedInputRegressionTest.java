@@ -8,8 +8,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -18,8 +20,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * Inputs a fuzz campaign found escaping the {@link LinkException} contract, each made at test time
- * by patching one field of a real gcc object: an SHT_NULL section that keeps SHF_ALLOC and a size,
- * and 64-bit fields of 2^63 and above that signed comparisons let through. Each must give one typed exception whose one-line
+ * by patching one field of a real gcc object or {@code ar} archive: an SHT_NULL section that keeps
+ * SHF_ALLOC and a size, 64-bit fields of 2^63 and above that signed comparisons let through, and
+ * junk in an archive's numeric header fields. Each must give one typed exception whose one-line
  * message starts with the file, the section or member, and the offset of the bad field, and leave
  * nothing mapped.
  */
@@ -162,6 +165,46 @@ class MalformedInputRegressionTest {
         }
     }
 
+    // --- junk in an archive's numeric header fields ------------------------------------------------
+
+    @Test
+    void junkInALongMemberNameReferenceIsRefused() throws Exception {
+        byte[] archive = archive();
+        int header = memberHeader(archive, "/");
+        byte[] mutant = patchArchive(archive, header, 16, "/9    !");
+        assertRefused(catchThrowable(() -> load("libhostile.a", mutant)), MalformedObjectException.class,
+                "libhostile.a", header, "member #1 '/9    !': the characters after the / of a long-name reference are not all decimal digits");
+        byte[] beyond = patchArchive(archive, header, 16, "/99999999999999");
+        assertRefused(catchThrowable(() -> load("libhostile.a", beyond)), MalformedObjectException.class,
+                "libhostile.a", header, "member #1 '/99999999999999': long-name offset 99999999999999 outside the // table");
+    }
+
+    @Test
+    void junkInAMemberSizeIsRefused() throws Exception {
+        byte[] archive = archive();
+        int header = memberHeader(archive, "short.o/");
+        for (String size : List.of("12a", "+12", "-1", "", " 12", "1\n2")) {
+            byte[] mutant = patchArchive(archive, header + 48, 10, size);
+            assertRefused(catchThrowable(() -> load("libhostile.a", mutant)), MalformedObjectException.class,
+                    "libhostile.a", header + 48, "member #2 'short.o/': size '");
+        }
+        byte[] huge = patchArchive(archive, header + 48, 10, "9999999999");
+        assertRefused(catchThrowable(() -> load("libhostile.a", huge)), MalformedObjectException.class,
+                "libhostile.a", header + 48, "member #2 'short.o/': 9999999999 bytes extend past the end of the file");
+    }
+
+    @Test
+    void symbolIndexOffsetsAreCheckedBeforeTheyAreNarrowed() throws Exception {
+        byte[] archive = archive();
+        int index = 8; // ar rcs writes the symbol index first
+        assertThat(new String(archive, index, 16, StandardCharsets.US_ASCII).stripTrailing()).isEqualTo("/");
+        int firstEntry = index + 60 + 4;
+        byte[] mutant = archive.clone();
+        ByteBuffer.wrap(mutant).order(ByteOrder.BIG_ENDIAN).putInt(firstEntry, 0xffff_fff0);
+        assertRefused(catchThrowable(() -> load("libhostile.a", mutant)), MalformedObjectException.class,
+                "libhostile.a", firstEntry, "symbol index entry 0 '");
+    }
+
     // --- helpers -----------------------------------------------------------------------------------
 
     private LoadedSet load(String name, byte[] bytes) {
@@ -185,6 +228,37 @@ class MalformedInputRegressionTest {
                 __thread int tls_zeroed[4];
                 int f(int x) { return x * 3 + zeroed[1] + counter + tls_zeroed[2]; }
                 """, "-O2", "-fPIC"));
+    }
+
+    /** {@code ar rcs libhostile.a} of a member with a long name (so GNU's // table) and a short one. */
+    private byte[] archive() throws Exception {
+        Path longName = Toolchain.compile(dir, "a_member_with_a_long_name", "int long_named(void) { return 1; }", "-O2", "-fPIC");
+        Path shortName = Toolchain.compile(dir, "short", "int short_named(void) { return 2; }", "-O2", "-fPIC");
+        Path archive = dir.resolve("libhostile.a");
+        Toolchain.run(List.of("ar", "rcs", archive.toString(), longName.toString(), shortName.toString()));
+        return Files.readAllBytes(archive);
+    }
+
+    /** Header offset of the first ordinary member whose name field starts with {@code prefix} (not the index or // table). */
+    private static int memberHeader(byte[] archive, String prefix) {
+        for (int at = 8; at + 60 <= archive.length; ) {
+            String name = new String(archive, at, 16, StandardCharsets.US_ASCII).stripTrailing();
+            if (!name.equals("/") && !name.equals("//") && name.startsWith(prefix)) {
+                return at;
+            }
+            int size = Integer.parseInt(new String(archive, at + 48, 10, StandardCharsets.US_ASCII).trim());
+            at += 60 + size + (size & 1);
+        }
+        throw new AssertionError("no member " + prefix);
+    }
+
+    /** Overwrites a space-padded ASCII header field. */
+    private static byte[] patchArchive(byte[] archive, int at, int width, String value) {
+        byte[] patched = archive.clone();
+        Arrays.fill(patched, at, at + width, (byte) ' ');
+        byte[] text = value.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(text, 0, patched, at, text.length);
+        return patched;
     }
 
     private static int section(ElfObject object, String name) {
