@@ -3,6 +3,7 @@ package dev.jdyld.link;
 import dev.jdyld.elf.Archive;
 import dev.jdyld.elf.Elf;
 import dev.jdyld.elf.ElfObject;
+import dev.jdyld.jit.LinkException;
 import dev.jdyld.jit.Location;
 import dev.jdyld.jit.ObjectFile;
 import dev.jdyld.jit.UnsupportedObjectException;
@@ -60,6 +61,11 @@ final class InputSelection {
                     }
                 }
             }
+        }
+        if (objects.isEmpty()) {
+            // Archives alone: no object leaves a symbol undefined, so no member is pulled in.
+            throw new LinkException(Location.file(archives.getFirst().name), "no object to load: an archive"
+                    + " only supplies members that define symbols the set's objects leave undefined");
         }
     }
 

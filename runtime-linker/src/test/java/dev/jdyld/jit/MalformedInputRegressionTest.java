@@ -22,9 +22,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
  * Inputs a fuzz campaign found escaping the {@link LinkException} contract, each made at test time
  * by patching one field of a real gcc object or {@code ar} archive: an SHT_NULL section that keeps
  * SHF_ALLOC and a size, 64-bit fields of 2^63 and above that signed comparisons let through, and
- * junk in an archive's numeric header fields. Each must give one typed exception whose one-line
- * message starts with the file, the section or member, and the offset of the bad field, and leave
- * nothing mapped.
+ * junk in an archive's numeric header fields (and, found on the way, an archive loaded alone). Each
+ * must give one typed exception whose one-line message starts with the file, the section or
+ * member, and the offset of the bad field, and leave nothing mapped.
  */
 class MalformedInputRegressionTest {
     private static final int SH_TYPE = 4;
@@ -203,6 +203,14 @@ class MalformedInputRegressionTest {
         ByteBuffer.wrap(mutant).order(ByteOrder.BIG_ENDIAN).putInt(firstEntry, 0xffff_fff0);
         assertRefused(catchThrowable(() -> load("libhostile.a", mutant)), MalformedObjectException.class,
                 "libhostile.a", firstEntry, "symbol index entry 0 '");
+    }
+
+    @Test
+    void anArchiveAloneIsRefusedNotIndexedOutOfBounds() throws Exception {
+        // No object leaves a symbol undefined, so no member is pulled in: the set would be empty.
+        Throwable thrown = catchThrowable(() -> load("libhostile.a", archive()));
+        assertThat(thrown).isExactlyInstanceOf(LinkException.class);
+        assertThat(thrown.getMessage()).startsWith("libhostile.a: no object to load: ").doesNotContain("\n");
     }
 
     // --- helpers -----------------------------------------------------------------------------------
