@@ -64,11 +64,6 @@ public final class SetLinker {
         LoadStage.PARSE.reached();
         InputSelection selection = new InputSelection(inputs, arch);
         List<ElfObject> objects = selection.objects;
-        if (objects.isEmpty()) {
-            // Only archives, and nothing undefined that a member could define: as ld, pull nothing.
-            throw new LinkException(Location.file(inputs.get(0).name()), "nothing to load: archive members are"
-                    + " pulled in only to define symbols the set needs, and no object of the set needs any");
-        }
         SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier));
         symbols.resolve(earlier, host);
         LoadStage.PLAN.reached();
