@@ -34,6 +34,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // What the gcc driver links by default besides libc and libm (already in the process):
+        // libgcc_s, for _Unwind_* (C++ and Rust unwinding, backtraces).
+        if (linkerOptions.libraries.stream().noneMatch(name -> name.contains("gcc_s"))) {
+            linkerOptions.libraries.add("libgcc_s.so.1");
+        }
         JitLinker linker = linkerOptions.builder().build();
         LoadedSet set = linker.load(files);
         List<String> argv = new ArrayList<>();

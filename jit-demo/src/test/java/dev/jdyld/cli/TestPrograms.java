@@ -78,7 +78,9 @@ final class TestPrograms {
             new Program("ctor-atexit", List.of(), List.of(), List.of(), false),
             new Program("common-weak", List.of(), List.of(), List.of(), false),
             new Program("cpp-runtime", List.of(), List.of("stdc++"), List.of("stdc++"), false),
-            new Program("ifunc", List.of(), List.of(), List.of(), false));
+            new Program("ifunc", List.of(), List.of(), List.of(), false),
+            // gcc links libgcc_s by default; jdyld run searches it by default too (no --lib).
+            new Program("unwind-backtrace", List.of(), List.of(), List.of(), false));
 
     private static final Path SYSTEM_LIBRARIES = Path.of("/usr/lib/x86_64-linux-gnu");
 
