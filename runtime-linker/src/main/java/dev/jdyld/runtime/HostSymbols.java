@@ -95,12 +95,21 @@ public final class HostSymbols {
         return hints.isEmpty() ? null : String.join("; ", hints);
     }
 
-    /** Names in namespace std, operator new and delete, the C++ ABI's type info and entry points. */
+    /**
+     * Names libstdc++ defines: members of namespace std, also under the mangling's abbreviations
+     * ({@code So} is {@code std::ostream}, as in {@code _ZNSolsEi}, its {@code operator<<(int)}),
+     * their type info and vtables, type info of fundamental types ({@code _ZTIi}), operator new
+     * and delete, and the C++ ABI's classes and entry points.
+     */
+    private static final java.util.regex.Pattern CXX_RUNTIME_NAME = java.util.regex.Pattern.compile(
+            "_ZN[KVr]*S[tabsiod].*|_ZSt.*|_ZT[IVST]S[tabsiod].*|_ZT[IS]P?K?[a-z]|_Z(nw|na|dl|da).*"
+                    + "|_ZT[IV]N10__cxxabiv1.*|__cxa_.*|__gxx_.*");
+
     private static boolean isCxxRuntimeName(String name) {
-        return java.util.stream.Stream.of("_ZNSt", "_ZNKSt", "_ZSt", "_Znw", "_Zna", "_Zdl", "_Zda", "_ZTISt", "_ZTVSt",
-                "_ZTVN10__cxxabiv1", "__cxa_", "__gxx_").anyMatch(name::startsWith);
+        return CXX_RUNTIME_NAME.matcher(name).matches();
     }
 
+    /** The host libraries added, as given to {@link #addLibrary}, in search order. */
     public synchronized List<String> libraryNames() {
         return List.copyOf(libraryNames);
     }

@@ -16,11 +16,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Every call jdyld's runtime makes into native code, in one place: the C library (with the
- * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34) and the unwinder
- * ({@code libgcc_s.so.1}). Handles are made on first use, one holder class per group, so start-up
- * pays only for what a run needs; a library that cannot be found is reported as a
- * {@link LinkException} naming it and what it is needed for when that is first needed, not as a
- * class-initialisation failure.
+ * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34), the unwinder
+ * ({@code libgcc_s.so.1}) and the C++ runtime's demangler ({@code libstdc++.so.6}). Handles are
+ * made on first use, one holder class per group, so start-up pays only for what a run needs; a
+ * library that cannot be found is reported as a {@link LinkException} naming it and what it is
+ * needed for when that is first needed, not as a class-initialisation failure. The demangler alone
+ * is optional: without libstdc++, {@link #cxaDemangle} answers null and names stay mangled.
  *
  * <p>Downcalls made here cannot fail in Java; a {@code Throwable} from {@code invokeExact} would be
  * a bug of the binding, so it is rethrown as an {@link AssertionError} naming the function.
@@ -58,8 +59,12 @@ public final class Native {
 
     /** {@code dlopen(name, RTLD_NOW | RTLD_GLOBAL)}: the handle, or 0 ({@link #dlerror} says why). */
     public static long dlopen(String name) {
+        return dlopen(name, Dl.RTLD_NOW | Dl.RTLD_GLOBAL);
+    }
+
+    private static long dlopen(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            return (long) Dl.DLOPEN.invokeExact(arena.allocateFrom(name), Dl.RTLD_NOW | Dl.RTLD_GLOBAL);
+            return (long) Dl.DLOPEN.invokeExact(arena.allocateFrom(name), flags);
         } catch (Throwable t) {
             throw failed("dlopen", t);
         }
@@ -309,6 +314,54 @@ public final class Native {
             // The holder failed to load libgcc_s: say so each time it is needed, not once obscurely.
             throw new LinkException("libgcc_s.so.1 cannot be loaded; it is needed for registering unwind"
                     + " tables (.eh_frame): " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+        }
+    }
+
+    private static final class CxxRuntime {
+        /* char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status); */
+        static final MethodHandle CXA_DEMANGLE = bindCxaDemangle();
+    }
+
+    /** The C++ runtime's demangler, or null when there is no libstdc++ to take it from. */
+    private static MethodHandle bindCxaDemangle() {
+        // RTLD_LOCAL (no RTLD_GLOBAL): making a name readable for a message or a profiler must not
+        // make the C++ runtime's symbols resolvable for code loaded later, as a host library would.
+        long library = dlopen("libstdc++.so.6", Dl.RTLD_NOW);
+        if (library == 0) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            long function = dlsym(library, arena.allocateFrom("__cxa_demangle"));
+            return function == 0 ? null
+                    : downcall(function, FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        }
+    }
+
+    /**
+     * {@code __cxa_demangle(mangled, NULL, NULL, &status)}: the name as C++ spells it, or null when
+     * {@code mangled} is not a valid mangled name or libstdc++ cannot be opened.
+     */
+    public static String cxaDemangle(String mangled) {
+        MethodHandle demangle = CxxRuntime.CXA_DEMANGLE;
+        if (demangle == null) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment status = arena.allocate(JAVA_INT);
+            long text;
+            try {
+                text = (long) demangle.invokeExact(arena.allocateFrom(mangled), 0L, 0L, status);
+            } catch (Throwable t) {
+                throw failed("__cxa_demangle", t);
+            }
+            if (text == 0) {
+                return null;
+            }
+            try {
+                return status.get(JAVA_INT, 0) == 0 ? cString(text) : null;
+            } finally {
+                free(text); // __cxa_demangle allocates the result with malloc
+            }
         }
     }
 
