@@ -37,6 +37,13 @@ final class RelocationScan implements ScanContext {
     }
 
     void scanAll() {
+        for (GlobalSymbol global : plan.symbols.globals) {
+            // Every IFUNC the set defines gets its stub, referenced in the set or not: the stub is the
+            // address lookups and later sets see, and without it they would get the resolver's.
+            if (global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
+                plan.stubs.requestIfunc(global.id);
+            }
+        }
         List<ElfObject> objects = plan.objects;
         SectionLayout sections = plan.sections;
         for (int o = 0; o < objects.size(); o++) {

@@ -127,6 +127,24 @@ class LinkerFeaturesTest {
     }
 
     @Test
+    void anIfuncNoCodeOfItsSetRefersToIsResolvedForLookupsAndLaterSets() throws Throwable {
+        Path object = Toolchain.compile(dir, "lone_ifunc", """
+                static int plain(int x) { return x * 3; }
+                static void *resolve(void) { return (void *) plain; }
+                int tripled(int x) __attribute__((ifunc("resolve")));
+                """, "-O2", "-fPIC");
+        Path caller = Toolchain.compile(dir, "ifunc_caller", "int tripled(int); int call_tripled(int x) { return tripled(x) + 1; }",
+                "-O2", "-fPIC");
+        try (JitLinker linker = JitLinker.create()) {
+            LoadedSet set = linker.load(object);
+            assertThat((int) set.function("tripled", FunctionDescriptor.of(JAVA_INT, JAVA_INT)).invokeExact(5)).isEqualTo(15);
+            assertThat((int) linker.function("tripled", FunctionDescriptor.of(JAVA_INT, JAVA_INT)).invokeExact(6)).isEqualTo(18);
+            MethodHandle call = linker.load(caller).function("call_tripled", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+            assertThat((int) call.invokeExact(7)).isEqualTo(22);
+        }
+    }
+
+    @Test
     void archiveMembersArePulledInForUndefinedSymbolsOnly() throws Throwable {
         Path used = Toolchain.compile(dir, "used", "int used(void) { return 7; } int helper(void);"
                 + " int via_helper(void) { return helper(); }", "-O2", "-fPIC");
