@@ -3,6 +3,8 @@ package dev.jdyld.jit;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;
+import dev.jdyld.runtime.ThreadLocalStorage;
+import dev.jdyld.runtime.UnwindRegistration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -137,19 +139,46 @@ class MemoryLayoutTest {
         }
     }
 
+    /**
+     * A set with code, data, BSS, TLS, a constructor and unwind tables, loaded, called and closed
+     * 10,000 times: the kernel's mappings of the windows and the committed bytes are the same at
+     * every thousandth cycle (with the set open) and back to none at the end, and no TLS key or
+     * unwind registration accumulates.
+     */
     @Test
     void tenThousandLoadCloseCyclesDoNotGrow() throws Throwable {
-        Path object = Toolchain.compile(dir, "cycle", "int cycle(int x) { return x * 2; }", "-O2", "-fPIC");
+        Path object = Toolchain.compile(dir, "cycle", """
+                static __thread int calls;
+                static int scale = 2;
+                static int seen[16];
+                __attribute__((constructor)) static void init(void) { seen[0] = 1; }
+                int cycle(int x) { seen[x & 15] += x; return ++calls * 1000 + x * scale + seen[0]; }
+                """, "-O2", "-fPIC");
         ObjectFile input = ObjectFile.read(object);
+        int keys = ThreadLocalStorage.openKeys();
+        int frames = UnwindRegistration.registeredSections();
         try (JitLinker linker = JitLinker.create()) {
             linker.loadObjects(List.of(input)).close(); // the first window
             int maps = MemoryMaps.read().size();
             long reserved = linker.memoryManager().usage().stream().mapToLong(WindowUsage::reserved).sum();
+            List<MemoryMaps.Mapping> openWindows = null;
+            long openCommitted = -1;
             for (int i = 0; i < 10_000; i++) {
                 LoadedSet set = linker.loadObjects(List.of(input));
+                MethodHandle cycle = set.function("cycle", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+                // A fresh TLS block and fresh data each time: the first call, with seen[0] as initialised.
+                assertThat((int) cycle.invokeExact(i)).as("cycle %d", i).isEqualTo(1000 + 2 * i + ((i & 15) == 0 ? 1 + i : 1));
                 if (i % 1000 == 0) {
-                    MethodHandle cycle = set.function("cycle", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-                    assertThat((int) cycle.invokeExact(i)).isEqualTo(2 * i);
+                    List<MemoryMaps.Mapping> windows = windowMappings(linker);
+                    long committed = linker.memoryManager().usage().stream().mapToLong(WindowUsage::committed).sum();
+                    if (openWindows == null) {
+                        openWindows = windows;
+                        openCommitted = committed;
+                    }
+                    assertThat(windows).as("mappings of the windows at cycle %d", i).isEqualTo(openWindows);
+                    assertThat(committed).as("committed bytes at cycle %d", i).isEqualTo(openCommitted);
+                    assertThat(ThreadLocalStorage.openKeys()).isEqualTo(keys + 1);
+                    assertThat(UnwindRegistration.registeredSections()).isEqualTo(frames + 1);
                 }
                 set.close();
             }
@@ -157,6 +186,16 @@ class MemoryLayoutTest {
             List<WindowUsage> usage = linker.memoryManager().usage();
             assertThat(usage.stream().mapToLong(WindowUsage::reserved).sum()).isEqualTo(reserved);
             assertThat(usage.stream().mapToLong(WindowUsage::committed).sum()).isZero();
+            LoaderTest.assertNothingLeftBehind(linker);
         }
+        assertThat(ThreadLocalStorage.openKeys()).isEqualTo(keys);
+        assertThat(UnwindRegistration.registeredSections()).isEqualTo(frames);
+    }
+
+    /** The kernel's mappings of the linker's windows: exact, unlike the process's, which move with the JVM's. */
+    private static List<MemoryMaps.Mapping> windowMappings(JitLinker linker) {
+        List<WindowUsage> windows = linker.memoryManager().usage();
+        return MemoryMaps.read().stream().filter(mapping -> windows.stream().anyMatch(
+                window -> mapping.overlaps(window.base(), window.base() + window.reserved()))).toList();
     }
 }
