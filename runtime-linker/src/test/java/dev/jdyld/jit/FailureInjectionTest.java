@@ -1,5 +1,6 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;
 import dev.jdyld.runtime.LoadStage;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
@@ -148,6 +150,11 @@ class FailureInjectionTest {
                 Stream.of(new Failure(LoadStage.CONSTRUCTOR, 2)));
     }
 
+    /** Each failure with anonymous memory and with dual mapping, whose write views live outside the windows. */
+    static Stream<Arguments> failuresAndMappings() {
+        return failures().flatMap(failure -> Stream.of(Arguments.of(failure, false), Arguments.of(failure, true)));
+    }
+
     @TempDir
     static Path dir;
 
@@ -202,24 +209,25 @@ class FailureInjectionTest {
     }
 
     /**
-     * The kernel's mappings of the linker's windows, exactly: the whole process's count would move
-     * with the JVM's own mappings.
+     * The kernel's mappings of the linker's memory, exactly: its windows and, with dual mapping, the
+     * write views of their memory files. (The whole process's count moves with the JVM's own mappings.)
      */
-    private static List<MemoryMaps.Mapping> windowMappings(JitLinker linker) {
+    private static List<MemoryMaps.Mapping> linkerMappings(JitLinker linker) {
         List<WindowUsage> windows = linker.memoryManager().usage();
-        return MemoryMaps.read().stream().filter(mapping -> windows.stream().anyMatch(
-                window -> mapping.overlaps(window.base(), window.base() + window.reserved()))).toList();
+        return MemoryMaps.read().stream().filter(mapping -> mapping.name().contains("jdyld-window") || windows.stream()
+                .anyMatch(window -> mapping.overlaps(window.base(), window.base() + window.reserved()))).toList();
     }
 
     private static long committed(JitLinker linker) {
         return linker.memoryManager().usage().stream().mapToLong(WindowUsage::committed).sum();
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("failures")
-    void aLoadFailedAtThisStageLeavesNothingBehind(Failure failure) throws Throwable {
+    @ParameterizedTest(name = "{0}, dual mapping {1}")
+    @MethodSource("failuresAndMappings")
+    void aLoadFailedAtThisStageLeavesNothingBehind(Failure failure, boolean dualMapping) throws Throwable {
         try (Arena arena = Arena.ofShared();
-             JitLinker linker = JitLinker.builder().hostLibrary("libstdc++.so.6").build()) {
+             JitLinker linker = JitLinker.builder().hostLibrary("libstdc++.so.6")
+                     .memoryOptions(MemoryManager.Options.DEFAULT.withDualMapping(dualMapping)).build()) {
             MemorySegment events = arena.allocate(JAVA_INT, 6);
             linker.defineData("events", events);
             LoadedSet baseSet = linker.loadObjects(List.of(base));
@@ -239,13 +247,14 @@ class FailureInjectionTest {
             // What stays: the base set and the linker's stub block that calls to base_value go through.
             int slabs = linker.memoryManager().usage().stream().mapToInt(WindowUsage::slabs).sum();
             long committed = committed(linker);
-            List<MemoryMaps.Mapping> maps = windowMappings(linker);
+            List<MemoryMaps.Mapping> maps = linkerMappings(linker);
             int keys = ThreadLocalStorage.openKeys();
             int freeKey = lowestFreeKey();
             int frames = UnwindRegistration.registeredSections();
 
             List<String> duringLoad = new ArrayList<>();
-            failure.inject(() -> duringLoad.add("key " + (lowestFreeKey() != freeKey) + ", frames " + unwinderKnows(bump)));
+            failure.inject(() -> duringLoad.add("key " + (lowestFreeKey() != freeKey) + ", frames " + unwinderKnows(bump)
+                    + ", mappings " + !linkerMappings(linker).equals(maps)));
             Throwable thrown = catchThrowable(() -> linker.loadObjects(List.of(object)));
             LoadStage.setHook(null);
 
@@ -253,16 +262,18 @@ class FailureInjectionTest {
             assertThat(thrown instanceof LinkException || thrown.getMessage().startsWith("injected"))
                     .as("a LinkException, or the injected exception itself: %s", thrown).isTrue();
             assertThat(thrown.getSuppressed()).as("undoing the load raised nothing").isEmpty();
-            // Observed at the failure: the key and the unwind tables existed then (the checks below can see them).
+            // Observed at the failure: the key, the unwind tables and the set's pages (and write views)
+            // existed then, so the checks below would see them left behind.
             boolean keyMade = failure.stage().compareTo(LoadStage.RELOCATE) >= 0;
             boolean framesRegistered = failure.stage().compareTo(LoadStage.UNWIND) >= 0;
-            assertThat(duringLoad).containsExactly("key " + keyMade + ", frames " + framesRegistered);
+            boolean mapped = failure.stage().compareTo(LoadStage.COPY) >= 0;
+            assertThat(duringLoad).containsExactly("key " + keyMade + ", frames " + framesRegistered + ", mappings " + mapped);
 
             assertThat(linker.lookup("bump")).isEmpty();
             assertThat(linker.lookup("doubled")).isEmpty();
             assertThat(linker.memoryManager().usage().stream().mapToInt(WindowUsage::slabs).sum()).isEqualTo(slabs);
             assertThat(committed(linker)).isEqualTo(committed);
-            assertThat(windowMappings(linker)).isEqualTo(maps);
+            assertThat(linkerMappings(linker)).isEqualTo(maps);
             assertThat(ThreadLocalStorage.openKeys()).isEqualTo(keys);
             assertThat(lowestFreeKey()).as("the set's pthread key was deleted").isEqualTo(freeKey);
             assertThat(UnwindRegistration.registeredSections()).isEqualTo(frames);
