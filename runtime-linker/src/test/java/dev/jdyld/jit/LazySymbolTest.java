@@ -1,12 +1,9 @@
 package dev.jdyld.jit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -22,24 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** defineLazy: callable at once, materialized exactly once on the first call from Java or loaded code. */
-class LazySymbolTest {
-    private static final FunctionDescriptor INT_INT = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
-
-    @TempDir
-    Path dir;
-
-    private final JitLinker linker = JitLinker.create();
+class LazySymbolTest extends JitApiTestBase {
     private final AtomicInteger materialized = new AtomicInteger();
-
-    @AfterEach
-    void close() {
-        linker.close();
-        LoaderTest.assertNothingLeftBehind(linker);
-    }
-
-    private ObjectFile compile(String name, String source) {
-        return ObjectFile.read(Toolchain.compile(dir, name, source, "-O2", "-fPIC"));
-    }
 
     private List<ObjectFile> counted(ObjectFile object) {
         materialized.incrementAndGet();

@@ -1,37 +1,15 @@
 package dev.jdyld.jit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
-import java.nio.file.Path;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Scopes: own definitions, search order through linked scopes, then the host. */
-class ScopeTest {
-    private static final FunctionDescriptor INT_INT = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
-
-    @TempDir
-    Path dir;
-
-    private final JitLinker linker = JitLinker.create();
-
-    @AfterEach
-    void close() {
-        linker.close();
-        LoaderTest.assertNothingLeftBehind(linker);
-    }
-
-    private ObjectFile compile(String name, String source) {
-        return ObjectFile.read(Toolchain.compile(dir, name, source, "-O2", "-fPIC"));
-    }
+class ScopeTest extends JitApiTestBase {
 
     @Test
     void eachScopeHasItsOwnDefinitionsAndSearchesTheScopesLinkedToIt() throws Throwable {
