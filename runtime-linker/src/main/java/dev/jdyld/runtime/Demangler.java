@@ -1,8 +1,17 @@
 package dev.jdyld.runtime;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 /**
  * C++ names as people read them, through the C++ runtime's own demangler ({@code __cxa_demangle}
- * of {@code libstdc++.so.6}, bound in {@link Native}): {@code _ZdlPvm} is
+ * of {@code libstdc++.so.6}, the one downcall into that library): {@code _ZdlPvm} is
  * {@code operator delete(void*, unsigned long)}. Demangling never fails: a name that is not a valid
  * mangled name, or any name when libstdc++ cannot be opened, stays as it is, since error messages
  * and profiler maps must not fail because a name could not be made prettier.
@@ -10,12 +19,60 @@ package dev.jdyld.runtime;
 public final class Demangler {
     private Demangler() {}
 
+    private static final class CxxRuntime {
+        /* char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status); */
+        static final MethodHandle CXA_DEMANGLE = bindCxaDemangle();
+    }
+
     /** The demangled form of an Itanium C++ ABI name ({@code _Z...}); any other name unchanged. */
     public static String demangle(String name) {
         if (!name.startsWith("_Z")) {
             return name;
         }
-        String readable = Native.cxaDemangle(name);
+        String readable = cxaDemangle(name);
         return readable == null ? name : readable;
+    }
+
+    /** The C++ runtime's demangler, or null when there is no libstdc++ to take it from. */
+    private static MethodHandle bindCxaDemangle() {
+        // RTLD_LOCAL (no RTLD_GLOBAL): making a name readable for a message or a profiler must not
+        // make the C++ runtime's symbols resolvable for code loaded later, as a host library would.
+        long library = Native.dlopen("libstdc++.so.6", Native.RTLD_NOW);
+        if (library == 0) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            long function = Native.dlsym(library, arena.allocateFrom("__cxa_demangle"));
+            return function == 0 ? null
+                    : Native.downcall(function, FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        }
+    }
+
+    /**
+     * {@code __cxa_demangle(mangled, NULL, NULL, &status)}: the name as C++ spells it, or null when
+     * {@code mangled} is not a valid mangled name or libstdc++ cannot be opened.
+     */
+    private static String cxaDemangle(String mangled) {
+        MethodHandle demangle = CxxRuntime.CXA_DEMANGLE;
+        if (demangle == null) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment status = arena.allocate(JAVA_INT);
+            long text;
+            try {
+                text = (long) demangle.invokeExact(arena.allocateFrom(mangled), 0L, 0L, status);
+            } catch (Throwable t) {
+                throw Native.failed("__cxa_demangle", t);
+            }
+            if (text == 0) {
+                return null;
+            }
+            try {
+                return status.get(JAVA_INT, 0) == 0 ? Native.cString(text) : null;
+            } finally {
+                Native.free(text); // __cxa_demangle allocates the result with malloc
+            }
+        }
     }
 }

@@ -16,12 +16,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Every call jdyld's runtime makes into native code, in one place: the C library (with the
- * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34), the unwinder
- * ({@code libgcc_s.so.1}) and the C++ runtime's demangler ({@code libstdc++.so.6}). Handles are
+ * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34) and the unwinder
+ * ({@code libgcc_s.so.1}); the C++ runtime's demangler is bound in {@link Demangler}. Handles are
  * made on first use, one holder class per group, so start-up pays only for what a run needs; a
  * library that cannot be found is reported as a {@link LinkException} naming it and what it is
- * needed for when that is first needed, not as a class-initialisation failure. The demangler alone
- * is optional: without libstdc++, {@link #cxaDemangle} answers null and names stay mangled.
+ * needed for when that is first needed, not as a class-initialisation failure.
  *
  * <p>Downcalls made here cannot fail in Java; a {@code Throwable} from {@code invokeExact} would be
  * a bug of the binding, so it is rethrown as an {@link AssertionError} naming the function.
@@ -41,15 +40,18 @@ public final class Native {
         return C.findOrThrow(name).address();
     }
 
+    static final int RTLD_NOW = 0x2;
+    static final int RTLD_GLOBAL = 0x100;
+
     private static final class Dl {
-        static final int RTLD_NOW = 0x2;
-        static final int RTLD_GLOBAL = 0x100;
         /* void *dlopen(const char *filename, int flags); */
         static final MethodHandle DLOPEN = libc("dlopen", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT));
         /* void *dlsym(void *handle, const char *symbol); */
         static final MethodHandle DLSYM = libc("dlsym", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS));
         /* char *dlerror(void); */
         static final MethodHandle DLERROR = libc("dlerror", FunctionDescriptor.of(JAVA_LONG));
+        /* int dlclose(void *handle); */
+        static final MethodHandle DLCLOSE = libc("dlclose", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
         /* size_t strlen(const char *s); */
         static final MethodHandle STRLEN = libc("strlen", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
     }
@@ -59,14 +61,23 @@ public final class Native {
 
     /** {@code dlopen(name, RTLD_NOW | RTLD_GLOBAL)}: the handle, or 0 ({@link #dlerror} says why). */
     public static long dlopen(String name) {
-        return dlopen(name, Dl.RTLD_NOW | Dl.RTLD_GLOBAL);
+        return dlopen(name, RTLD_NOW | RTLD_GLOBAL);
     }
 
-    private static long dlopen(String name, int flags) {
+    static long dlopen(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             return (long) Dl.DLOPEN.invokeExact(arena.allocateFrom(name), flags);
         } catch (Throwable t) {
             throw failed("dlopen", t);
+        }
+    }
+
+    /** {@code dlclose(handle)}: 0, or non-zero with {@link #dlerror} saying why. */
+    public static int dlclose(long handle) {
+        try {
+            return (int) Dl.DLCLOSE.invokeExact(handle);
+        } catch (Throwable t) {
+            throw failed("dlclose", t);
         }
     }
 
@@ -182,6 +193,8 @@ public final class Native {
         static final MethodHandle CXA_ATEXIT = libc("__cxa_atexit", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         /* void __cxa_finalize(void *dso_handle); */
         static final MethodHandle CXA_FINALIZE = libc("__cxa_finalize", FunctionDescriptor.ofVoid(JAVA_LONG));
+        /* void __call_tls_dtors(void);  GLIBC_PRIVATE: what exit() and thread exit run first */
+        static final MethodHandle CALL_TLS_DTORS = libc("__call_tls_dtors", FunctionDescriptor.ofVoid());
         /* int fflush(FILE *stream); */
         static final MethodHandle FFLUSH = libc("fflush", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
     }
@@ -199,6 +212,15 @@ public final class Native {
             Exit.CXA_FINALIZE.invokeExact(dsoHandle);
         } catch (Throwable t) {
             throw failed("__cxa_finalize", t);
+        }
+    }
+
+    /** {@code __call_tls_dtors()}: runs the calling thread's {@code thread_local} destructors, newest first. */
+    public static void callThreadLocalDestructors() {
+        try {
+            Exit.CALL_TLS_DTORS.invokeExact();
+        } catch (Throwable t) {
+            throw failed("__call_tls_dtors", t);
         }
     }
 
@@ -233,6 +255,10 @@ public final class Native {
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
         /* int munmap(void *addr, size_t length); */
         static final MethodHandle MUNMAP = libc("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+        /* int memfd_create(const char *name, unsigned int flags); */
+        static final MethodHandle MEMFD_CREATE = libc("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        /* ssize_t write(int fd, const void *buf, size_t count); */
+        static final MethodHandle WRITE = libc("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         /* pid_t gettid(void); */
         static final MethodHandle GETTID = libc("gettid", FunctionDescriptor.of(JAVA_INT));
     }
@@ -258,6 +284,40 @@ public final class Native {
             throw e;
         } catch (Throwable t) {
             throw failed("mmap", t);
+        }
+    }
+
+    /**
+     * A file that lives in memory only ({@code memfd_create(name, MFD_CLOEXEC)}) holding
+     * {@code contents}: its descriptor, or -1 when it cannot be made or written.
+     */
+    public static int memoryFile(String name, MemorySegment contents) {
+        final int MFD_CLOEXEC = 1;
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) Files.MEMFD_CREATE.invokeExact(arena.allocateFrom(name), MFD_CLOEXEC);
+            if (fd < 0) {
+                return -1;
+            }
+            long written = 0;
+            while (written < contents.byteSize()) {
+                long n = (long) Files.WRITE.invokeExact(fd, contents.asSlice(written), contents.byteSize() - written);
+                if (n <= 0) {
+                    closeFile(fd);
+                    return -1;
+                }
+                written += n;
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw failed("memfd_create", t);
+        }
+    }
+
+    public static void closeFile(int fd) {
+        try {
+            int unused = (int) Files.CLOSE.invokeExact(fd);
+        } catch (Throwable t) {
+            throw failed("close", t);
         }
     }
 
@@ -314,54 +374,6 @@ public final class Native {
             // The holder failed to load libgcc_s: say so each time it is needed, not once obscurely.
             throw new LinkException("libgcc_s.so.1 cannot be loaded; it is needed for registering unwind"
                     + " tables (.eh_frame): " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
-        }
-    }
-
-    private static final class CxxRuntime {
-        /* char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status); */
-        static final MethodHandle CXA_DEMANGLE = bindCxaDemangle();
-    }
-
-    /** The C++ runtime's demangler, or null when there is no libstdc++ to take it from. */
-    private static MethodHandle bindCxaDemangle() {
-        // RTLD_LOCAL (no RTLD_GLOBAL): making a name readable for a message or a profiler must not
-        // make the C++ runtime's symbols resolvable for code loaded later, as a host library would.
-        long library = dlopen("libstdc++.so.6", Dl.RTLD_NOW);
-        if (library == 0) {
-            return null;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            long function = dlsym(library, arena.allocateFrom("__cxa_demangle"));
-            return function == 0 ? null
-                    : downcall(function, FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
-        }
-    }
-
-    /**
-     * {@code __cxa_demangle(mangled, NULL, NULL, &status)}: the name as C++ spells it, or null when
-     * {@code mangled} is not a valid mangled name or libstdc++ cannot be opened.
-     */
-    public static String cxaDemangle(String mangled) {
-        MethodHandle demangle = CxxRuntime.CXA_DEMANGLE;
-        if (demangle == null) {
-            return null;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment status = arena.allocate(JAVA_INT);
-            long text;
-            try {
-                text = (long) demangle.invokeExact(arena.allocateFrom(mangled), 0L, 0L, status);
-            } catch (Throwable t) {
-                throw failed("__cxa_demangle", t);
-            }
-            if (text == 0) {
-                return null;
-            }
-            try {
-                return status.get(JAVA_INT, 0) == 0 ? cString(text) : null;
-            } finally {
-                free(text); // __cxa_demangle allocates the result with malloc
-            }
         }
     }
 
@@ -424,7 +436,7 @@ public final class Native {
         return LINKER.upcallStub(target, descriptor, Arena.global()).address();
     }
 
-    private static AssertionError failed(String function, Throwable t) {
+    static AssertionError failed(String function, Throwable t) {
         if (t instanceof Error error && !(t instanceof AssertionError)) {
             throw error;
         }
