@@ -199,8 +199,10 @@ public final class LoadedSet implements AutoCloseable {
 
     /**
      * Runs the C program's entry point as the C runtime would: {@code entry(argc, argv, envp)} with
-     * the process's own environment, then {@code fflush(NULL)}, so its buffered output is written
-     * before the JVM goes on or exits.
+     * the process's own environment, on a thread of its own (8 MiB of stack, as a main thread has)
+     * that the caller waits for. When it returns, that thread's C++ {@code thread_local} destructors
+     * run, then {@code fflush(NULL)}, as {@code exit} does first, so their output is written before
+     * the JVM goes on or exits.
      *
      * @param entry the entry point, usually {@code main}
      * @param argv  the arguments, {@code argv[0]} included
@@ -212,20 +214,7 @@ public final class LoadedSet implements AutoCloseable {
             throw new LinkException(Location.NONE.symbol(entry), "entry point is not defined by the loaded objects");
         }
         MethodHandle main = function(entry, FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-        try (Arena arguments = Arena.ofConfined()) {
-            MemorySegment vector = arguments.allocate(ADDRESS, argv.size() + 1L);
-            for (int i = 0; i < argv.size(); i++) {
-                vector.setAtIndex(ADDRESS, i, arguments.allocateFrom(argv.get(i)));
-            }
-            vector.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
-            int result = (int) main.invokeExact(argv.size(), vector, Native.environ());
-            Native.flushAllStreams();
-            return result;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("main downcall failed", t);
-        }
+        return CRuntime.runMain(main, argv, entry);
     }
 
     /**

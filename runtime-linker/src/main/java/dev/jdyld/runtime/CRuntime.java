@@ -2,6 +2,13 @@ package dev.jdyld.runtime;
 
 import dev.jdyld.jit.LinkException;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
 /**
  * The C library's registration functions that give a loaded set a life like a shared object's:
  * exit handlers bound to the set's {@code __dso_handle}, run by {@code __cxa_finalize} when the set
@@ -38,6 +45,56 @@ public final class CRuntime {
     /** Calls an IFUNC resolver of loaded code ({@code void *(*)(void)}) and returns its answer. */
     public static long callResolver(long resolver) {
         return Native.callResolver(resolver);
+    }
+
+    /** The stack a C program's main thread gets on Linux by default. */
+    private static final long MAIN_STACK = 8L << 20;
+
+    /**
+     * Runs {@code int main(int argc, char **argv, char **envp)} as a C program's main thread:
+     * on a thread of its own with the process's environment; when it returns, that thread's
+     * {@code thread_local} destructors and {@code fflush(NULL)}, as {@code exit} would run them, so
+     * that they run, and in the same order as natively, before the caller goes on. The thread then
+     * ends and never runs loaded code again, which the destroyed thread-locals require.
+     *
+     * @return what {@code main} returned
+     */
+    public static int runMain(MethodHandle main, List<String> argv, String name) {
+        int[] status = new int[1];
+        Throwable[] failure = new Throwable[1];
+        Thread thread = Thread.ofPlatform().name(name).stackSize(MAIN_STACK).unstarted(() -> {
+            try (Arena arguments = Arena.ofConfined()) {
+                MemorySegment vector = arguments.allocate(ADDRESS, argv.size() + 1L);
+                for (int i = 0; i < argv.size(); i++) {
+                    vector.setAtIndex(ADDRESS, i, arguments.allocateFrom(argv.get(i)));
+                }
+                vector.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
+                status[0] = (int) main.invokeExact(argv.size(), vector, Native.environ());
+                Native.callThreadLocalDestructors();
+                Native.flushAllStreams();
+            } catch (Throwable t) {
+                failure[0] = t;
+            }
+        });
+        thread.start();
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // main cannot be stopped from outside; wait for it, then say so
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        switch (failure[0]) {
+            case null -> { }
+            case RuntimeException e -> throw e;
+            case Error e -> throw e;
+            default -> throw new AssertionError("main downcall failed", failure[0]);
+        }
+        return status[0];
     }
 
     /** Calls a {@code void (*)(void)} of loaded code. */
