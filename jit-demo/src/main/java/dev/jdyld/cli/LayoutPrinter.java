@@ -23,6 +23,16 @@ final class LayoutPrinter {
             out.append(String.format("0x%016x 0x%08x %-8d %-6s %s (%s)%n", s.address(), s.size(), s.alignment(),
                     s.group(), s.name(), s.object()));
         }
+        SetLayout.ThreadLocalBlock tls = layout.threadLocal();
+        if (tls != null) {
+            out.append(String.format("%nThread-local block: %s, size 0x%x (0x%x from .tdata), align %d%n",
+                    tls.staticTls() ? "static TLS" : "per-thread blocks (dynamic)", tls.size(), tls.templateSize(),
+                    tls.alignment()));
+            if (tls.staticTls()) {
+                out.append(String.format("  at %%fs:0 - 0x%x in every thread; static TLS reserve left: %d bytes%n",
+                        -tls.threadPointerOffset(), SetLayout.ThreadLocalBlock.staticReserveLeft()));
+            }
+        }
         if (!layout.members().isEmpty()) {
             out.append(String.format("%nArchive members pulled in (and the undefined symbol that pulled each)%n"));
             for (SetLayout.Member m : layout.members()) {
@@ -41,8 +51,20 @@ final class LayoutPrinter {
         StringBuilder out = new StringBuilder();
         out.append("{\n  \"gotEntries\": ").append(layout.gotEntries())
                 .append(",\n  \"stubs\": ").append(layout.stubs())
-                .append(",\n  \"relocations\": ").append(layout.relocations())
-                .append(",\n  \"groups\": [");
+                .append(",\n  \"relocations\": ").append(layout.relocations());
+        SetLayout.ThreadLocalBlock tls = layout.threadLocal();
+        if (tls != null) {
+            out.append(",\n  \"threadLocal\": {\"static\": ").append(tls.staticTls())
+                    .append(", \"size\": ").append(tls.size())
+                    .append(", \"templateSize\": ").append(tls.templateSize())
+                    .append(", \"alignment\": ").append(tls.alignment())
+                    .append(", \"threadPointerOffset\": ").append(tls.threadPointerOffset());
+            if (tls.staticTls()) {
+                out.append(", \"staticReserveLeft\": ").append(SetLayout.ThreadLocalBlock.staticReserveLeft());
+            }
+            out.append('}');
+        }
+        out.append(",\n  \"groups\": [");
         String sep = "\n";
         for (SetLayout.Group g : layout.groups()) {
             out.append(sep).append("    {\"name\": ").append(quote(g.name()))

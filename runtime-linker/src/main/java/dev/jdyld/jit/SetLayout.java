@@ -14,9 +14,10 @@ import java.util.List;
  * @param members     archive members pulled into the set, in the order they were pulled
  * @param symbols     the set's functions and data objects (local ones too), its stubs and its GOT
  *                    slots of named symbols, in address order: what a disassembler or profiler names
+ * @param threadLocal the set's thread-local block, or null when the set has no thread-local storage
  */
 public record SetLayout(List<Group> groups, List<Section> sections, int gotEntries, int stubs, long relocations,
-                        List<Member> members, List<Symbol> symbols) {
+                        List<Member> members, List<Symbol> symbols, ThreadLocalBlock threadLocal) {
     /**
      * Copies the lists: a layout never changes.
      */
@@ -25,6 +26,33 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
         sections = List.copyOf(sections);
         members = List.copyOf(members);
         symbols = List.copyOf(symbols);
+    }
+
+    /**
+     * The set's thread-local block: {@code .tdata} then {@code .tbss}, one copy per thread.
+     *
+     * @param staticTls           whether the block is in glibc's static TLS, at one offset from every
+     *                            thread's pointer (the set has local- or initial-exec code); otherwise
+     *                            each thread's block is allocated on its first access
+     * @param size                bytes of the block
+     * @param templateSize        bytes of it initialised from {@code .tdata}
+     * @param alignment           its alignment
+     * @param threadPointerOffset for a block in static TLS, its offset from the thread pointer (negative:
+     *                            below it); 0 otherwise
+     */
+    public record ThreadLocalBlock(boolean staticTls, long size, long templateSize, long alignment,
+                                   long threadPointerOffset) {
+        /**
+         * Bytes of static TLS the process has left now for sets with local- or initial-exec code: the
+         * largest block that would still fit (found by loading probes, about a millisecond). glibc
+         * fixes the reserve at process start; raise it with
+         * {@code GLIBC_TUNABLES=glibc.rtld.optional_static_tls=BYTES}.
+         *
+         * @return bytes left, a multiple of 16
+         */
+        public static long staticReserveLeft() {
+            return dev.jdyld.runtime.StaticTlsModule.reserveLeft();
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.jdyld.jit.SetLayout;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
+import dev.jdyld.runtime.ThreadLocalStorage;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,7 +21,7 @@ final class LayoutReport {
 
     private LayoutReport() {}
 
-    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled) {
+    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled, ThreadLocalStorage tls) {
         SetPlan plan = image.plan;
         Slab slab = image.slab;
         List<SetLayout.Group> groups = new ArrayList<>();
@@ -60,7 +61,9 @@ final class LayoutReport {
         sections.sort(Comparator.comparingLong(SetLayout.Section::address));
         List<SetLayout.Member> members = pulled.stream()
                 .map(p -> new SetLayout.Member(p.archive(), p.member(), p.symbol())).toList();
-        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members, symbols(image));
+        SetLayout.ThreadLocalBlock block = tls == null ? null : new SetLayout.ThreadLocalBlock(tls.isStatic(),
+                tls.blockSize(), plan.tls.templateSize(), plan.tls.alignment(), tls.threadPointerOffset());
+        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members, symbols(image), block);
     }
 
     /** Named ranges: every loaded function and data symbol, then stubs and GOT slots by target name. */

@@ -155,8 +155,9 @@ final class RelocationScan implements ScanContext {
     /**
      * General and local dynamic and TLS descriptors reach the set's own variables through its
      * per-thread blocks; initial exec reaches the host's (static TLS, at a fixed offset from the
-     * thread pointer). The set's own variables cannot be reached by initial or local exec: a
-     * running process has no static TLS room left for them.
+     * thread pointer). Initial or local exec of the set's own variables puts the set's whole block
+     * in static TLS, where the dynamic models find it too: a variable has one copy per thread
+     * whichever way its objects were compiled.
      */
     @Override
     public void threadLocal(Relocation relocation, SymbolRef symbol, TlsModel model) {
@@ -168,15 +169,18 @@ final class RelocationScan implements ScanContext {
         }
         switch (model) {
             case INITIAL_EXEC -> {
-                if (!hostTls) {
-                    throw relocation.error("initial-exec access to thread-local storage the set defines needs static"
-                            + " TLS, which a running process cannot grow; compile with -fPIC or -ftls-model=global-dynamic");
-                }
+                plan.staticTls |= !hostTls;
                 got(symbol);
                 return;
             }
-            case LOCAL_EXEC -> throw relocation.error("local-exec access to thread-local storage needs static TLS,"
-                    + " which a running process cannot grow; compile with -fPIC or -ftls-model=global-dynamic");
+            case LOCAL_EXEC -> {
+                if (hostTls) {
+                    throw relocation.error("local-exec access to a host library's thread-local variable: its offset"
+                            + " from the thread pointer is not known to the compiler; use -ftls-model=initial-exec");
+                }
+                plan.staticTls = true;
+                return;
+            }
             default -> { }
         }
         if (hostTls) {

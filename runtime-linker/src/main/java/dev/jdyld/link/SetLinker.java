@@ -83,11 +83,19 @@ public final class SetLinker {
             tls = createThreadLocalStorage(image);
             writeGlueCode(image);
             assignAddresses(image);
+            if (plan.staticTls) {
+                // glibc copies the template into every thread when the block is placed, so it must be
+                // final first: relocate the .tdata sections, then place the block.
+                applyRelocations(image, null, Sections.THREAD_LOCAL);
+                tls = ThreadLocalStorage.createStatic(image.segment(PermissionGroup.RELRO).asSlice(
+                        plan.linkerSections.tlsTemplate(), plan.tls.templateSize()), plan.tls.blockSize(),
+                        plan.tls.alignment(), describe(objects));
+            }
             fillGlobalGot(image, tls);
             writeStubs(image);
             LoadStage.RELOCATE.reached();
-            applyRelocations(image, tls);
-            return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled),
+            applyRelocations(image, tls, plan.staticTls ? Sections.OTHERS : Sections.ALL);
+            return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled, tls),
                     image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects),
                     inputsAsRead(objects));
         } catch (Throwable t) {
@@ -141,13 +149,20 @@ public final class SetLinker {
         }
     }
 
-    /** The set's pthread key, template and emitted TLS runtime code; null when the set has no TLS. */
+    /**
+     * The set's pthread key, template and emitted TLS runtime code; null when the set has no TLS or
+     * its block goes to static TLS, which needs the template relocated first.
+     */
     private ThreadLocalStorage createThreadLocalStorage(SetImage image) {
         SetPlan plan = image.plan;
         if (!plan.usesTls) {
             return null;
         }
         LoadStage.TLS.reached();
+        if (plan.staticTls) {
+            arch.writeStaticTlsCode(image.segment(PermissionGroup.TEXT), plan.linkerSections.tlsCode());
+            return null;
+        }
         arch.writeTlsCode(image.segment(PermissionGroup.TEXT), plan.linkerSections.tlsCode(),
                 ThreadLocalStorage.PTHREAD_GETSPECIFIC, ThreadLocalStorage.SLOW_PATH, ThreadLocalStorage.FREE_ADDRESS);
         return ThreadLocalStorage.create(image.tlsCode + arch.tlsDestructorEntry(),
@@ -185,6 +200,7 @@ public final class SetLinker {
     private void fillGlobalGot(SetImage image, ThreadLocalStorage tls) {
         GotTable got = image.plan.got;
         long module = tls == null ? 0 : tls.moduleId();
+        long tp = tls == null ? 0 : tls.threadPointerOffset();
         long resolver = image.tlsCode + arch.tlsDescriptorResolverEntry();
         for (GlobalSymbol global : image.plan.symbols.globals) {
             int slot = got.slot(GotTable.Entry.ADDRESS, global.id);
@@ -193,6 +209,8 @@ public final class SetLinker {
                 if (global.tls && global.kind == GlobalSymbol.Kind.HOST) {
                     // Initial exec of a host variable: static TLS sits at one offset from every thread's pointer.
                     value = arch.initialExecOffset(global.name, global.address);
+                } else if (global.tls) {
+                    value = tp + global.address; // initial exec of the set's own: its block is in static TLS
                 }
                 if (global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
                     value = image.stubAddress(image.plan.stubs.stub(global.id));
@@ -201,11 +219,11 @@ public final class SetLinker {
             }
             int index = got.slot(GotTable.Entry.TLS_INDEX, global.id);
             if (index >= 0) {
-                image.putGot(index, module, global.address);
+                image.putGot(index, module, tp + global.address);
             }
             int descriptor = got.slot(GotTable.Entry.TLS_DESCRIPTOR, global.id);
             if (descriptor >= 0) {
-                image.putGot(descriptor, resolver, module, global.address);
+                image.putGot(descriptor, resolver, module, tp + global.address);
             }
         }
     }
@@ -226,15 +244,29 @@ public final class SetLinker {
         }
     }
 
-    /** Per object: its resolved symbols and local GOT entries, then every relocation section of a loaded section. */
-    private void applyRelocations(SetImage image, ThreadLocalStorage tls) {
+    /** Which relocation sections a pass applies, by whether their target is a thread-local template section. */
+    private enum Sections { ALL, THREAD_LOCAL, OTHERS }
+
+    /**
+     * Per object: its resolved symbols and local GOT entries, then every relocation section of a
+     * loaded section that {@code which} selects.
+     */
+    private void applyRelocations(SetImage image, ThreadLocalStorage tls, Sections which) {
         SetPlan plan = image.plan;
         long module = tls == null ? 0 : tls.moduleId();
+        long tp = tls == null ? 0 : tls.threadPointerOffset();
         for (int o = 0; o < plan.objects.size(); o++) {
             ElfObject object = plan.objects.get(o);
-            ResolvedSymbols resolved = resolvedSymbols(image, o, module);
+            ResolvedSymbols resolved = null;
             for (int rela : object.relaSections) {
                 int target = object.sectionInfo[rela];
+                boolean threadLocal = plan.tls.offset(o, target) >= 0;
+                if (which != Sections.ALL && threadLocal != (which == Sections.THREAD_LOCAL)) {
+                    continue;
+                }
+                if (resolved == null) {
+                    resolved = resolvedSymbols(image, o, module, tp);
+                }
                 if (plan.sections.isLoaded(o, target)) {
                     arch.relocate(new RelocationTarget(arch, object, rela, image.section(o, target),
                             image.sectionAddress[o][target], resolved), image.got);
@@ -243,18 +275,19 @@ public final class SetLinker {
         }
         int moduleIndex = plan.got.moduleIndexSlot();
         if (moduleIndex >= 0) {
-            image.putGot(moduleIndex, module, 0);
+            image.putGot(moduleIndex, module, tp);
         }
     }
 
     /** S, G + GOT, L and Z of every symbol of one object; fills the GOT entries of its local symbols. */
-    private ResolvedSymbols resolvedSymbols(SetImage image, int o, long module) {
+    private ResolvedSymbols resolvedSymbols(SetImage image, int o, long module, long tp) {
         SetPlan plan = image.plan;
         ElfObject object = plan.objects.get(o);
         GotTable got = plan.got;
         int[] globalOf = plan.symbols.globalOf[o];
         ResolvedSymbols r = new ResolvedSymbols(object.symbolCount);
         r.tlsModule = module;
+        r.tlsThreadPointerOffset = tp;
         r.tlsLdSlot = image.gotSlot(got.moduleIndexSlot());
         long resolver = image.tlsCode + arch.tlsDescriptorResolverEntry();
         boolean locals = got.hasLocals(o);
@@ -287,16 +320,20 @@ public final class SetLinker {
             r.tlsGdSlot[s] = image.gotSlot(index);
             r.tlsDescSlot[s] = image.gotSlot(descriptor);
             if (slot >= 0) {
-                image.putGot(slot, address);
+                image.putGot(slot, inThreadLocalSection(plan, o, object.symbolSection[s]) ? tp + address : address);
             }
             if (index >= 0) {
-                image.putGot(index, module, address);
+                image.putGot(index, module, tp + address);
             }
             if (descriptor >= 0) {
-                image.putGot(descriptor, resolver, module, address);
+                image.putGot(descriptor, resolver, module, tp + address);
             }
         }
         return r;
+    }
+
+    private static boolean inThreadLocalSection(SetPlan plan, int o, int section) {
+        return section > 0 && section < plan.objects.get(o).sectionCount && plan.tls.offset(o, section) >= 0;
     }
 
     /** IFUNC resolvers to call, then constructors and destructors in the order a static link runs them. */

@@ -36,6 +36,11 @@ final class SetPlan {
     final boolean directCallsToEarlierSets;
     boolean hasDirectCallsToEarlierSets;
     boolean usesTls;
+    /**
+     * Whether code reaches the set's thread-locals at fixed offsets from the thread pointer (local or
+     * initial exec): the whole block then lives in static TLS, where every access model finds it.
+     */
+    boolean staticTls;
     long relocationCount;
     LinkerSections linkerSections;
 

@@ -18,7 +18,7 @@ final class ElfImages {
     private static final int PAGE = 0x1000;
     private static final int SHT_PROGBITS = 1, SHT_SYMTAB = 2, SHT_STRTAB = 3, SHT_HASH = 5, SHT_DYNAMIC = 6,
             SHT_NOBITS = 8, SHT_DYNSYM = 11;
-    private static final int PT_LOAD = 1, PT_DYNAMIC = 2, PT_GNU_STACK = 0x6474e551;
+    private static final int PT_LOAD = 1, PT_DYNAMIC = 2, PT_TLS = 7, PT_GNU_STACK = 0x6474e551;
     private static final int PF_X = 1, PF_W = 2, PF_R = 4;
     private static final long SHF_WRITE = 1, SHF_ALLOC = 2, SHF_EXECINSTR = 4;
 
@@ -60,6 +60,48 @@ final class ElfImages {
         section(b, shoff, 6, dynstr.indexOf(".data"), SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, data, data, 24, 0, 0, 8, 0);
         // The dynamic string table doubles as the section-name table.
         section(b, shoff, 7, dynstr.indexOf(".shstrtab"), SHT_STRTAB, 0, dynstrAt, 0, dynstr.length(), 0, 0, 1, 0);
+        return b.array();
+    }
+
+    /** Offset of the thread-pointer offset word in {@link #staticTlsModule}, named by its one symbol. */
+    static final String TLS_OFFSET_SYMBOL = "jdyld_tls_offset";
+
+    /**
+     * A shared object with nothing but a thread-local block: {@code PT_TLS} of {@code blockSize}
+     * bytes aligned to {@code alignment}, initialised from {@code template} (the rest zero), with
+     * {@code DF_STATIC_TLS} and one {@code R_X86_64_TPOFF64} relocation of a data word,
+     * {@value #TLS_OFFSET_SYMBOL}, against the block itself. {@code dlopen} must then place the block
+     * in static TLS (or fail), copy the template into every thread's block, and write the block's
+     * offset from the thread pointer into the word. One read-write {@code PT_LOAD}, no code; a
+     * {@code PT_GNU_STACK} so that loading it never makes stacks executable.
+     */
+    static byte[] staticTlsModule(byte[] template, long blockSize, long alignment) {
+        String dynstr = "\0" + TLS_OFFSET_SYMBOL + "\0";
+        int phdrs = 4;
+        int dynsym = 64 + 56 * phdrs, dynstrAt = dynsym + 48, hash = (dynstrAt + dynstr.length() + 7) & ~7;
+        int rela = hash + 24, dynamic = rela + 24, word = dynamic + 11 * 16;
+        long tls = (word + 8 + alignment - 1) & -alignment;
+        int size = Math.toIntExact(tls + template.length);
+        ByteBuffer b = buffer(size);
+        header(b, 3 /* ET_DYN */, 64, phdrs, 0, 0, 0);
+        programHeader(b, 0, PT_LOAD, PF_R | PF_W, 0, 0, size, PAGE);
+        programHeader(b, 1, PT_DYNAMIC, PF_R | PF_W, dynamic, dynamic, 11 * 16, 8);
+        programHeader(b, 2, PT_TLS, PF_R, tls, tls, template.length, alignment);
+        b.putLong(64 + 56 * 2 + 40, blockSize); // p_memsz: the .tbss part follows the template
+        programHeader(b, 3, PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 16);
+        symbol(b, dynsym + 24, 1, 0x11 /* GLOBAL OBJECT */, 1 /* any defined, non-absolute section */, word, 8);
+        b.put(dynstrAt, dynstr.getBytes(StandardCharsets.US_ASCII));
+        b.putInt(hash, 1).putInt(hash + 4, 2).putInt(hash + 8, 1).putInt(hash + 12, 0).putInt(hash + 16, 0);
+        b.putLong(rela, word).putLong(rela + 8, 18 /* R_X86_64_TPOFF64, symbol 0: the module's own block */)
+                .putLong(rela + 16, 0);
+        long[][] entries = {{4 /* DT_HASH */, hash}, {5 /* DT_STRTAB */, dynstrAt}, {6 /* DT_SYMTAB */, dynsym},
+                {10 /* DT_STRSZ */, dynstr.length()}, {11 /* DT_SYMENT */, 24}, {7 /* DT_RELA */, rela},
+                {8 /* DT_RELASZ */, 24}, {9 /* DT_RELAENT */, 24}, {30 /* DT_FLAGS */, 0x10 /* DF_STATIC_TLS */},
+                {0 /* DT_NULL */, 0}};
+        for (int i = 0; i < entries.length; i++) {
+            b.putLong(dynamic + 16 * i, entries[i][0]).putLong(dynamic + 16 * i + 8, entries[i][1]);
+        }
+        b.put((int) tls, template);
         return b.array();
     }
 

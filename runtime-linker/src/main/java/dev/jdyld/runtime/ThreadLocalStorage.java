@@ -29,6 +29,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * slot to 0 and frees what it got, the blocks of threads still running. The atomic swap decides
  * which of the two frees a block, so each is freed exactly once.
  *
+ * <p>A set whose code reaches its thread-locals at fixed offsets from the thread pointer (local or
+ * initial exec) has its block in glibc's static TLS instead ({@link #createStatic}): no key, no
+ * blocks of jdyld's own, a {@link StaticTlsModule} that {@link #close} unloads.
+ *
  * <p>Block layout: a 16-byte header {@code {void *malloc_pointer; long *slot}} right below the
  * aligned block.
  */
@@ -53,8 +57,16 @@ public final class ThreadLocalStorage {
     private final List<MemorySegment> chunks = new ArrayList<>();
     private int nextSlot;
     private volatile boolean closed;
+    /** The block in static TLS, or null when blocks are per-thread allocations under {@link #key}. */
+    private final StaticTlsModule staticModule;
 
     private ThreadLocalStorage(int key, long templateAddress, long templateSize, long blockSize, long alignment) {
+        this(key, templateAddress, templateSize, blockSize, alignment, null);
+    }
+
+    private ThreadLocalStorage(int key, long templateAddress, long templateSize, long blockSize, long alignment,
+                               StaticTlsModule staticModule) {
+        this.staticModule = staticModule;
         this.key = key;
         this.templateAddress = templateAddress;
         this.templateSize = templateSize;
@@ -82,9 +94,38 @@ public final class ThreadLocalStorage {
         return tls;
     }
 
+    /**
+     * Places the set's block in every thread's static TLS, initialised from the relocated template.
+     *
+     * @throws LinkException when static TLS has no room for it (the message says what to raise)
+     */
+    public static ThreadLocalStorage createStatic(MemorySegment template, long blockSize, long alignment,
+                                                  String setName) {
+        StaticTlsModule module = StaticTlsModule.load(template, blockSize, alignment, setName);
+        return new ThreadLocalStorage(-1, template.address(), template.byteSize(), blockSize, alignment, module);
+    }
+
+    /** The block's offset from the thread pointer when it is in static TLS; 0 when it is not. */
+    public long threadPointerOffset() {
+        return staticModule == null ? 0 : staticModule.threadPointerOffset();
+    }
+
+    /** Whether the block is in static TLS. */
+    public boolean isStatic() {
+        return staticModule != null;
+    }
+
+    public long blockSize() {
+        return blockSize;
+    }
+
+    public long alignment() {
+        return alignment;
+    }
+
     /** The module id the psABI's {@code tls_index} and {@code DTPMOD64} hold: the pthread key. */
     public long moduleId() {
-        return key;
+        return staticModule == null ? key : 0;
     }
 
     /** Deletes the key and frees every block, including those of threads still running. Idempotent. */
@@ -93,6 +134,10 @@ public final class ThreadLocalStorage {
             return;
         }
         closed = true;
+        if (staticModule != null) {
+            staticModule.close();
+            return;
+        }
         BY_KEY.remove(key, this);
         int ignored = Native.pthreadKeyDelete(key);
         synchronized (this) {

@@ -154,17 +154,6 @@ class ThreadLocalStorageTest {
     }
 
     @Test
-    void initialExecOfTheSetsOwnVariablesIsRefusedWithAdvice() {
-        Path object = Toolchain.compile(dir, "ie", COUNTER, "-O2", "-fPIE");
-        assertThatThrownBy(() -> {
-            try (JitLinker linker = JitLinker.create()) {
-                linker.load(object);
-            }
-        }).isInstanceOf(RelocationException.class)
-                .hasMessageContaining("R_X86_64_TPOFF32").hasMessageContaining("counter").hasMessageContaining("-fPIC");
-    }
-
-    @Test
     void initialExecReachesAHostLibrarysThreadLocalVariable() throws Throwable {
         Path source = dir.resolve("hosttls.c");
         Toolchain.write(source, "__thread int host_tls = 40; int *host_tls_address(void) { return &host_tls; }\n");

@@ -69,6 +69,13 @@ public abstract class Architecture {
                                       long free);
 
     /**
+     * Writes the TLS runtime code of a set whose block is in static TLS, at the same entry points:
+     * {@code __tls_get_addr} and the descriptor resolver add the {@code tls_index} or descriptor
+     * offset, which then is the variable's offset from the thread pointer, to the thread pointer.
+     */
+    public abstract void writeStaticTlsCode(MemorySegment text, long offset);
+
+    /**
      * The offset from the calling thread's pointer of a host thread-local variable at
      * {@code address}, for an initial-exec GOT slot; refuses (naming {@code name}) a variable that
      * is not in static TLS, where that offset would be wrong on other threads.

@@ -23,6 +23,11 @@ public final class ResolvedSymbols {
     public long tlsLdSlot;
     /** The set's TLS module id. */
     public long tlsModule;
+    /**
+     * Offset of the set's TLS block from the thread pointer when the block is in static TLS
+     * ({@code TPOFF} values are it plus the variable's offset in the block); 0 otherwise.
+     */
+    public long tlsThreadPointerOffset;
 
     public ResolvedSymbols(int count) {
         address = new long[count];

@@ -126,6 +126,7 @@ public final class X86_64 extends Architecture {
         final long[] tlsDesc = symbols.tlsDescSlot;
         final long tlsLd = symbols.tlsLdSlot;
         final long tlsModule = symbols.tlsModule;
+        final long TP = symbols.tlsThreadPointerOffset;
         final long GOT = gotAddress;
         final long start = object.sectionOffset[target.rela];
         final long end = start + object.sectionSize[target.rela];
@@ -164,6 +165,8 @@ public final class X86_64 extends Architecture {
                 case R_X86_64_TLSLD -> target.putSigned32(offset, tlsLd + A - P, entry);
                 case R_X86_64_GOTPC32_TLSDESC -> target.putSigned32(offset, tlsDesc[symbol] + A - P, entry);
                 case R_X86_64_DTPMOD64 -> target.put64(offset, tlsModule);
+                case R_X86_64_TPOFF32 -> target.putSigned32(offset, S + A + TP, entry);
+                case R_X86_64_TPOFF64 -> target.put64(offset, S + A + TP);
                 default -> throw target.unsupported(entry);
             }
         }
@@ -212,6 +215,11 @@ public final class X86_64 extends Architecture {
     @Override
     public void writeTlsCode(MemorySegment text, long offset, long pthreadGetspecific, long slowPath, long free) {
         X86_64TlsCode.write(text, offset, pthreadGetspecific, slowPath, free);
+    }
+
+    @Override
+    public void writeStaticTlsCode(MemorySegment text, long offset) {
+        X86_64TlsCode.writeStatic(text, offset);
     }
 
     @Override

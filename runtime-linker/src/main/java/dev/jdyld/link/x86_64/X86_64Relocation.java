@@ -44,7 +44,7 @@ final class X86_64Relocation {
     static final int R_X86_64_DTPMOD64 = 16;
     /** {@code S + A}, the offset in the TLS block, 64 bits. */
     static final int R_X86_64_DTPOFF64 = 17;
-    /** Thread-pointer offset, 64 bits (refused: needs static TLS). */
+    /** {@code S + A + TP}: offset from the thread pointer, the set's block being in static TLS at {@code TP}, 64 bits. */
     static final int R_X86_64_TPOFF64 = 18;
     /** {@code GD + A - P}: the symbol's {@code tls_index} pair in the GOT, 32-bit signed. */
     static final int R_X86_64_TLSGD = 19;
@@ -52,9 +52,9 @@ final class X86_64Relocation {
     static final int R_X86_64_TLSLD = 20;
     /** {@code S + A}, the offset in the TLS block, 32-bit signed. */
     static final int R_X86_64_DTPOFF32 = 21;
-    /** {@code G + GOT + A - P}: a GOT slot holding the thread-pointer offset (host TLS only), 32-bit signed. */
+    /** {@code G + GOT + A - P}: a GOT slot holding the thread-pointer offset (host TLS, or the set's in static TLS), 32-bit signed. */
     static final int R_X86_64_GOTTPOFF = 22;
-    /** Thread-pointer offset, 32-bit signed (refused: needs static TLS). */
+    /** {@code S + A + TP}: offset from the thread pointer, the set's block being in static TLS at {@code TP}, 32-bit signed. */
     static final int R_X86_64_TPOFF32 = 23;
     /** {@code S + A - P}, 64 bits. */
     static final int R_X86_64_PC64 = 24;

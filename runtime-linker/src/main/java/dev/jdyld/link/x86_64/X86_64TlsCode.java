@@ -136,6 +136,44 @@ final class X86_64TlsCode {
             0xc3,                                     // 1b1 ret
             0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc); // 1b2 padding
 
+    /**
+     * The same entry points for a set whose block is in static TLS: a {@code tls_index} or
+     * descriptor then holds the variable's offset from the thread pointer, the same in every thread,
+     * so neither routine needs a key, a block of its own or the JVM. No destructor: glibc owns the
+     * blocks.
+     */
+    private static final byte[] STATIC_CODE = routine(
+            // void *__tls_get_addr(tls_index *ti)
+            0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, // 00 mov    %fs:0x0,%rax      the thread pointer
+            0x48, 0x03, 0x47, 0x08,                   // 09 add    0x8(%rdi),%rax    plus ti->offset
+            0xc3);                                    // 0d ret
+    private static final byte[] STATIC_DESCRIPTOR_RESOLVER = {
+            0x48, (byte) 0x8b, 0x40, 0x10,            // 28 mov    0x10(%rax),%rax   descriptor->offset
+            (byte) 0xc3};                             // 2c ret
+
+    /** Writes the static-TLS routines at {@code offset} of {@code text}, the rest {@code int3}. */
+    static void writeStatic(MemorySegment text, long offset) {
+        text.asSlice(offset, SIZE).fill((byte) 0xcc);
+        MemorySegment.copy(MemorySegment.ofArray(STATIC_CODE), 0, text, offset + TLS_GET_ADDR, STATIC_CODE.length);
+        MemorySegment.copy(MemorySegment.ofArray(STATIC_DESCRIPTOR_RESOLVER), 0, text, offset + TLSDESC_RESOLVER,
+                STATIC_DESCRIPTOR_RESOLVER.length);
+    }
+
+    /** The static-TLS routines as written, for the disassembly test. */
+    static byte[] staticCode() {
+        byte[] code = new byte[SIZE];
+        writeStatic(MemorySegment.ofArray(code), 0);
+        return code;
+    }
+
+    private static byte[] routine(int... values) {
+        byte[] result = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            result[i] = (byte) values[i];
+        }
+        return result;
+    }
+
     /** A copy of the routines with unpatched immediates, for the disassembly test. */
     static byte[] code() {
         return CODE.clone();

@@ -20,7 +20,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.ToLongFunction;
 import java.util.stream.IntStream;
@@ -52,9 +51,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  *       {@code TLSLD}, {@code GOTTPOFF}, {@code GOTPC32_TLSDESC}, {@code TLSDESC_CALL}) keep their
  *       general model (see {@link X86_64}). They are checked against their unrelaxed formulas, and
  *       "neighbouring bytes untouched" is exactly the claim that no instruction was rewritten.</li>
- *   <li>{@code TPOFF32} and {@code TPOFF64} (local-exec) are refused: their value is an offset in
- *       static TLS, which a set loaded at run time does not get. The scan refuses them with that
- *       reason first; here the relocation loop is shown to refuse them too.</li>
  *   <li>{@code COPY}, {@code GLOB_DAT}, {@code JUMP_SLOT}, {@code RELATIVE}, {@code TLSDESC},
  *       {@code IRELATIVE} and {@code RELATIVE64} are a dynamic linker's input, never found in a
  *       relocatable object, and every unassigned or newer number (the MPX {@code *_BND} pair, the
@@ -113,23 +109,24 @@ class RelocationPropertyTest {
      * {@code A} addend, {@code P} field address, {@code GOT} the GOT's address, {@code G} the
      * symbol's slot offset in it, {@code L} where calls to the symbol go, {@code Z} its size;
      * {@code GD}, {@code LD} and {@code DESC} are the addresses of its {@code tls_index} pair, the
-     * set's local-dynamic pair and its TLS descriptor, {@code module} the set's TLS module id.
+     * set's local-dynamic pair and its TLS descriptor, {@code module} the set's TLS module id,
+     * {@code TP} the offset of the set's block from the thread pointer (static TLS).
      * Arithmetic on them is modulo 2^64, like the psABI's 64-bit computation.
      */
     record Quantities(long S, long A, long P, long GOT, long G, long L, long Z, long GD, long LD, long DESC,
-                      long module) {
+                      long module, long TP) {
         Quantities withAddend(long addend) {
-            return new Quantities(S, addend, P, GOT, G, L, Z, GD, LD, DESC, module);
+            return new Quantities(S, addend, P, GOT, G, L, Z, GD, LD, DESC, module, TP);
         }
 
         Quantities withModule(long id) {
-            return new Quantities(S, A, P, GOT, G, L, Z, GD, LD, DESC, id);
+            return new Quantities(S, A, P, GOT, G, L, Z, GD, LD, DESC, id, TP);
         }
 
         @Override
         public String toString() {
             return String.format("S=0x%x A=0x%x P=0x%x GOT=0x%x G=0x%x L=0x%x Z=0x%x GD=0x%x LD=0x%x DESC=0x%x"
-                    + " module=0x%x", S, A, P, GOT, G, L, Z, GD, LD, DESC, module);
+                    + " module=0x%x TP=-0x%x", S, A, P, GOT, G, L, Z, GD, LD, DESC, module, -TP);
         }
     }
 
@@ -185,6 +182,10 @@ class RelocationPropertyTest {
             new Kind(R_X86_64_DTPOFF32, Field.SIGNED32, q -> q.S() + q.A()),
             // PC-relative offset of the GOT slot holding the symbol's thread-pointer offset: G + GOT + A - P, word32
             new Kind(R_X86_64_GOTTPOFF, Field.SIGNED32, q -> q.G() + q.GOT() + q.A() - q.P()),
+            // S + A + TP: the offset from the thread pointer, the set's block being in static TLS; word32 (signed)
+            new Kind(R_X86_64_TPOFF32, Field.SIGNED32, q -> q.S() + q.A() + q.TP()),
+            // the same, word64
+            new Kind(R_X86_64_TPOFF64, Field.WORD64, q -> q.S() + q.A() + q.TP()),
             // S + A - P, word64
             new Kind(R_X86_64_PC64, Field.WORD64, q -> q.S() + q.A() - q.P()),
             // S + A - GOT, word64
@@ -214,9 +215,6 @@ class RelocationPropertyTest {
             new Kind(R_X86_64_NONE, Field.NOTHING, q -> 0),
             // marks the call through a TLS descriptor for a linker that relaxes it; no field
             new Kind(R_X86_64_TLSDESC_CALL, Field.NOTHING, q -> 0));
-
-    /** Local-exec kinds: they have a field (the scan checks it is inside the section) but are refused. */
-    private static final Set<Integer> LOCAL_EXEC = Set.of(R_X86_64_TPOFF32, R_X86_64_TPOFF64);
 
     /** The edges of each field's range and whether each fits, written out rather than derived from {@link Field}. */
     private static final Map<Field, List<Boundary>> BOUNDARIES = Map.of(
@@ -303,8 +301,6 @@ class RelocationPropertyTest {
             String name = X86_64Relocation.name(type);
             if (kind != null) {
                 assertThat(width).as(name).isEqualTo(kind.field().width);
-            } else if (LOCAL_EXEC.contains(type)) {
-                assertThat(width).as(name).isPositive();
             } else {
                 assertThat(width).as(name + " is not modelled, so the scan must refuse it").isEqualTo(-1);
             }
@@ -394,6 +390,7 @@ class RelocationPropertyTest {
         long GOT = address(random, sectionAddress);
         long LD = address(random, sectionAddress);
         long module = random.nextLong();
+        long TP = -random.nextLong(1L << 24);
         List<Quantities> quantities = new ArrayList<>();
         StringBuilder source = new StringBuilder("\t.text\n");
         for (int i = 0; i < KINDS.size(); i++) {
@@ -401,7 +398,7 @@ class RelocationPropertyTest {
             long P = sectionAddress + (long) i * slot;
             long G = random.nextLong(1L << 20) & ~7L;
             Quantities q = new Quantities(address(random, P), logUniform(random), P, GOT, G, address(random, P),
-                    random.nextLong(1L << 20), address(random, P), LD, address(random, P), module);
+                    random.nextLong(1L << 20), address(random, P), LD, address(random, P), module, TP);
             Field field = kind.field();
             if (kind.type() != R_X86_64_DTPMOD64) { // its value is the shared module id, whatever the addend
                 q = aimed(kind, q, field.min == Long.MIN_VALUE ? random.nextLong() : random.nextLong(field.min, field.max + 1));
@@ -422,6 +419,7 @@ class RelocationPropertyTest {
         ResolvedSymbols symbols = new ResolvedSymbols(object.symbolCount);
         symbols.tlsLdSlot = LD;
         symbols.tlsModule = module;
+        symbols.tlsThreadPointerOffset = TP;
         byte[] before = new byte[sectionSize + 2 * GUARD];
         random.nextBytes(before);
         byte[] expected = before.clone();
@@ -528,6 +526,7 @@ class RelocationPropertyTest {
         symbols.inDroppedGroup[c.symbol()] = c.droppedGroup();
         symbols.tlsLdSlot = q.LD();
         symbols.tlsModule = q.module();
+        symbols.tlsThreadPointerOffset = q.TP();
         return symbols;
     }
 
@@ -545,7 +544,7 @@ class RelocationPropertyTest {
         long G = random.nextLong(1L << random.nextInt(1, 32)) & ~7L; // a slot offset: small, 8-aligned
         Quantities q = new Quantities(address(random, P), logUniform(random), P, address(random, P), G,
                 address(random, P), random.nextLong(1L << random.nextInt(1, 63)), address(random, P),
-                address(random, P), address(random, P), random.nextLong());
+                address(random, P), address(random, P), random.nextLong(), -random.nextLong(1L << random.nextInt(1, 40)));
         byte[] before = new byte[sectionSize + 2 * GUARD];
         random.nextBytes(before);
         return new Case(label, kind, random.nextInt(1, SYMBOLS + 1), sectionSize, fieldOffset, sectionAddress, q,

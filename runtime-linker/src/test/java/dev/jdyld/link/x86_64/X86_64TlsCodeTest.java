@@ -29,6 +29,10 @@ class X86_64TlsCodeTest {
     private static List<Instruction> disassembled() throws IOException, InterruptedException {
         byte[] code = new byte[X86_64TlsCode.SIZE];
         X86_64TlsCode.write(MemorySegment.ofArray(code), 0, GETSPECIFIC, SLOW_PATH, FREE);
+        return disassembled(code);
+    }
+
+    private static List<Instruction> disassembled(byte[] code) throws IOException, InterruptedException {
         Path file = Files.write(dir.resolve("tls-code.bin"), code);
         Process objdump = new ProcessBuilder("objdump", "-D", "-b", "binary", "-m", "i386:x86-64", "--insn-width=16",
                 file.toString()).redirectErrorStream(true).start();
@@ -110,5 +114,21 @@ class X86_64TlsCodeTest {
                 "jmp *%rax",
                 "ret");
         assertThat(destructor.subList(9, destructor.size())).containsOnly("int3");
+    }
+
+    @Test
+    void staticTlsRoutinesAddTheOffsetToTheThreadPointerAndTouchNothingElse() throws Exception {
+        List<Instruction> code = disassembled(X86_64TlsCode.staticCode());
+        assertThat(listing(code, X86_64TlsCode.TLS_GET_ADDR, X86_64TlsCode.TLS_GET_ADDR + 0x0e)).containsExactly(
+                "mov %fs:0x0,%rax",
+                "add 0x8(%rdi),%rax",
+                "ret");
+        assertThat(listing(code, X86_64TlsCode.TLSDESC_RESOLVER, X86_64TlsCode.TLSDESC_RESOLVER + 5)).containsExactly(
+                "mov 0x10(%rax),%rax",
+                "ret");
+        assertThat(code).extracting(Instruction::address).contains((long) X86_64TlsCode.TLS_GET_ADDR,
+                (long) X86_64TlsCode.TLSDESC_RESOLVER);
+        assertThat(code.stream().filter(i -> i.address() >= 0x0e && i.address() < X86_64TlsCode.TLSDESC_RESOLVER
+                || i.address() >= X86_64TlsCode.TLSDESC_RESOLVER + 5).map(Instruction::text)).containsOnly("int3");
     }
 }
