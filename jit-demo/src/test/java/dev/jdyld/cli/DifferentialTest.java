@@ -33,9 +33,12 @@ class DifferentialTest {
             "-mcmodel=large -fno-pic");
     /** gcc's defaults (PIE on Debian) and explicit position independence, for {@link TestPrograms#HOST_DATA}. */
     static final List<String> HOST_DATA_MODES = List.of("", "-fPIE", "-fPIC", "-mcmodel=large -fPIC");
-    /** The TLS models and call forms gcc emits for {@link TestPrograms#TLS_THREADS}. */
+    /**
+     * The TLS models and call forms gcc emits for {@link TestPrograms#TLS_THREADS}: the dynamic ones,
+     * and local exec (gcc's default, PIE, and -fno-pic) and initial exec, which use static TLS.
+     */
     static final List<String> TLS_MODES = List.of("-fPIC", "-fPIC -ftls-model=local-dynamic", "-fPIC -mtls-dialect=gnu2",
-            "-fPIC -fno-plt", "-mcmodel=large -fPIC");
+            "-fPIC -fno-plt", "-mcmodel=large -fPIC", "", "-fno-pic", "-fPIC -ftls-model=initial-exec");
 
     /** Compiled and natively run once per (program, flags); shared by the test cases. */
     record Build(Path dir, Objects objects, Path nativeExe, Result nativeResult) {}

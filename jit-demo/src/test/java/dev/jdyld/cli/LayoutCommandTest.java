@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -110,5 +111,33 @@ class LayoutCommandTest {
         assertThat(field(json, "stubs")).as(json).isEqualTo(stubs.size());
         assertThat(field(json, "gotEntries")).as(json).isEqualTo(got.size());
         assertThat(json).contains("\"name\": \".got\"", "\"name\": \".stubs\"", "\"windows\"");
+    }
+
+    @Test
+    void theStaticTlsBlockAndTheReserveLeftAreShownAndTheTunableRaisesTheReserve() throws Exception {
+        Path c = Files.writeString(dir.resolve("tls.c"), """
+                __thread long counter = 7;
+                static __thread char buffer[100];
+                long bump(void) { buffer[0]++; return ++counter; }
+                """);
+        Path object = NativeToolchain.compile(List.of(c), dir, List.of("-O2")).files().get(0); // gcc's default: PIE, local exec
+        assertThat(NativeToolchain.run(List.of("readelf", "-rW", object.toString()), dir, Duration.ofSeconds(30)).stdout())
+                .contains("R_X86_64_TPOFF32");
+        String json = layoutJson(object);
+        Matcher block = Pattern.compile("\"threadLocal\": \\{\"static\": true, \"size\": 108, \"templateSize\": 8,"
+                + " \"alignment\": 8, \"threadPointerOffset\": -(\\d+), \"staticReserveLeft\": (\\d+)}").matcher(json);
+        assertThat(block.find()).as(json).isTrue();
+        long defaultReserve = Long.parseLong(block.group(2));
+        assertThat(defaultReserve).as("glibc's default surplus, less what the JVM's libraries took").isBetween(512L, 4096L);
+
+        List<String> command = NativeToolchain.jdyldCommand(dir);
+        command.addAll(List.of("layout", object.toString()));
+        Result raised = NativeToolchain.run(command, dir, Duration.ofSeconds(60),
+                Map.of("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=65536"));
+        assertThat(raised.exitCode()).as(raised.describe()).isZero();
+        Matcher table = Pattern.compile("Thread-local block: static TLS, size 0x6c \\(0x8 from \\.tdata\\), align 8\n"
+                + "  at %fs:0 - 0x([0-9a-f]+) in every thread; static TLS reserve left: (\\d+) bytes").matcher(raised.stdout());
+        assertThat(table.find()).as(raised.stdout()).isTrue();
+        assertThat(Long.parseLong(table.group(2))).isGreaterThan(65536 - 512).isGreaterThan(defaultReserve);
     }
 }

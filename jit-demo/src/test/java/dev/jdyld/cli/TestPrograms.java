@@ -63,8 +63,9 @@ final class TestPrograms {
 
     /**
      * Thread-local variables (initialised, zeroed, static, 64-byte aligned) updated by threads the
-     * program creates: general dynamic, local dynamic and TLS descriptors (position-independent only;
-     * -fPIE code uses local exec, which needs static TLS).
+     * program creates: general dynamic, local dynamic and TLS descriptors (position-independent code),
+     * local exec (gcc's default PIE and -fno-pic) and initial exec, which put the set's block in
+     * static TLS.
      */
     static final Program TLS_THREADS = new Program("tls-threads", List.of(), List.of("pthread"), List.of(), false);
 
@@ -78,6 +79,7 @@ final class TestPrograms {
             new Program("ctor-atexit", List.of(), List.of(), List.of(), false),
             new Program("common-weak", List.of(), List.of(), List.of(), false),
             new Program("cpp-runtime", List.of(), List.of("stdc++"), List.of("stdc++"), false),
+            new Program("cpp-thread-local", List.of(), List.of("stdc++"), List.of("stdc++"), false),
             new Program("ifunc", List.of(), List.of(), List.of(), false),
             // gcc links libgcc_s by default; jdyld run searches it by default too (no --lib).
             new Program("unwind-backtrace", List.of(), List.of(), List.of(), false));
