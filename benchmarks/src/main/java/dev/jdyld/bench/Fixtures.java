@@ -9,18 +9,18 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /** Compiles benchmark fixtures with the machine's gcc at setup time. */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {}
 
-    static Path tempDir(String prefix) throws IOException {
+    public static Path tempDir(String prefix) throws IOException {
         return Files.createTempDirectory(prefix);
     }
 
-    static Path write(Path file, String text) throws IOException {
+    public static Path write(Path file, String text) throws IOException {
         return Files.writeString(file, text);
     }
 
-    static void run(List<String> command) throws IOException, InterruptedException {
+    public static void run(List<String> command) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (process.waitFor() != 0) {
@@ -28,7 +28,7 @@ final class Fixtures {
         }
     }
 
-    static void delete(Path dir) {
+    public static void delete(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(file);
