@@ -1,0 +1,228 @@
+package dev.jdyld.bench;
+
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code bin/bench} without arguments: every performance figure jdyld has a target for, each
+ * measured in this run next to its yardstick (the C loop, llvm-jitlink, a plain JVM), printed as
+ * one table of figure, target, ratio and whether the target is met.
+ *
+ * <p>Warm figures come from JMH (short runs: the table is for tracking, the JMH classes for
+ * detail); whole-process figures are the median of alternating runs of the two commands, timed
+ * from this process with {@link System#nanoTime} around start and exit.
+ */
+public final class Report {
+    private static final Path SQLITE = Path.of("/usr/lib/x86_64-linux-gnu/libsqlite3.a");
+    private static final int PROCESS_RUNS = 11;
+    private static final String PACKAGE = Report.class.getPackageName() + ".";
+
+    private final Path root;
+    private final List<String[]> rows = new ArrayList<>();
+
+    private Report(Path root) {
+        this.root = root;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
+        Report report = new Report(root);
+        Path dir = Fixtures.tempDir("jdyld-bench-report");
+        try {
+            report.hotLoop();
+            report.sqliteLoad(dir);
+            report.coldStart(dir);
+            report.smallSets();
+        } finally {
+            Fixtures.delete(dir);
+        }
+        report.print();
+    }
+
+    /** Target 1: the relocation loop alone, as a share of the C loop's relocations per second. */
+    private void hotLoop() throws RunnerException {
+        Map<String, Double> score = jmh("dev.jdyld.link.x86_64.RelocationLoopBenchmark");
+        double jdyld = score.get("jdyldLoop");
+        double c = score.get("cLoop");
+        row("hot relocation loop (sqlite mix)", String.format("%.2f ns/reloc vs C %.2f", jdyld, c),
+                "≥ 0.50 of C", c / jdyld, c / jdyld >= 0.5);
+    }
+
+    /** Target 2: a warm whole load of the SQLite program against llvm-jitlink's link time. */
+    private void sqliteLoad(Path dir) throws Exception {
+        Map<String, Double> score = jmh(PACKAGE + "SqliteLoadBenchmark");
+        double jdyld = score.get("loadAndClose");
+        Path main = sqliteProgram(dir);
+        List<Double> links = new ArrayList<>();
+        Pattern link = Pattern.compile("([0-9.]+) \\([ 0-9.]+%\\)\\s+time to link object files");
+        for (int i = 0; i < PROCESS_RUNS; i++) {
+            String output = capture(List.of("llvm-jitlink-14", "-noexec", "-show-times", main.toString(), SQLITE.toString()));
+            Matcher m = link.matcher(output);
+            if (!m.find()) {
+                throw new IOException("no link time in llvm-jitlink's output:\n" + output);
+            }
+            links.add(Double.parseDouble(m.group(1)) * 1000); // the wall-time column comes last on the line
+        }
+        double llvm = median(links);
+        row("warm load of SQLite (main.o + libsqlite3.a)", String.format("%.2f ms vs llvm-jitlink %.2f ms", jdyld, llvm),
+                "≤ 0.25", jdyld / llvm, jdyld / llvm <= 0.25);
+    }
+
+    /** Target 3: whole processes, cold: jdyld run against llvm-jitlink, jdyld --help against a JVM hello world. */
+    private void coldStart(Path dir) throws Exception {
+        Path main = sqliteProgram(dir);
+        String jdyld = root.resolve("bin/jdyld").toString();
+        capture(List.of(jdyld, "--help")); // builds and records the AOT cache if needed: not a cold run to count
+        double[] run = paired(List.of(jdyld, "run", main.toString(), SQLITE.toString()),
+                List.of("llvm-jitlink-14", main.toString(), SQLITE.toString()));
+        row("cold `jdyld run` of the SQLite program", String.format("%.3f s vs llvm-jitlink %.3f s", run[0], run[1]),
+                "≤ 2 (1.5)", run[0] / run[1], run[0] / run[1] <= 2);
+        Path hello = Fixtures.write(dir.resolve("Hello.java"),
+                "public class Hello { public static void main(String[] a) { System.out.println(\"hello\"); } }\n");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        capture(List.of(Path.of(System.getProperty("java.home"), "bin", "javac").toString(), "-d", dir.toString(),
+                hello.toString()));
+        double[] help = paired(List.of(jdyld, "--help"),
+                List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", dir.toString(), "Hello"));
+        row("cold `jdyld --help`", String.format("%.3f s vs java hello %.3f s", help[0], help[1]), "≤ 2",
+                help[0] / help[1], help[0] / help[1] <= 2);
+    }
+
+    /** Targets 4 and 5, when the small-set benchmark exists. */
+    private void smallSets() throws RunnerException {
+        Map<String, Double> score = jmhIfPresent(PACKAGE + "SmallSetBenchmark");
+        if (score.isEmpty()) {
+            row("small sets", "no SmallSetBenchmark in this build", "", Double.NaN, false);
+            return;
+        }
+        score.forEach((name, value) -> row("small sets: " + name, String.format("%.1f", value), "", Double.NaN, true));
+    }
+
+    private Path sqliteProgram(Path dir) throws IOException, InterruptedException {
+        Path object = dir.resolve("main.o");
+        if (!Files.exists(object)) {
+            Path source = Fixtures.write(dir.resolve("main.c"), """
+                    #include <sqlite3.h>
+                    int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
+                      sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
+                    """);
+            Fixtures.run(List.of("gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
+        }
+        return object;
+    }
+
+    /** Medians of wall seconds of {@code a} and {@code b}, run in turn (a b a b ...) after one warm-up each. */
+    private static double[] paired(List<String> a, List<String> b) throws IOException, InterruptedException {
+        time(a);
+        time(b);
+        List<Double> as = new ArrayList<>();
+        List<Double> bs = new ArrayList<>();
+        for (int i = 0; i < PROCESS_RUNS; i++) {
+            as.add(time(a));
+            bs.add(time(b));
+        }
+        return new double[] {median(as), median(bs)};
+    }
+
+    private static double time(List<String> command) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        long start = System.nanoTime();
+        int status = builder.start().waitFor();
+        long end = System.nanoTime();
+        if (status != 0) {
+            throw new IOException(String.join(" ", command) + " exited with " + status);
+        }
+        return (end - start) / 1e9;
+    }
+
+    private static String capture(List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (process.waitFor() != 0) {
+            throw new IOException(String.join(" ", command) + " failed:\n" + output);
+        }
+        return output;
+    }
+
+    private static double median(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return sorted[sorted.length / 2];
+    }
+
+    /** For the benchmark class named {@code benchmark}: method name → score (in the benchmark's own unit), JMH output kept short. */
+    private static Map<String, Double> jmh(String benchmark) throws RunnerException {
+        Map<String, Double> scores = jmhIfPresent(benchmark);
+        if (scores.isEmpty()) {
+            throw new IllegalStateException("no JMH benchmark " + benchmark + " in this build");
+        }
+        return scores;
+    }
+
+    private static Map<String, Double> jmhIfPresent(String benchmark) throws RunnerException {
+        try {
+            Class.forName(benchmark);
+        } catch (ClassNotFoundException e) {
+            return Map.of();
+        }
+        Collection<RunResult> results = new Runner(new OptionsBuilder().include(Pattern.quote(benchmark) + "\\.").forks(1)
+                    .warmupIterations(3).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(5).measurementTime(TimeValue.seconds(1))
+                    .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow")
+                    .verbosity(VerboseMode.SILENT).build()).run();
+        Map<String, Double> scores = new LinkedHashMap<>();
+        for (RunResult result : results) {
+            String label = result.getParams().getBenchmark();
+            String name = label.substring(label.lastIndexOf('.') + 1);
+            scores.put(name, result.getPrimaryResult().getScore());
+            result.getSecondaryResults().forEach((key, value) -> scores.put(name + ":" + key, value.getScore()));
+        }
+        return scores;
+    }
+
+    private void row(String figure, String measured, String target, double ratio, boolean met) {
+        rows.add(new String[] {figure, measured, target, Double.isNaN(ratio) ? "" : String.format("%.2f", ratio),
+                target.isEmpty() ? "" : met ? "met" : "NOT met"});
+    }
+
+    private void print() {
+        String[] header = {"figure", "measured", "target", "ratio", ""};
+        int[] width = new int[header.length];
+        List<String[]> all = new ArrayList<>(List.<String[]>of(header));
+        all.addAll(rows);
+        for (String[] row : all) {
+            for (int c = 0; c < row.length; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        StringBuilder out = new StringBuilder("\n");
+        for (String[] row : all) {
+            for (int c = 0; c < row.length; c++) {
+                out.append(String.format("%-" + width[c] + "s", row[c])).append(c + 1 < row.length ? " | " : "\n");
+            }
+            if (row == header) {
+                Arrays.stream(width).forEach(w -> out.append("-".repeat(w)).append("-+-"));
+                out.setLength(out.length() - 3);
+                out.append('\n');
+            }
+        }
+        System.out.print(out);
+    }
+}
