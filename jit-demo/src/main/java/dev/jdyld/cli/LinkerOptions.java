@@ -29,6 +29,11 @@ final class LinkerOptions {
             "Write jit-<pid>.dump in DIR for perf inject --jit (record with perf record -k 1)."})
     java.nio.file.Path jitdump;
 
+    @Option(names = "--no-relax", description = {
+            "Keep every load through the GOT as compiled: no GOTPCRELX relaxation (mov to lea, indirect",
+            "to direct call or jump) for the set's own symbols."})
+    boolean noRelax;
+
     @Option(names = "--gdb", description = "Register loaded code with GDB's JIT interface (break, bt and disassemble by name).")
     boolean gdb;
 
@@ -36,6 +41,7 @@ final class LinkerOptions {
         JitLinker.Builder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
         libraries.forEach(builder::hostLibrary);
+        builder.relaxGot(!noRelax);
         if (gdb) {
             builder.plugin(dev.jdyld.jit.LinkPlugin.gdbJitInterface());
         }

@@ -48,6 +48,7 @@ public final class JitLinker implements AutoCloseable {
     private final boolean ownsMemory;
     private final boolean runInitializers;
     private final boolean directCalls;
+    private final boolean relaxGot;
     private final Architecture arch = HostArchitecture.get();
     private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
     private final List<LinkPlugin> plugins = new ArrayList<>();
@@ -55,9 +56,9 @@ public final class JitLinker implements AutoCloseable {
     private final Map<String, Scope> scopes = new LinkedHashMap<>();
     private final Scope main;
     /** Upcall stubs of Java-defined functions live in it until the linker is closed. */
-    private final Arena definitions = Arena.ofShared();
+    final Arena definitions = Arena.ofShared();
     /** Data segments defined from Java, kept reachable for as long as loaded code may use them. */
-    private final List<MemorySegment> definedData = new ArrayList<>();
+    final List<MemorySegment> definedData = new ArrayList<>();
     /** Redirectable stubs and lazy calls. */
     final Redirections redirections;
     private long loadsStarted;
@@ -68,6 +69,7 @@ public final class JitLinker implements AutoCloseable {
         this.ownsMemory = builder.memory == null;
         this.runInitializers = builder.runInitializers;
         this.directCalls = builder.directCalls;
+        this.relaxGot = builder.relaxGot;
         if (runInitializers) {
             plugins.add(new UnwindRegistration());
         }
@@ -247,15 +249,6 @@ public final class JitLinker implements AutoCloseable {
         return Native.upcall(target, descriptor, definitions).address();
     }
 
-    /** The arena of upcall stubs: Java definitions live as long as it. */
-    Arena definitions() {
-        return definitions;
-    }
-
-    void keepReachable(MemorySegment segment) {
-        definedData.add(segment);
-    }
-
     boolean redirectsCalls() {
         return !directCalls;
     }
@@ -282,7 +275,7 @@ public final class JitLinker implements AutoCloseable {
         LoadedSet set = null;
         boolean registered = false;
         try {
-            LinkedSet linked = new SetLinker(arch, memory, host, bound).link(inputs);
+            LinkedSet linked = new SetLinker(arch, memory, host, bound, relaxGot).link(inputs);
             set = new LoadedSet(this, scope, linked, List.copyOf(plugins), bound.direct, bound.redirected, sequence);
             synchronized (this) {
                 checkOpen();
@@ -358,6 +351,7 @@ public final class JitLinker implements AutoCloseable {
         private MemoryManager.Options memoryOptions = MemoryManager.Options.DEFAULT;
         private boolean runInitializers = true;
         private boolean directCalls;
+        private boolean relaxGot = true;
 
         private Builder() {}
 
@@ -394,6 +388,19 @@ public final class JitLinker implements AutoCloseable {
          */
         public Builder directCalls(boolean direct) {
             this.directCalls = direct;
+            return this;
+        }
+
+        /**
+         * Whether a load rewrites {@code mov foo@GOTPCREL(%rip)} to {@code lea foo(%rip)}, and calls
+         * and jumps through the GOT to direct ones, where {@code foo} is the set's own (the psABI's
+         * {@code GOTPCRELX} relaxation), saving the GOT slot; default true.
+         *
+         * @param relax whether loads relax GOT references to the set's own symbols
+         * @return this builder
+         */
+        public Builder relaxGot(boolean relax) {
+            this.relaxGot = relax;
             return this;
         }
 

@@ -131,7 +131,7 @@ final class Redirections implements AutoCloseable {
         if (definition.kind() != SymbolBinding.Kind.SET && definition.kind() != SymbolBinding.Kind.JAVA) {
             definition = materialize(binding);
         }
-        Arena lifetime = definition.set() != null ? definition.set().arena() : linker.definitions();
+        Arena lifetime = definition.set() != null ? definition.set().arena() : linker.definitions;
         return MemorySegment.ofAddress(definition.address()).reinterpret(lifetime, null);
     }
 

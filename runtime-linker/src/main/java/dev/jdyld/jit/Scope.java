@@ -111,7 +111,7 @@ public final class Scope {
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
-            linker.keepReachable(segment);
+            linker.definedData.add(segment);
             bindings.put(name, SymbolBinding.java(name, segment.address(), false));
         }
     }

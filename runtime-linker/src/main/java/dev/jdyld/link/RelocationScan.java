@@ -122,6 +122,34 @@ final class RelocationScan implements ScanContext {
     }
 
     @Override
+    public boolean mayBypassGot(SymbolRef symbol) {
+        if (!plan.relaxGot) {
+            return false;
+        }
+        Target t = (Target) symbol;
+        int object = t.object;
+        int index = t.symbol;
+        if (t.global != null) {
+            // A definition of the set's objects or a common symbol it allocates; not one the linker
+            // makes (__tls_get_addr is called through sequences that must stay as they are).
+            if (t.global.kind != GlobalSymbol.Kind.DEFINED && t.global.kind != GlobalSymbol.Kind.COMMON
+                    || t.global.ifunc || t.global.tls) {
+                return false;
+            }
+            if (t.global.kind == GlobalSymbol.Kind.COMMON) {
+                return true;
+            }
+            object = t.global.object;
+            index = t.global.symbol;
+        }
+        ElfObject defining = plan.objects.get(object);
+        int section = defining.symbolSection[index];
+        int type = defining.symbolType(index);
+        return section > 0 && section < SHN_LORESERVE && plan.sections.isLoaded(object, section)
+                && plan.tls.offset(object, section) < 0 && type != STT_GNU_IFUNC && type != STT_TLS;
+    }
+
+    @Override
     public void branch(SymbolRef symbol) {
         GlobalSymbol global = ((Target) symbol).global;
         if (global != null && global.kind == GlobalSymbol.Kind.EARLIER_SET && plan.directCallsToEarlierSets) {

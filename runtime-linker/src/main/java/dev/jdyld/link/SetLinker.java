@@ -52,12 +52,15 @@ public final class SetLinker {
     private final MemoryManager memory;
     private final HostSymbols host;
     private final EarlierSets earlier;
+    private final boolean relaxGot;
 
-    public SetLinker(Architecture arch, MemoryManager memory, HostSymbols host, EarlierSets earlier) {
+    /** A linker of one set; {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten. */
+    public SetLinker(Architecture arch, MemoryManager memory, HostSymbols host, EarlierSets earlier, boolean relaxGot) {
         this.arch = arch;
         this.memory = memory;
         this.host = host;
         this.earlier = earlier;
+        this.relaxGot = relaxGot;
     }
 
     public LinkedSet link(List<ObjectFile> inputs) {
@@ -67,12 +70,12 @@ public final class SetLinker {
         SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier));
         symbols.resolve(earlier, host);
         LoadStage.PLAN.reached();
-        SetPlan plan = SetPlan.make(arch, symbols, true);
+        SetPlan plan = SetPlan.make(arch, symbols, true, relaxGot);
         LoadStage.ALLOCATE.reached();
         Slab slab = allocate(plan, plan.hasDirectCallsToEarlierSets);
         if (slab == null) {
             // No window reaches the earlier sets it calls: plan again with stubs for those calls.
-            plan = SetPlan.make(arch, symbols, false);
+            plan = SetPlan.make(arch, symbols, false, relaxGot);
             slab = allocate(plan, false);
         }
         ThreadLocalStorage tls = null;

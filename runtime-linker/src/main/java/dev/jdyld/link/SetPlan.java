@@ -36,6 +36,8 @@ final class SetPlan {
     final boolean directCallsToEarlierSets;
     boolean hasDirectCallsToEarlierSets;
     boolean usesTls;
+    /** Whether GOT loads of the set's own symbols may be rewritten to reach them directly (see {@code ScanContext.mayBypassGot}). */
+    final boolean relaxGot;
     /**
      * Whether code reaches the set's thread-locals at fixed offsets from the thread pointer (local or
      * initial exec): the whole block then lives in static TLS, where every access model finds it.
@@ -44,8 +46,9 @@ final class SetPlan {
     long relocationCount;
     LinkerSections linkerSections;
 
-    private SetPlan(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets) {
+    private SetPlan(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets, boolean relaxGot) {
         this.arch = arch;
+        this.relaxGot = relaxGot;
         this.objects = symbols.objects;
         this.symbols = symbols;
         this.comdat = symbols.comdat;
@@ -57,8 +60,8 @@ final class SetPlan {
         this.stubs = new StubTable(symbols.globals.size());
     }
 
-    static SetPlan make(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets) {
-        SetPlan plan = new SetPlan(arch, symbols, directCallsToEarlierSets);
+    static SetPlan make(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets, boolean relaxGot) {
+        SetPlan plan = new SetPlan(arch, symbols, directCallsToEarlierSets, relaxGot);
         new RelocationScan(plan).scanAll();
         plan.place();
         return plan;

@@ -96,6 +96,11 @@ public final class RelocationTarget {
         return new RelocationException(location(entry), "value 0x" + Long.toHexString(value) + " does not fit " + range);
     }
 
+    /** An error about the entry at {@code entry}, naming object, section, offset, type and symbol. */
+    public RelocationException error(long entry, String what) {
+        return new RelocationException(location(entry), what);
+    }
+
     /** The error for a type the apply loop does not know (the scan refuses these first). */
     public RelocationException unsupported(long entry) {
         return new RelocationException(location(entry), "unsupported relocation");

@@ -8,6 +8,14 @@ public interface ScanContext {
     /** A GOT slot holding the symbol's address. */
     void got(SymbolRef symbol);
 
+    /**
+     * Whether a reference to the symbol through the GOT may be rewritten to reach it directly
+     * instead: relaxation is on, and the symbol is the set's own code or data (not an IFUNC, an
+     * absolute, a thread-local or a symbol the linker defines). The architecture then checks the
+     * instruction and asks for no slot.
+     */
+    boolean mayBypassGot(SymbolRef symbol);
+
     /** A call or jump: direct inside the set (and, within reach, into earlier sets), else through a stub. */
     void branch(SymbolRef symbol);
 

@@ -32,10 +32,9 @@ import static dev.jdyld.link.x86_64.X86_64Relocation.*;
  *   <li>Stubs may clobber {@code %r11} by the ABI, but ours need no register: a stub is
  *       {@code jmp *slot(%rip)} through the symbol's GOT slot, so the GOT slot is the one place a
  *       target address lives (and the one place a later rebind would write).</li>
- *   <li>{@code GOTPCRELX}/{@code REX_GOTPCRELX} are applied like {@code GOTPCREL}: the
- *       instructions are left as the compiler wrote them, so a GOT slot is always present and
- *       GOT counts equal the number of distinct symbols referenced through the GOT. (Relaxation,
- *       when it comes, belongs in this package and must re-check the range of what it writes.)</li>
+ *   <li>{@code GOTPCRELX}/{@code REX_GOTPCRELX} against the set's own symbols are relaxed
+ *       ({@link X86_64GotRelaxation}): the load from the GOT becomes a {@code lea} or a direct
+ *       call or jump, and the symbol needs no GOT slot unless something else asks for one.</li>
  *   <li>TLS is variant II: static TLS lies just below the thread pointer {@code %fs:0}, which
  *       glibc also returns as {@code pthread_self()}.</li>
  * </ul>
@@ -100,8 +99,13 @@ public final class X86_64 extends Architecture {
                 }
             }
             case R_X86_64_PLT32, R_X86_64_PLTOFF64 -> context.branch(symbol);
-            case R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX, R_X86_64_GOT32, R_X86_64_GOT64,
-                 R_X86_64_GOTPCREL64, R_X86_64_GOTPLT64 -> context.got(symbol);
+            case R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX -> {
+                if (!(context.mayBypassGot(symbol) && X86_64GotRelaxation.isRelaxable(relocation))) {
+                    context.got(symbol);
+                }
+            }
+            case R_X86_64_GOTPCREL, R_X86_64_GOT32, R_X86_64_GOT64, R_X86_64_GOTPCREL64, R_X86_64_GOTPLT64 ->
+                    context.got(symbol);
             case R_X86_64_TLSGD -> context.threadLocal(relocation, symbol, TlsModel.GENERAL_DYNAMIC);
             case R_X86_64_TLSLD -> context.threadLocal(relocation, symbol, TlsModel.LOCAL_DYNAMIC);
             case R_X86_64_GOTPC32_TLSDESC -> context.threadLocal(relocation, symbol, TlsModel.DESCRIPTOR);
@@ -143,8 +147,14 @@ public final class X86_64 extends Architecture {
                 case R_X86_64_64, R_X86_64_DTPOFF64 -> target.put64(offset, S + A);
                 case R_X86_64_PC32 -> target.putSigned32(offset, S + A - P, entry);
                 case R_X86_64_PLT32 -> target.putSigned32(offset, call[symbol] + A - P, entry);
-                case R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX, R_X86_64_GOTTPOFF ->
+                case R_X86_64_GOTPCREL, R_X86_64_GOTTPOFF -> target.putSigned32(offset, slot[symbol] + A - P, entry);
+                case R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX -> {
+                    if (slot[symbol] != 0) {
                         target.putSigned32(offset, slot[symbol] + A - P, entry);
+                    } else {
+                        X86_64GotRelaxation.relax(target, offset, type, S + A - P, entry);
+                    }
+                }
                 case R_X86_64_32 -> target.putUnsigned32(offset, S + A, entry);
                 case R_X86_64_32S, R_X86_64_DTPOFF32 -> target.putSigned32(offset, S + A, entry);
                 case R_X86_64_PC64 -> target.put64(offset, S + A - P);
