@@ -27,6 +27,14 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        if (Boolean.getBoolean("jdyld.aotTraining")) {
+            // bin/jdyld's AOT training run (the demo) also loads what help and the parser use.
+            usage();
+            for (String name : COMMANDS) {
+                usage(command(name, List.of()));
+            }
+            parse(new RunCommand(List.of()), new String[] {"run", "--entry", "main", "-lm", "--lib=m", "x.o"});
+        }
         int status;
         try {
             status = execute(args);
