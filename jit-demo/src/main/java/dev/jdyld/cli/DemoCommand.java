@@ -3,7 +3,6 @@ package dev.jdyld.cli;
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LinkException;
 import dev.jdyld.jit.LoadedSet;
-import picocli.CommandLine.Command;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,16 +10,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code jdyld demo}: compile two bundled C files with gcc, show their layout, run them. */
-@Command(name = "demo", description = {"Compiles a bundled two-file C program with gcc, loads it, prints its layout and runs it;",
-        "then compiles Brainfuck to x86-64 in Java, loads the object from memory, runs, times and redefines it."})
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand extends Main.Command {
     private static final String[] SOURCES = {"main.c", "greeting.c"};
 
     @Override
-    public Integer call() throws Exception {
+    String name() {
+        return "demo";
+    }
+
+    @Override
+    String[] description() {
+        return new String[] {"Compiles a bundled two-file C program with gcc, loads it, prints its layout and runs"
+                + " it; then compiles Brainfuck to x86-64 in Java, loads the object from memory, runs, times and"
+                + " redefines it."};
+    }
+
+    @Override
+    int call() throws Exception {
         Path dir = Files.createTempDirectory("jdyld-demo");
         try {
             List<Path> objects = new ArrayList<>();

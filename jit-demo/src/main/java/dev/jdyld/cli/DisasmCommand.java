@@ -3,11 +3,6 @@ package dev.jdyld.cli;
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
 import dev.jdyld.jit.SetLayout;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -15,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,24 +18,50 @@ import java.util.regex.Pattern;
  * call and jump targets and RIP-relative operands named: {@code <fib>}, {@code <stub: printf>},
  * {@code <GOT: stderr>}.
  */
-@Command(name = "disasm", description = {
-        "Loads FILEs as one set (without running any of it) and disassembles its code in memory,",
-        "naming call targets, stubs and GOT slots."})
-final class DisasmCommand implements Callable<Integer> {
-    @Mixin
-    LinkerOptions linkerOptions = new LinkerOptions();
+final class DisasmCommand extends Main.Command {
+    private static final Main.Option[] OPTIONS = LinkerOptions.with(
+            new Main.Option(null, "--symbol", "NAME", "Only this function."));
 
-    @Option(names = "--symbol", paramLabel = "NAME", description = "Only this function.")
+    final LinkerOptions linkerOptions = new LinkerOptions();
     String symbol;
-
-    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Objects and archives to load.")
-    List<Path> files = new ArrayList<>();
 
     private static final Pattern IMMEDIATE_TARGET = Pattern.compile("^0x([0-9a-f]+)$");
     private static final Pattern RIP_RELATIVE = Pattern.compile("(-?0x[0-9a-f]+)\\(%rip\\)");
 
     @Override
-    public Integer call() {
+    String name() {
+        return "disasm";
+    }
+
+    @Override
+    String[] description() {
+        return new String[] {"Loads FILEs (objects and archives) as one set without running any of it and"
+                + " disassembles its code in memory, naming call targets, stubs and GOT slots."};
+    }
+
+    @Override
+    Main.Option[] options() {
+        return OPTIONS;
+    }
+
+    @Override
+    String positionalLabel() {
+        return "FILE";
+    }
+
+    @Override
+    void set(String longName, String value) {
+        if (!linkerOptions.set(longName, value)) {
+            symbol = value; // --symbol
+        }
+    }
+
+    @Override
+    int call() {
+        List<Path> files = new ArrayList<>();
+        for (String file : positionals) {
+            files.add(Path.of(file));
+        }
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build()) {
             LoadedSet set = linker.load(files);
             print(set.layout(), symbol, System.out);

@@ -4,30 +4,52 @@ import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
 import dev.jdyld.jit.SetLayout;
 import dev.jdyld.memory.WindowUsage;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code jdyld layout}: load without running and show where everything went. */
-@Command(name = "layout", description = "Loads FILEs as one set without running them and prints the slab layout.")
-final class LayoutCommand implements Callable<Integer> {
-    @Option(names = "--json", description = "Print JSON instead of a table.")
+final class LayoutCommand extends Main.Command {
+    private static final Main.Option[] OPTIONS = LinkerOptions.with(
+            new Main.Option(null, "--json", null, "Print JSON instead of a table."));
+
+    final LinkerOptions linkerOptions = new LinkerOptions();
     boolean json;
 
-    @Mixin
-    LinkerOptions linkerOptions = new LinkerOptions();
-
-    @Parameters(paramLabel = "FILE", arity = "1..*", description = "Objects to load.")
-    List<Path> files = new ArrayList<>();
+    @Override
+    String name() {
+        return "layout";
+    }
 
     @Override
-    public Integer call() {
+    String[] description() {
+        return new String[] {"Loads FILEs as one set without running them and prints the slab layout."};
+    }
+
+    @Override
+    Main.Option[] options() {
+        return OPTIONS;
+    }
+
+    @Override
+    String positionalLabel() {
+        return "FILE";
+    }
+
+    @Override
+    void set(String longName, String value) {
+        if (!linkerOptions.set(longName, value)) {
+            json = true; // --json
+        }
+    }
+
+    @Override
+    int call() {
+        List<Path> files = new ArrayList<>();
+        for (String file : positionals) {
+            files.add(Path.of(file));
+        }
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build(); LoadedSet set = linker.load(files)) {
             SetLayout layout = set.layout();
             List<WindowUsage> windows = linker.memoryManager().usage();

@@ -2,45 +2,69 @@ package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.memory.MemoryManager;
-import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Options shared by the commands that load objects: host libraries and memory-manager modes. */
 final class LinkerOptions {
-    @Option(names = {"--lib", "-l"}, paramLabel = "NAME", description = {
-            "Host library to dlopen for symbol resolution (repeatable): a dlopen name like",
-            "libstdc++.so.6, a path, or a short name like m."})
+    static final Main.Option[] OPTIONS = {
+            new Main.Option("-l", "--lib", "NAME", "Host library to dlopen for symbol resolution (repeatable): a"
+                    + " dlopen name like libstdc++.so.6, a path, or a short name like m."),
+            new Main.Option(null, "--dual-mapping", null, "Write code through a separate read-write view of a memory"
+                    + " file; the executable view is never writable (for systems that forbid making written pages"
+                    + " executable)."),
+            new Main.Option(null, "--huge-pages", null, "Align each set's code to 2 MiB and advise transparent huge"
+                    + " pages for it."),
+            new Main.Option(null, "--perf-map", null, "Append loaded functions to /tmp/perf-<pid>.map for perf report."),
+            new Main.Option(null, "--jitdump", "DIR", "Write jit-<pid>.dump in DIR for perf inject --jit (record with"
+                    + " perf record -k 1)."),
+            new Main.Option(null, "--no-relax", null, "Keep every load through the GOT as compiled: no GOTPCRELX"
+                    + " relaxation (mov to lea, indirect to direct call or jump) for the set's own symbols."),
+            new Main.Option(null, "--gdb", null, "Register loaded code with GDB's JIT interface (break, bt and"
+                    + " disassemble by name)."),
+    };
+
     List<String> libraries = new ArrayList<>();
-
-    @Option(names = "--dual-mapping", description = {
-            "Write code through a separate read-write view of a memory file; the executable view",
-            "is never writable (for systems that forbid making written pages executable)."})
     boolean dualMapping;
-
-    @Option(names = "--huge-pages", description = "Align each set's code to 2 MiB and advise transparent huge pages for it.")
     boolean hugePages;
-
-    @Option(names = "--perf-map", description = "Append loaded functions to /tmp/perf-<pid>.map for perf report.")
     boolean perfMap;
-
-    @Option(names = "--jitdump", paramLabel = "DIR", description = {
-            "Write jit-<pid>.dump in DIR for perf inject --jit (record with perf record -k 1)."})
-    java.nio.file.Path jitdump;
-
-    @Option(names = "--no-relax", description = {
-            "Keep every load through the GOT as compiled: no GOTPCRELX relaxation (mov to lea, indirect",
-            "to direct call or jump) for the set's own symbols."})
+    Path jitdump;
     boolean noRelax;
-
-    @Option(names = "--gdb", description = "Register loaded code with GDB's JIT interface (break, bt and disassemble by name).")
     boolean gdb;
+
+    /** {@code options} followed by these. */
+    static Main.Option[] with(Main.Option... options) {
+        Main.Option[] all = new Main.Option[options.length + OPTIONS.length];
+        System.arraycopy(options, 0, all, 0, options.length);
+        System.arraycopy(OPTIONS, 0, all, options.length, OPTIONS.length);
+        return all;
+    }
+
+    /** Applies one of these options; false when {@code longName} is not one of them. */
+    boolean set(String longName, String value) {
+        switch (longName) {
+            case "--lib" -> libraries.add(value);
+            case "--dual-mapping" -> dualMapping = true;
+            case "--huge-pages" -> hugePages = true;
+            case "--perf-map" -> perfMap = true;
+            case "--jitdump" -> jitdump = Path.of(value);
+            case "--gdb" -> gdb = true;
+            case "--no-relax" -> noRelax = true;
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
 
     JitLinker.Builder builder() {
         JitLinker.Builder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
-        libraries.forEach(builder::hostLibrary);
+        for (String library : libraries) {
+            builder.hostLibrary(library);
+        }
         builder.relaxGot(!noRelax);
         if (gdb) {
             builder.plugin(dev.jdyld.jit.LinkPlugin.gdbJitInterface());

@@ -8,8 +8,6 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -17,19 +15,14 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /**
  * {@code jdyld repl}: a C REPL. Definitions are compiled with {@code cc -c -fPIC} and loaded as
  * sets; expressions are evaluated and printed with their C type. From a terminal it edits lines
  * and keeps a history (JLine); from a pipe it prints only results.
  */
-@Command(name = "repl", description = {
-        "A C read-eval-print loop: definitions are compiled (cc -c -fPIC, $CC to choose) and loaded;",
-        "expressions are evaluated and printed. :help lists the commands."})
-final class ReplCommand implements Callable<Integer> {
-    @Mixin
-    LinkerOptions linkerOptions = new LinkerOptions();
+final class ReplCommand extends Main.Command {
+    final LinkerOptions linkerOptions = new LinkerOptions();
 
     private static final String HELP = """
             C definitions (functions, globals, #include, typedef, struct) are compiled and loaded;
@@ -43,7 +36,28 @@ final class ReplCommand implements Callable<Integer> {
               :quit            leave""";
 
     @Override
-    public Integer call() throws IOException {
+    String name() {
+        return "repl";
+    }
+
+    @Override
+    String[] description() {
+        return new String[] {"A C read-eval-print loop: definitions are compiled (cc -c -fPIC, $CC to choose) and"
+                + " loaded; expressions are evaluated and printed. :help lists the commands."};
+    }
+
+    @Override
+    Main.Option[] options() {
+        return LinkerOptions.OPTIONS;
+    }
+
+    @Override
+    void set(String longName, String value) {
+        linkerOptions.set(longName, value);
+    }
+
+    @Override
+    int call() throws IOException {
         if (!linkerOptions.libraries.contains("m")) {
             linkerOptions.libraries.add("m");
         }

@@ -384,16 +384,30 @@ public final class ElfObject {
         }
     }
 
+    /*
+     * Little-endian fields read from the array byte by byte: a heap segment's get costs several times
+     * more before the JIT compiles it, and a load reads hundreds of thousands of fields (symbols and
+     * relocations) at start-up. Out of range is an IndexOutOfBoundsException, as from the segment.
+     */
     public int u16(long offset) {
-        return Short.toUnsignedInt(data.get(U16, offset));
+        int at = index(offset, 2);
+        return (bytes[at] & 0xff) | (bytes[at + 1] & 0xff) << 8;
     }
 
     public int u32(long offset) {
-        return data.get(U32, offset);
+        int at = index(offset, 4);
+        return (bytes[at] & 0xff) | (bytes[at + 1] & 0xff) << 8 | (bytes[at + 2] & 0xff) << 16 | bytes[at + 3] << 24;
     }
 
     public long u64(long offset) {
-        return data.get(U64, offset);
+        return (u32(offset) & 0xffff_ffffL) | (long) u32(offset + 4) << 32;
+    }
+
+    private int index(long offset, int size) {
+        if (offset < 0 || offset > bytes.length - size) {
+            throw new IndexOutOfBoundsException("field of " + size + " bytes at " + offset + " in " + bytes.length + " bytes");
+        }
+        return (int) offset;
     }
 
     public MalformedObjectException malformed(String section, long offset, String what) {

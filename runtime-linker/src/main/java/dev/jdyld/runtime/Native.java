@@ -18,8 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * Every call jdyld's runtime makes into native code, in one place: the C library (with the
  * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34) and the unwinder
  * ({@code libgcc_s.so.1}); the C++ runtime's demangler is bound in {@link Demangler}. Handles are
- * made on first use, one holder class per group, so start-up pays only for what a run needs; a
- * library that cannot be found is reported as a {@link LinkException} naming it and what it is
+ * made on first use, one holder class per group, so start-up pays only for what a run needs (a
+ * handle of a new shape generates code, milliseconds each at start-up); a library that cannot be found is reported as a {@link LinkException} naming it and what it is
  * needed for when that is first needed, not as a class-initialisation failure.
  *
  * <p>Downcalls made here cannot fail in Java; a {@code Throwable} from {@code invokeExact} would be
@@ -48,10 +48,13 @@ public final class Native {
         static final MethodHandle DLOPEN = libc("dlopen", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT));
         /* void *dlsym(void *handle, const char *symbol); */
         static final MethodHandle DLSYM = libc("dlsym", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS));
-        /* char *dlerror(void); */
-        static final MethodHandle DLERROR = libc("dlerror", FunctionDescriptor.of(JAVA_LONG));
         /* int dlclose(void *handle); */
         static final MethodHandle DLCLOSE = libc("dlclose", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+    }
+
+    private static final class Strings {
+        /* char *dlerror(void); */
+        static final MethodHandle DLERROR = libc("dlerror", FunctionDescriptor.of(JAVA_LONG));
         /* size_t strlen(const char *s); */
         static final MethodHandle STRLEN = libc("strlen", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
     }
@@ -94,7 +97,7 @@ public final class Native {
     @SuppressWarnings("restricted")
     public static String dlerror() {
         try {
-            long message = (long) Dl.DLERROR.invokeExact();
+            long message = (long) Strings.DLERROR.invokeExact();
             if (message == 0) {
                 return "unknown error";
             }
@@ -108,7 +111,7 @@ public final class Native {
     @SuppressWarnings("restricted")
     public static String cString(long address) {
         try {
-            long length = (long) Dl.STRLEN.invokeExact(address);
+            long length = (long) Strings.STRLEN.invokeExact(address);
             return MemorySegment.ofAddress(address).reinterpret(length + 1).getString(0);
         } catch (Throwable t) {
             throw failed("strlen", t);
@@ -188,11 +191,14 @@ public final class Native {
         }
     }
 
-    private static final class Exit {
+    private static final class Atexit {
         /* int __cxa_atexit(void (*func)(void *), void *arg, void *dso_handle); */
         static final MethodHandle CXA_ATEXIT = libc("__cxa_atexit", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         /* void __cxa_finalize(void *dso_handle); */
         static final MethodHandle CXA_FINALIZE = libc("__cxa_finalize", FunctionDescriptor.ofVoid(JAVA_LONG));
+    }
+
+    private static final class Exit {
         /* void __call_tls_dtors(void);  GLIBC_PRIVATE: what exit() and thread exit run first */
         static final MethodHandle CALL_TLS_DTORS = libc("__call_tls_dtors", FunctionDescriptor.ofVoid());
         /* int fflush(FILE *stream); */
@@ -201,7 +207,7 @@ public final class Native {
 
     public static int cxaAtexit(long function, long argument, long dsoHandle) {
         try {
-            return (int) Exit.CXA_ATEXIT.invokeExact(function, argument, dsoHandle);
+            return (int) Atexit.CXA_ATEXIT.invokeExact(function, argument, dsoHandle);
         } catch (Throwable t) {
             throw failed("__cxa_atexit", t);
         }
@@ -209,7 +215,7 @@ public final class Native {
 
     public static void cxaFinalize(long dsoHandle) {
         try {
-            Exit.CXA_FINALIZE.invokeExact(dsoHandle);
+            Atexit.CXA_FINALIZE.invokeExact(dsoHandle);
         } catch (Throwable t) {
             throw failed("__cxa_finalize", t);
         }
@@ -239,12 +245,9 @@ public final class Native {
         return C.findOrThrow("environ").reinterpret(ADDRESS.byteSize()).get(ADDRESS, 0);
     }
 
-    /** The unwinder libstdc++ throws with; loaded when a set first registers unwind tables. */
     private static final class Files {
         static final int O_RDONLY = 0;
-        static final int PROT_READ = 1;
-        static final int PROT_EXEC = 4;
-        static final int MAP_PRIVATE = 2;
+        static final int PROT_READ = 1, PROT_EXEC = 4, MAP_PRIVATE = 2;
         static final long PAGE = 4096;
         /* int open(const char *pathname, int flags); */
         static final MethodHandle OPEN = libc("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -339,6 +342,7 @@ public final class Native {
         }
     }
 
+    /** The unwinder libstdc++ throws with; loaded when a set first registers unwind tables. */
     private static final class Unwinder {
         static final SymbolLookup LIBGCC_S = library("libgcc_s.so.1", "registering unwind tables (.eh_frame)");
         /* void __register_frame(void *begin);  begin: a .eh_frame list ended by a zero length word */
