@@ -1,5 +1,6 @@
 package dev.jdyld.memory;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -124,6 +125,7 @@ public final class MemoryManager implements AutoCloseable {
 
     /**
      * Maps memory for a set: all groups read-write, none executable, until {@link Slab#finalizePermissions()}.
+     * The slab's segments belong to a shared arena of its own, closed with it.
      *
      * @param request sizes and alignments per permission group, and where the slab may go
      * @return the slab, every group writable until {@link Slab#finalizePermissions()}
@@ -131,7 +133,28 @@ public final class MemoryManager implements AutoCloseable {
      *                               the placement can be reserved or mapped
      * @throws IllegalStateException if the manager is closed
      */
-    public synchronized Slab allocate(SlabRequest request) {
+    public Slab allocate(SlabRequest request) {
+        return allocateIn(request, null);
+    }
+
+    /**
+     * As {@link #allocate(SlabRequest)}, with the slab's segments in the caller's arena instead of
+     * a shared arena of the slab's own. Closing a shared arena makes every JVM thread stop at a
+     * handshake, tens of microseconds, which dominates loading and closing a small set; a loader
+     * that writes the slab from one thread passes a confined arena and closes it when done.
+     *
+     * @param request sizes and alignments per permission group, and where the slab may go
+     * @param arena   the arena the segments of {@link Slab#segment} belong to; the slab never closes it
+     * @return the slab, every group writable until {@link Slab#finalizePermissions()}
+     * @throws MemoryException       if the set does not fit within its reach, or no window that satisfies
+     *                               the placement can be reserved or mapped
+     * @throws IllegalStateException if the manager is closed
+     */
+    public Slab allocate(SlabRequest request, Arena arena) {
+        return allocateIn(request, java.util.Objects.requireNonNull(arena, "arena"));
+    }
+
+    private synchronized Slab allocateIn(SlabRequest request, Arena arena) {
         if (closed) {
             throw new IllegalStateException("memory manager is closed");
         }
@@ -157,14 +180,14 @@ public final class MemoryManager implements AutoCloseable {
 
         for (Window window : windows) {
             if (window.satisfies(request.placement())) {
-                Slab slab = carve(window, need);
+                Slab slab = carve(window, need, arena);
                 if (slab != null) {
                     return slab;
                 }
             }
         }
         Window window = reserve(request.placement(), need);
-        Slab slab = carve(window, need);
+        Slab slab = carve(window, need, arena);
         if (slab == null) {
             throw new MemoryException("internal error: a new window does not hold the set it was sized for");
         }
@@ -175,7 +198,7 @@ public final class MemoryManager implements AutoCloseable {
     private record Chunks(long text, long textAlign, long read, long readAlign, long data, long dataAlign,
                           long relroOffset, long rodata, long relro, long used) {}
 
-    private Slab carve(Window window, Chunks need) {
+    private Slab carve(Window window, Chunks need, Arena arena) {
         long text = need.text() == 0 ? window.text.start : window.text.allocate(need.text(), need.textAlign());
         if (text < 0) {
             return null;
@@ -226,7 +249,7 @@ public final class MemoryManager implements AutoCloseable {
         window.usedBytes += need.used();
         long[] groupAddress = {text, read, read + need.relroOffset(), data};
         long[] groupLength = {need.text(), need.rodata(), need.relro(), need.data()};
-        return new Slab(this, window, chunkAddress, chunkLength, writable, groupAddress, groupLength, need.used());
+        return new Slab(this, window, chunkAddress, chunkLength, writable, groupAddress, groupLength, need.used(), arena);
     }
 
     /** Called by {@link Slab#close()}. */

@@ -15,7 +15,9 @@ import java.lang.foreign.MemorySegment;
  * separate read-write view of the same memory; the addresses returned by
  * {@link #address(PermissionGroup)} are always the final (executable or read-only) ones.
  *
- * <p>Segments belong to the slab's arena: after {@link #close()} they can no longer be used.
+ * <p>Segments belong to the slab's arena, or to the arena given to
+ * {@link MemoryManager#allocate(SlabRequest, Arena)}: after {@link #close()} (or that arena's) they
+ * can no longer be used.
  */
 public final class Slab implements AutoCloseable {
     private static final int[] CHUNK_OF_GROUP = {0, 1, 1, 2};
@@ -29,13 +31,17 @@ public final class Slab implements AutoCloseable {
     private final long[] groupLength;
     private final MemorySegment[] groupSegment = new MemorySegment[PermissionGroup.ALL.length];
     private final long usedBytes;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
+    /** Whether the arena is the slab's own, closed with it; otherwise its owner closes it. */
+    private final boolean ownsArena;
     private boolean finalized;
     private boolean closed;
 
     Slab(MemoryManager owner, Window window, long[] chunkAddress, long[] chunkLength, long[] writableAddress,
-         long[] groupAddress, long[] groupLength, long usedBytes) {
+         long[] groupAddress, long[] groupLength, long usedBytes, Arena arena) {
         this.owner = owner;
+        this.ownsArena = arena == null;
+        this.arena = ownsArena ? Arena.ofShared() : arena;
         this.window = window;
         this.chunkAddress = chunkAddress;
         this.chunkLength = chunkLength;
@@ -157,7 +163,9 @@ public final class Slab implements AutoCloseable {
             return;
         }
         closed = true;
-        arena.close();
+        if (ownsArena) {
+            arena.close();
+        }
         owner.release(window, chunkAddress, chunkLength, writableAddress, usedBytes);
     }
 

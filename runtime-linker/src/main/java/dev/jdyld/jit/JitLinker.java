@@ -281,8 +281,10 @@ public final class JitLinker implements AutoCloseable {
         }
         LoadedSet set = null;
         boolean registered = false;
-        try {
-            LinkedSet linked = new SetLinker(arch, memory, host, bound).link(inputs);
+        // The slab is written through segments of this arena, on this thread only; confined, it
+        // closes without stopping every JVM thread as a shared arena's close does.
+        try (Arena writing = Arena.ofConfined()) {
+            LinkedSet linked = new SetLinker(arch, memory, host, bound, writing).link(inputs);
             set = new LoadedSet(this, scope, linked, List.copyOf(plugins), bound.direct, bound.redirected, sequence);
             synchronized (this) {
                 checkOpen();
