@@ -61,7 +61,8 @@ public final class JitLinker implements AutoCloseable {
     /** Redirectable stubs and lazy calls. */
     final Redirections redirections;
     private long loadsStarted;
-    private int loadsInFlight;
+    /** Loads in progress, and closed sets whose memory is released outside the lock: {@link #close()} waits. */
+    private int inFlight;
     private boolean closed;
 
     private JitLinker(Builder builder) {
@@ -260,6 +261,12 @@ public final class JitLinker implements AutoCloseable {
         return !directCalls;
     }
 
+    /** A load, or a closed set's release outside the lock, begins ({@code +1}) or ends ({@code -1}). */
+    synchronized void inFlight(int delta) {
+        inFlight += delta;
+        notifyAll();
+    }
+
     /**
      * The load pipeline: link outside the lock (looking up symbols under it, pinning the sets bound
      * to), reserve its names, start it (plugins, permissions, constructors) outside the lock, then
@@ -276,13 +283,12 @@ public final class JitLinker implements AutoCloseable {
         long sequence;
         synchronized (this) {
             checkOpen();
-            loadsInFlight++;
+            inFlight(1);
             sequence = loadsStarted++;
         }
         LoadedSet set = null;
         boolean registered = false;
-        // The slab is written through segments of this arena, on this thread only; confined, it
-        // closes without stopping every JVM thread as a shared arena's close does.
+        // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
         try (Arena writing = Arena.ofConfined()) {
             LinkedSet linked = new SetLinker(arch, memory, host, bound, writing).link(inputs);
             set = new LoadedSet(this, scope, linked, List.copyOf(plugins), bound.direct, bound.redirected, sequence);
@@ -305,26 +311,25 @@ public final class JitLinker implements AutoCloseable {
                     scope.unreserve(set);
                     set.discard();
                 }
-                loadsInFlight--;
-                notifyAll();
+                inFlight(-1);
             }
         }
     }
 
     /**
-     * Refuses further loads, waits for loads in progress, closes every set still open (latest
-     * first, each after its dependents), then unmaps the stubs and gives back the address space
-     * of a memory manager it made. Idempotent.
+     * Refuses further loads, waits for loads and closes in progress, closes every set still open
+     * (latest first, each after its dependents), then unmaps the stubs and gives back the address
+     * space of a memory manager it made. Idempotent.
      */
     @Override
     public synchronized void close() {
         closed = true;
-        while (loadsInFlight > 0) {
+        while (inFlight > 0) {
             try {
                 wait();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for loads in progress to end", e);
+                throw new IllegalStateException("interrupted while waiting for loads and closes in progress to end", e);
             }
         }
         for (LoadedSet set : scopes.values().stream().flatMap(scope -> scope.sets().stream())

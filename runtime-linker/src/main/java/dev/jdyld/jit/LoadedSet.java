@@ -351,7 +351,15 @@ public final class LoadedSet implements AutoCloseable {
             closeHandles();
             forgetBindings();
             scope.unregister(this);
-            discard();
+            closed = true;
+            owner.inFlight(1);
+        }
+        // Nothing can reach the set any more: its destructors, plugins and memory are released
+        // outside the linker's lock, so other threads' loads and closes go on meanwhile.
+        try {
+            release();
+        } finally {
+            owner.inFlight(-1);
         }
     }
 
