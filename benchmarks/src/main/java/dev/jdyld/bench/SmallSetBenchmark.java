@@ -42,11 +42,13 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * as secondary results, the native bytes committed and the Java heap retained per open set.
  *
  * <p>{@code mapping=plain} is the default memory manager, {@code mapping=dual} the dual-mapped one.
+ * Eight warm-up iterations: the load path is large, and on a busy two-core machine C2 takes ten
+ * seconds or more to compile it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 2)
+@Warmup(iterations = 8, time = 2)
 @Measurement(iterations = 4, time = 2)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class SmallSetBenchmark {
