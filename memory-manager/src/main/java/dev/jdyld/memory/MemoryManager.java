@@ -42,7 +42,8 @@ public final class MemoryManager implements AutoCloseable {
      *
      * @param dualMapping back windows with a memory file mapped twice: code and read-only data are
      *                    written through a separate read-write view and the executable view is
-     *                    never writable, for systems that forbid making written pages executable
+     *                    never writable, for systems that forbid making written pages executable;
+     *                    it also lets small sets' code and read-only data share pages
      * @param hugePages   align each set's code to 2 MiB and advise transparent huge pages for it
      * @param windowSize  bytes reserved per window (split 1:1:2 between code, read-only, writable)
      */
