@@ -153,8 +153,8 @@ public final class Slab implements AutoCloseable {
             return;
         }
         if (chunk.view != 0) {
-            // Dual mapping: drop the write view first, so no view of the set's pages stays writable
-            // once the set runs.
+            // Dual mapping: drop the write view first, so that pages of the set's own have no
+            // writable view once executable; a shared page's other views belong to loads in progress.
             Libc.munmap(chunk.view, chunk.viewLength);
             chunk.view = 0;
             chunk.writable = chunk.address;
