@@ -1,9 +1,9 @@
 package dev.jdyld.memory;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Hands out {@link Slab}s for load sets from large reserved windows of address space.
@@ -18,20 +18,32 @@ import java.util.List;
  * references, and otherwise next to the C library, which keeps sets near each other and near
  * what they call.
  *
- * <p>Closing a slab returns its pages to {@code PROT_NONE} and their memory to the kernel; the
- * ranges are reused by later sets.
+ * <p>A chunk smaller than a page is packed: it takes a slot of a page that other sets' chunks of
+ * the same final permission share, so a set of a few functions costs bytes, not a page per
+ * permission. A shared page gets its final protection when its first slot is taken and keeps it
+ * until its last slot is given back, when it returns to {@code PROT_NONE} and its memory to the
+ * kernel: no page's protection changes while a set on it lives. So a chunk is packed only where
+ * it can be written without making its page writable: writable data always, code and read-only
+ * data with {@linkplain Options#dualMapping dual mapping}, where the linker writes through a view
+ * of its own while the executable view of the page, which other sets run from, stays {@code r-x}.
+ * Without dual mapping, code and read-only data keep whole pages, made writable (never
+ * executable) while the set is linked and given their final protection after; packing them
+ * would mean making a page that other sets' code runs from writable.
+ *
+ * <p>Closing a slab returns its own pages to {@code PROT_NONE} and their memory to the kernel; the
+ * ranges are reused by later sets. System calls are made outside the manager's lock: only
+ * choosing and giving back ranges take it.
  */
 public final class MemoryManager implements AutoCloseable {
     static final long LOW_LIMIT = 1L << 31;
-    private static final long WINDOW_ALIGNMENT = 2L << 20;
-    private static final long HUGE_PAGE = 2L << 20;
 
     /**
      * How windows are mapped.
      *
      * @param dualMapping back windows with a memory file mapped twice: code and read-only data are
      *                    written through a separate read-write view and the executable view is
-     *                    never writable, for systems that forbid making written pages executable
+     *                    never writable, for systems that forbid making written pages executable;
+     *                    it also lets small sets' code and read-only data share pages
      * @param hugePages   align each set's code to 2 MiB and advise transparent huge pages for it
      * @param windowSize  bytes reserved per window (split 1:1:2 between code, read-only, writable)
      */
@@ -74,6 +86,7 @@ public final class MemoryManager implements AutoCloseable {
     private final long pageSize;
     private final Options options;
     private final long anchor;
+    /** Guarded by this manager's lock, as are the windows' regions, shared pages and counts. */
     private final List<Window> windows = new ArrayList<>();
     private boolean closed;
 
@@ -105,7 +118,7 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /**
-     * The kernel's page size, the unit of every permission group.
+     * The kernel's page size, the unit of every permission group that is not packed.
      *
      * @return bytes per page
      */
@@ -123,7 +136,10 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /**
-     * Maps memory for a set: all groups read-write, none executable, until {@link Slab#finalizePermissions()}.
+     * Maps memory for a set: every group writable, none executable, until
+     * {@link Slab#finalizePermissions()} (a packed group is written through a view whose
+     * protection never changes, see the class comment). The slab's segments belong to a shared
+     * arena of its own, closed with it.
      *
      * @param request sizes and alignments per permission group, and where the slab may go
      * @return the slab, every group writable until {@link Slab#finalizePermissions()}
@@ -131,120 +147,230 @@ public final class MemoryManager implements AutoCloseable {
      *                               the placement can be reserved or mapped
      * @throws IllegalStateException if the manager is closed
      */
-    public synchronized Slab allocate(SlabRequest request) {
-        if (closed) {
-            throw new IllegalStateException("memory manager is closed");
-        }
-        long text = alignUp(request.size(PermissionGroup.TEXT), pageSize);
-        long rodata = alignUp(request.size(PermissionGroup.RODATA), pageSize);
-        long relro = alignUp(request.size(PermissionGroup.RELRO), pageSize);
-        long data = alignUp(request.size(PermissionGroup.DATA), pageSize);
-        long textAlign = Math.max(pageSize, request.alignment(PermissionGroup.TEXT));
-        if (options.hugePages()) {
-            textAlign = Math.max(textAlign, HUGE_PAGE);
-            text = alignUp(text, HUGE_PAGE);
-        }
-        long relroAlign = Math.max(pageSize, request.alignment(PermissionGroup.RELRO));
-        long readAlign = Math.max(Math.max(pageSize, request.alignment(PermissionGroup.RODATA)), relroAlign);
-        long relroOffset = alignUp(rodata, relroAlign);
-        long read = relroOffset + relro;
-        long dataAlign = Math.max(pageSize, request.alignment(PermissionGroup.DATA));
-        long used = 0;
-        for (PermissionGroup group : PermissionGroup.ALL) {
-            used += request.size(group);
-        }
-        Chunks need = new Chunks(text, textAlign, read, readAlign, data, dataAlign, relroOffset, rodata, relro, used);
+    public Slab allocate(SlabRequest request) {
+        return allocate(request, null, true);
+    }
 
-        for (Window window : windows) {
-            if (window.satisfies(request.placement())) {
-                Slab slab = carve(window, need);
-                if (slab != null) {
-                    return slab;
+    /**
+     * As {@link #allocate(SlabRequest)}, with the slab's segments in the caller's arena instead of
+     * a shared arena of the slab's own. Closing a shared arena makes every JVM thread stop at a
+     * handshake, tens of microseconds, which dominates loading and closing a small set; a loader
+     * that writes the slab from one thread passes a confined arena and closes it when done.
+     *
+     * @param request sizes and alignments per permission group, and where the slab may go
+     * @param arena   the arena the segments of {@link Slab#segment} belong to; the slab never closes it
+     * @return the slab, every group writable until {@link Slab#finalizePermissions()}
+     * @throws MemoryException       if the set does not fit within its reach, or no window that satisfies
+     *                               the placement can be reserved or mapped
+     * @throws IllegalStateException if the manager is closed
+     */
+    public Slab allocate(SlabRequest request, Arena arena) {
+        return allocate(request, Objects.requireNonNull(arena, "arena"), false);
+    }
+
+    private Slab allocate(SlabRequest request, Arena arena, boolean ownArena) {
+        Chunk.Plan need = Chunk.plan(request, pageSize, options);
+        Window window = null;
+        Chunk[] chunks = null;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("memory manager is closed");
+            }
+            for (Window candidate : windows) {
+                if (candidate.satisfies(request.placement())) {
+                    chunks = take(candidate, need);
+                    if (chunks != null) {
+                        window = candidate;
+                        break;
+                    }
+                }
+            }
+            if (window == null) {
+                window = Window.reserve(request.placement(), need.size(), need.alignment(), options, anchor, pageSize);
+                windows.add(window);
+                chunks = take(window, need);
+                if (chunks == null) {
+                    throw new MemoryException("internal error: a new window does not hold the set it was sized for");
+                }
+            }
+            window.slabs++;
+            window.usedBytes += need.used();
+        }
+        map(window, chunks, need.used());
+        synchronized (this) {
+            for (Chunk chunk : chunks) {
+                if (chunk.freshPage) {
+                    window.shared[chunk.kind].add(chunk.address, chunk.length); // committed: others may share it now
                 }
             }
         }
-        Window window = reserve(request.placement(), need);
-        Slab slab = carve(window, need);
-        if (slab == null) {
-            throw new MemoryException("internal error: a new window does not hold the set it was sized for");
-        }
-        return slab;
+        long[] groupAddress = {chunks[0].address, chunks[1].address, chunks[1].address + need.relroOffset(),
+                chunks[2].address};
+        return new Slab(this, window, chunks, groupAddress, need.groupLength(), need.used(),
+                ownArena ? Arena.ofShared() : arena, ownArena);
     }
 
-    /** Page-rounded sizes and alignments of a set's three chunks, and where RELRO sits in the read chunk. */
-    private record Chunks(long text, long textAlign, long read, long readAlign, long data, long dataAlign,
-                          long relroOffset, long rodata, long relro, long used) {}
+    /** Takes the chunks' ranges from the window's regions and shared pages; null if one does not fit. Under the lock. */
+    private Chunk[] take(Window window, Chunk.Plan need) {
+        Chunk[] chunks = new Chunk[Chunk.COUNT];
+        for (int c = 0; c < Chunk.COUNT; c++) {
+            long size = need.size()[c];
+            long address = size == 0 ? window.regions[c].start : -1;
+            boolean fresh = false;
+            if (size > 0 && need.packed()[c]) {
+                address = window.shared[c].allocate(size, need.alignment()[c]);
+                if (address < 0) {
+                    address = window.regions[c].allocate(pageSize, pageSize);
+                    fresh = true;
+                }
+            } else if (size > 0) {
+                address = window.regions[c].allocate(size, need.alignment()[c]);
+            }
+            if (address < 0) {
+                for (int taken = 0; taken < c; taken++) {
+                    untake(window, chunks[taken]);
+                }
+                return null;
+            }
+            chunks[c] = new Chunk(c, address, size, size > 0 && need.packed()[c], fresh);
+        }
+        return chunks;
+    }
 
-    private Slab carve(Window window, Chunks need) {
-        long text = need.text() == 0 ? window.text.start : window.text.allocate(need.text(), need.textAlign());
-        if (text < 0) {
-            return null;
+    /**
+     * Returns a chunk's range or slot, just taken in the same hold of the lock, to where it was
+     * taken from: a shared page it was on still has its other slots.
+     */
+    private void untake(Window window, Chunk chunk) {
+        if (chunk.length == 0) {
+            return;
         }
-        long read = need.read() == 0 ? window.read.start : window.read.allocate(need.read(), need.readAlign());
-        if (read < 0) {
-            releaseRange(window, text, need.text(), false);
-            return null;
+        if (chunk.freshPage) {
+            window.regions[chunk.kind].release(chunk.address, pageSize);
+        } else if (chunk.packed) {
+            window.shared[chunk.kind].release(chunk.address, chunk.length);
+        } else {
+            window.regions[chunk.kind].release(chunk.address, chunk.length);
         }
-        long data = need.data() == 0 ? window.data.start : window.data.allocate(need.data(), need.dataAlign());
-        if (data < 0) {
-            releaseRange(window, text, need.text(), false);
-            releaseRange(window, read, need.read(), false);
-            return null;
-        }
-        long[] chunkAddress = {text, read, data};
-        long[] chunkLength = {need.text(), need.read(), need.data()};
-        long[] writable = new long[3];
+    }
+
+    /**
+     * Outside the lock, on ranges only this slab holds: commits fresh pages with their final
+     * protection and own ranges read-write, and maps the write views of dual mapping. If a call
+     * fails, undoes what was done and gives the ranges back before the exception leaves.
+     */
+    private void map(Window window, Chunk[] chunks, long used) {
         try {
-            for (int c = 0; c < 3; c++) {
-                if (chunkLength[c] == 0) {
+            for (Chunk chunk : chunks) {
+                if (chunk.length == 0) {
                     continue;
                 }
-                if (window.memfd >= 0 && c != 2) {
+                boolean viaView = window.memfd >= 0 && chunk.kind != Chunk.DATA;
+                if (chunk.packed) {
+                    if (chunk.freshPage) {
+                        Libc.mprotect(chunk.address, pageSize, chunk.finalProtection());
+                    }
+                    if (viaView) {
+                        long page = chunk.page(pageSize);
+                        chunk.view = Libc.mmap(0, pageSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
+                                window.memfd, page - window.base);
+                        chunk.viewLength = pageSize;
+                        chunk.writable = chunk.view + (chunk.address - page);
+                    }
+                } else if (viaView) {
                     // The executable/read view stays PROT_NONE; the linker writes through an alias.
-                    writable[c] = Libc.mmap(0, chunkLength[c], Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
-                            window.memfd, chunkAddress[c] - window.base);
+                    chunk.view = Libc.mmap(0, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
+                            window.memfd, chunk.address - window.base);
+                    chunk.viewLength = chunk.length;
+                    chunk.writable = chunk.view;
                 } else {
-                    Libc.mprotect(chunkAddress[c], chunkLength[c], Libc.PROT_READ | Libc.PROT_WRITE);
-                    writable[c] = chunkAddress[c];
+                    Libc.mprotect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
                 }
-            }
-            if (options.hugePages() && need.text() > 0) {
-                Libc.madvise(text, need.text(), Libc.MADV_HUGEPAGE);
+                if (options.hugePages() && chunk.kind == Chunk.TEXT && !chunk.packed) {
+                    Libc.madvise(chunk.address, chunk.length, Libc.MADV_HUGEPAGE);
+                }
             }
         } catch (MemoryException e) {
-            for (int c = 0; c < 3; c++) {
-                if (chunkLength[c] != 0) {
-                    if (writable[c] != 0 && writable[c] != chunkAddress[c]) {
-                        Libc.munmap(writable[c], chunkLength[c]);
-                    }
-                    releaseRange(window, chunkAddress[c], chunkLength[c], true);
+            for (Chunk chunk : chunks) {
+                if (chunk.view != 0) {
+                    Libc.munmap(chunk.view, chunk.viewLength);
+                    chunk.view = 0;
                 }
             }
+            giveBack(window, chunks, used, false);
             throw e;
         }
-        window.slabs++;
-        window.usedBytes += need.used();
-        long[] groupAddress = {text, read, read + need.relroOffset(), data};
-        long[] groupLength = {need.text(), need.rodata(), need.relro(), need.data()};
-        return new Slab(this, window, chunkAddress, chunkLength, writable, groupAddress, groupLength, need.used());
     }
 
-    /** Called by {@link Slab#close()}. */
-    synchronized void release(Window window, long[] chunkAddress, long[] chunkLength, long[] writable, long used) {
-        for (int c = 0; c < chunkAddress.length; c++) {
-            if (chunkLength[c] == 0) {
-                continue;
+    /** Called by {@link Slab#close()}: the write views are unmapped already. */
+    void release(Window window, Chunk[] chunks, long used) {
+        giveBack(window, chunks, used, true);
+    }
+
+    /**
+     * Gives back a slab's ranges: its own pages (and, before {@code published}, the fresh pages it
+     * took) decommitted, its slots freed, and the shared pages that emptied decommitted; the
+     * system calls outside the lock, on pages no one else can take meanwhile.
+     */
+    private void giveBack(Window window, Chunk[] chunks, long used, boolean published) {
+        for (Chunk chunk : chunks) {
+            if (chunk.length > 0 && !(chunk.packed && (published || !chunk.freshPage))) {
+                decommit(window, chunk.address, chunk.packed ? pageSize : chunk.length);
             }
-            if (writable[c] != chunkAddress[c]) {
-                Libc.munmap(writable[c], chunkLength[c]);
-            }
-            releaseRange(window, chunkAddress[c], chunkLength[c], true);
         }
+        long[] emptied = new long[Chunk.COUNT];
+        boolean anyEmptied = false;
+        synchronized (this) {
+            for (Chunk chunk : chunks) {
+                if (chunk.length == 0) {
+                    continue;
+                }
+                if (!chunk.packed) {
+                    window.regions[chunk.kind].release(chunk.address, chunk.length);
+                } else if (!published && chunk.freshPage) {
+                    window.regions[chunk.kind].release(chunk.address, pageSize);
+                } else if (window.shared[chunk.kind].release(chunk.address, chunk.length)) {
+                    emptied[chunk.kind] = chunk.page(pageSize); // left the shared pages: no one can take a slot of it
+                    anyEmptied = true;
+                }
+            }
+            if (!anyEmptied) {
+                forget(window, used);
+                return;
+            }
+        }
+        for (long page : emptied) {
+            if (page != 0) {
+                decommit(window, page, pageSize);
+            }
+        }
+        synchronized (this) {
+            for (int c = 0; c < Chunk.COUNT; c++) {
+                if (emptied[c] != 0) {
+                    window.regions[c].release(emptied[c], pageSize);
+                }
+            }
+            forget(window, used);
+        }
+    }
+
+    /** The slab is gone from the window; an empty window other than the first gives back its address space. */
+    private void forget(Window window, long used) {
         window.slabs--;
         window.usedBytes -= used;
         if (window.slabs == 0 && windows.indexOf(window) > 0) {
             unmap(window); // keep the first window for reuse, give back the others' address space
         }
+    }
+
+    /** Gives a range's memory back to the kernel and makes it inaccessible. */
+    private static void decommit(Window window, long address, long length) {
+        if (window.memfd >= 0) {
+            Libc.punchHole(window.memfd, address - window.base, length);
+        } else {
+            Libc.madvise(address, length, Libc.MADV_DONTNEED);
+        }
+        Libc.mprotect(address, length, Libc.PROT_NONE);
     }
 
     private void unmap(Window window) {
@@ -279,131 +405,9 @@ public final class MemoryManager implements AutoCloseable {
         }
     }
 
-    private void releaseRange(Window window, long address, long length, boolean mapped) {
-        if (length == 0) {
-            return;
-        }
-        if (mapped) {
-            if (window.memfd >= 0) {
-                Libc.punchHole(window.memfd, address - window.base, length);
-            } else {
-                Libc.madvise(address, length, Libc.MADV_DONTNEED);
-            }
-            Libc.mprotect(address, length, Libc.PROT_NONE);
-        }
-        window.regionOf(address).release(address, length);
-    }
-
-    private Window reserve(Placement placement, Chunks need) {
-        long textSize = Math.max(alignUp(need.text() + need.textAlign(), WINDOW_ALIGNMENT), options.windowSize() / 4);
-        long readSize = Math.max(alignUp(need.read() + need.readAlign(), WINDOW_ALIGNMENT), options.windowSize() / 4);
-        long dataSize = Math.max(alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT), options.windowSize() / 2);
-        if (placement.below2GiB()) {
-            // Low address space is scarce: size low windows to the set, with modest room to grow.
-            textSize = alignUp(need.text() + need.textAlign(), WINDOW_ALIGNMENT) + (16L << 20);
-            readSize = alignUp(need.read() + need.readAlign(), WINDOW_ALIGNMENT) + (16L << 20);
-            dataSize = alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT) + (32L << 20);
-        }
-        long size = textSize + readSize + dataSize;
-        if (size > placement.reach()) {
-            // A short-reach architecture: a window just the size of the set.
-            textSize = alignUp(need.text() + need.textAlign(), WINDOW_ALIGNMENT);
-            readSize = alignUp(need.read() + need.readAlign(), WINDOW_ALIGNMENT);
-            dataSize = alignUp(need.data() + need.dataAlign(), WINDOW_ALIGNMENT);
-            size = textSize + readSize + dataSize;
-        }
-        if (size > placement.reach()) {
-            throw new MemoryException("set needs " + (need.text() + need.read() + need.data())
-                    + " bytes, more than fit within its reach of " + (placement.reach() >> 20) + " MiB");
-        }
-        long minBase = 0x10000;
-        long maxBase = 0x7fff_0000_0000L - size;
-        long target = anchor - size;
-        if (placement.below2GiB()) {
-            maxBase = LOW_LIMIT - size;
-            target = maxBase;
-        }
-        if (placement.hasNearConstraint()) {
-            minBase = Math.max(minBase, placement.nearHigh() - placement.reach());
-            maxBase = Math.min(maxBase, placement.nearLow() + placement.reach() - size);
-            target = (placement.nearLow() / 2 + placement.nearHigh() / 2) - size;
-        }
-        if (minBase > maxBase) {
-            throw new MemoryException(placementError(placement, size));
-        }
-        int flags = Libc.MAP_NORESERVE | Libc.MAP_FIXED_NOREPLACE;
-        int fd = -1;
-        if (options.dualMapping()) {
-            fd = Libc.memfdCreate("jdyld-window", size);
-            flags |= Libc.MAP_SHARED;
-        } else {
-            flags |= Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS;
-        }
-        try {
-            for (int attempt = 0; attempt < 8; attempt++) {
-                long base = MemoryMaps.findFree(size, WINDOW_ALIGNMENT, minBase, maxBase, target);
-                if (base < 0) {
-                    break;
-                }
-                long result = Libc.tryMmap(base, size, Libc.PROT_NONE, flags, fd, 0);
-                if (result == base) {
-                    if (fd < 0) {
-                        shareAnonymousMemoryObject(base);
-                    }
-                    Window window = new Window(base, textSize, readSize, dataSize, fd);
-                    windows.add(window);
-                    return window;
-                }
-                if (result > 0) {
-                    Libc.munmap(result, size); // a kernel without MAP_FIXED_NOREPLACE put it elsewhere
-                } else if (result != -Libc.EEXIST) {
-                    throw new MemoryException("mmap", base, size, (int) -result, Libc.strerror((int) -result));
-                }
-                // Another thread mapped the range since /proc/self/maps was read: look again.
-            }
-        } catch (RuntimeException e) {
-            if (fd >= 0) {
-                Libc.close(fd);
-            }
-            throw e;
-        }
-        if (fd >= 0) {
-            Libc.close(fd);
-        }
-        throw new MemoryException(placementError(placement, size));
-    }
-
-    private static String placementError(Placement placement, long size) {
-        StringBuilder message = new StringBuilder("no free range of ").append(size >> 20).append(" MiB");
-        if (placement.below2GiB()) {
-            message.append(" below 2 GiB (the set uses 32-bit absolute addresses)");
-        }
-        if (placement.hasNearConstraint()) {
-            message.append(placement.below2GiB() ? " and" : "").append(" within reach (").append(placement.reach() >> 20).append(" MiB) of host symbols at 0x")
-                    .append(Long.toHexString(placement.nearLow())).append("..0x")
-                    .append(Long.toHexString(placement.nearHigh()))
-                    .append(" (the set reaches them with 32-bit PC-relative references)");
-        }
-        return message.toString();
-    }
-
     /**
-     * Gives the fresh window its anonymous memory object now, while it is one mapping, so that
-     * every range later split off it shares that object; the kernel merges adjacent ranges of
-     * equal protection only when they do, and that merging is what keeps a thousand sets to a
-     * handful of mappings.
-     */
-    @SuppressWarnings("restricted")
-    private void shareAnonymousMemoryObject(long base) {
-        long page = Libc.pageSize();
-        Libc.mprotect(base, page, Libc.PROT_READ | Libc.PROT_WRITE);
-        MemorySegment.ofAddress(base).reinterpret(1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
-        Libc.madvise(base, page, Libc.MADV_DONTNEED);
-        Libc.mprotect(base, page, Libc.PROT_NONE);
-    }
-
-    /**
-     * Per-window accounting: what is reserved, committed, used and wasted.
+     * Per-window accounting: what is reserved, committed, used and wasted. A page that packed
+     * chunks share counts once, as committed, and their bytes as used.
      *
      * @return one entry per window, in address order
      */

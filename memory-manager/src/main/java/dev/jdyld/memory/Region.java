@@ -4,10 +4,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * A range of a window's address space that holds pages of one final permission, handed out
- * first-fit in page multiples. Free ranges are kept coalesced, so a released range is reused by
- * the next set that fits and neighbouring sets' pages stay adjacent (and so share one kernel
- * mapping once they have the same protection).
+ * A range of address space handed out first-fit: a window's range of pages of one final
+ * permission, handed out in page multiples, or one shared page, handed out in slots. Free ranges
+ * are kept coalesced, so a released range is reused by the next set that fits and neighbouring
+ * sets' pages stay adjacent (and so share one kernel mapping once they have the same protection).
  */
 final class Region {
     final long start;
@@ -23,7 +23,7 @@ final class Region {
         }
     }
 
-    /** Allocates {@code size} bytes (a page multiple) at {@code alignment}; returns the address or -1. */
+    /** Allocates {@code size} bytes at {@code alignment}; returns the address or -1. */
     long allocate(long size, long alignment) {
         for (Map.Entry<Long, Long> range : free.entrySet()) {
             long rangeStart = range.getKey();

@@ -4,48 +4,58 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The memory of one load set: one page range per {@link PermissionGroup}, all in one window and
- * so within ±2 GiB of each other. While the set is linked every group is writable and none is
- * executable; {@link #finalizePermissions()} gives each its final protection (one
- * {@code mprotect} for the code, one for read-only data and RELRO together), after which the
- * segments handed out are read-only views, so a stray write from Java fails with an exception
- * instead of a fault.
+ * The memory of one load set: one range per {@link PermissionGroup}, all in one window and so
+ * within ±2 GiB of each other. A group is whole pages of the set's own, or, for a small set,
+ * bytes of a page it shares with other sets' groups of the same final permission (see
+ * {@link MemoryManager}). While the set is linked every group is writable and none is executable;
+ * {@link #finalizePermissions()} gives each its final protection (one {@code mprotect} for the
+ * code, one for read-only data and RELRO together; none for a shared page, which has it from the
+ * start), after which the segments handed out are read-only views, so a stray write from Java
+ * fails with an exception instead of a fault.
  *
  * <p>In dual-mapping mode the segments of code and read-only data are, until finalization, a
  * separate read-write view of the same memory; the addresses returned by
  * {@link #address(PermissionGroup)} are always the final (executable or read-only) ones.
  *
- * <p>Segments belong to the slab's arena: after {@link #close()} they can no longer be used.
+ * <p>Segments belong to the slab's arena, or to the arena given to
+ * {@link MemoryManager#allocate(SlabRequest, Arena)}: after {@link #close()} (or that arena's) they
+ * can no longer be used.
  */
 public final class Slab implements AutoCloseable {
     private static final int[] CHUNK_OF_GROUP = {0, 1, 1, 2};
 
     private final MemoryManager owner;
     private final Window window;
-    private final long[] chunkAddress;
-    private final long[] chunkLength;
-    private final long[] writableAddress;
+    private final Chunk[] chunks;
     private final long[] groupAddress;
     private final long[] groupLength;
     private final MemorySegment[] groupSegment = new MemorySegment[PermissionGroup.ALL.length];
     private final long usedBytes;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
+    /** Whether the arena is the slab's own, closed with it; otherwise its owner closes it. */
+    private final boolean ownsArena;
     private boolean finalized;
     private boolean closed;
 
-    Slab(MemoryManager owner, Window window, long[] chunkAddress, long[] chunkLength, long[] writableAddress,
-         long[] groupAddress, long[] groupLength, long usedBytes) {
+    Slab(MemoryManager owner, Window window, Chunk[] chunks, long[] groupAddress, long[] groupLength, long usedBytes,
+         Arena arena, boolean ownsArena) {
         this.owner = owner;
+        this.ownsArena = ownsArena;
+        this.arena = arena;
         this.window = window;
-        this.chunkAddress = chunkAddress;
-        this.chunkLength = chunkLength;
-        this.writableAddress = writableAddress;
+        this.chunks = chunks;
         this.groupAddress = groupAddress;
         this.groupLength = groupLength;
         this.usedBytes = usedBytes;
+        for (Chunk chunk : chunks) {
+            if (chunk.packed && !chunk.freshPage) {
+                // A slot other sets used before: bytes the set does not write (BSS) must read as zero.
+                segmentAt(chunk.writable, chunk.length).fill((byte) 0);
+            }
+        }
         for (int g = 0; g < groupSegment.length; g++) {
-            int c = CHUNK_OF_GROUP[g];
-            groupSegment[g] = segmentAt(writableAddress[c] + (groupAddress[g] - chunkAddress[c]), groupLength[g]);
+            Chunk chunk = chunks[CHUNK_OF_GROUP[g]];
+            groupSegment[g] = segmentAt(chunk.writable + (groupAddress[g] - chunk.address), groupLength[g]);
         }
     }
 
@@ -57,7 +67,7 @@ public final class Slab implements AutoCloseable {
     }
 
     /**
-     * Start address of a group's pages, where the code will run and data be read.
+     * Start address of a group, where the code will run and data be read.
      *
      * @param group the permission group
      * @return its first address
@@ -67,7 +77,8 @@ public final class Slab implements AutoCloseable {
     }
 
     /**
-     * Length of a group's pages: its requested size rounded up to the page size.
+     * Length of a group: its requested size rounded up to the page size, or, for a group packed
+     * into a shared page, exactly its requested size.
      *
      * @param group the permission group
      * @return its length in bytes
@@ -77,11 +88,11 @@ public final class Slab implements AutoCloseable {
     }
 
     /**
-     * The group's pages as a segment of exactly {@link #length(PermissionGroup)} bytes: writable
+     * The group as a segment of exactly {@link #length(PermissionGroup)} bytes: writable
      * before {@link #finalizePermissions()}, read-only (except {@code DATA}) after.
      *
      * @param group the permission group
-     * @return a segment of exactly its pages
+     * @return a segment of exactly its bytes
      * @throws IllegalStateException if the slab is closed
      */
     public MemorySegment segment(PermissionGroup group) {
@@ -127,8 +138,8 @@ public final class Slab implements AutoCloseable {
         if (finalized) {
             return;
         }
-        protectChunk(0, Libc.PROT_READ | Libc.PROT_EXEC);
-        protectChunk(1, Libc.PROT_READ);
+        protectChunk(chunks[Chunk.TEXT]);
+        protectChunk(chunks[Chunk.READ]);
         for (PermissionGroup group : new PermissionGroup[] {PermissionGroup.TEXT, PermissionGroup.RODATA,
                 PermissionGroup.RELRO}) {
             int g = group.ordinal();
@@ -137,17 +148,20 @@ public final class Slab implements AutoCloseable {
         finalized = true;
     }
 
-    private void protectChunk(int c, int protection) {
-        if (chunkLength[c] == 0) {
+    private void protectChunk(Chunk chunk) {
+        if (chunk.length == 0) {
             return;
         }
-        if (writableAddress[c] != chunkAddress[c]) {
-            // Dual mapping: drop the write view first, so no view of these pages is ever writable
-            // while the final view is executable.
-            Libc.munmap(writableAddress[c], chunkLength[c]);
-            writableAddress[c] = chunkAddress[c];
+        if (chunk.view != 0) {
+            // Dual mapping: drop the write view first, so that pages of the set's own have no
+            // writable view once executable; a shared page's other views belong to loads in progress.
+            Libc.munmap(chunk.view, chunk.viewLength);
+            chunk.view = 0;
+            chunk.writable = chunk.address;
         }
-        Libc.mprotect(chunkAddress[c], chunkLength[c], protection);
+        if (!chunk.packed) {
+            Libc.mprotect(chunk.address, chunk.length, chunk.finalProtection()); // a packed chunk's page has it already
+        }
     }
 
     /** Returns the slab's pages to its window and their memory to the kernel. Idempotent. */
@@ -157,13 +171,21 @@ public final class Slab implements AutoCloseable {
             return;
         }
         closed = true;
-        arena.close();
-        owner.release(window, chunkAddress, chunkLength, writableAddress, usedBytes);
+        if (ownsArena) {
+            arena.close();
+        }
+        for (Chunk chunk : chunks) {
+            if (chunk.view != 0) {
+                Libc.munmap(chunk.view, chunk.viewLength); // closed before it was finalized
+                chunk.view = 0;
+            }
+        }
+        owner.release(window, chunks, usedBytes);
     }
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("slab at 0x" + Long.toHexString(chunkAddress[0]) + " is closed");
+            throw new IllegalStateException("slab at 0x" + Long.toHexString(groupAddress[0]) + " is closed");
         }
     }
 }

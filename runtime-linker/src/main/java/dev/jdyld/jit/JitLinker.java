@@ -7,7 +7,6 @@ import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.LoadStage;
-import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.UnwindRegistration;
 
 import java.lang.foreign.Arena;
@@ -47,7 +46,8 @@ public final class JitLinker implements AutoCloseable {
     private final MemoryManager memory;
     private final boolean ownsMemory;
     private final boolean runInitializers;
-    private final boolean directCalls;
+    /** Calls between sets bind straight to their targets: no redirectable stubs, no {@code redefine}. */
+    final boolean directCalls;
     private final boolean relaxGot;
     private final Architecture arch = HostArchitecture.get();
     private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
@@ -62,7 +62,8 @@ public final class JitLinker implements AutoCloseable {
     /** Redirectable stubs and lazy calls. */
     final Redirections redirections;
     private long loadsStarted;
-    private int loadsInFlight;
+    /** Loads in progress, and closed sets whose memory is released outside the lock: {@link #close()} waits. */
+    private int inFlight;
     private boolean closed;
 
     private JitLinker(Builder builder) {
@@ -245,12 +246,10 @@ public final class JitLinker implements AutoCloseable {
         }
     }
 
-    long upcall(MethodHandle target, FunctionDescriptor descriptor) {
-        return Native.upcall(target, descriptor, definitions).address();
-    }
-
-    boolean redirectsCalls() {
-        return !directCalls;
+    /** A load, or a closed set's release outside the lock, begins ({@code +1}) or ends ({@code -1}). */
+    synchronized void inFlight(int delta) {
+        inFlight += delta;
+        notifyAll();
     }
 
     /**
@@ -269,13 +268,14 @@ public final class JitLinker implements AutoCloseable {
         long sequence;
         synchronized (this) {
             checkOpen();
-            loadsInFlight++;
+            inFlight(1);
             sequence = loadsStarted++;
         }
         LoadedSet set = null;
         boolean registered = false;
-        try {
-            LinkedSet linked = new SetLinker(arch, memory, host, bound, relaxGot).link(inputs);
+        // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
+        try (Arena writing = Arena.ofConfined()) {
+            LinkedSet linked = new SetLinker(arch, memory, host, bound, writing, relaxGot).link(inputs);
             set = new LoadedSet(this, scope, linked, List.copyOf(plugins), bound.direct, bound.redirected, sequence);
             synchronized (this) {
                 checkOpen();
@@ -296,26 +296,25 @@ public final class JitLinker implements AutoCloseable {
                     scope.unreserve(set);
                     set.discard();
                 }
-                loadsInFlight--;
-                notifyAll();
+                inFlight(-1);
             }
         }
     }
 
     /**
-     * Refuses further loads, waits for loads in progress, closes every set still open (latest
-     * first, each after its dependents), then unmaps the stubs and gives back the address space
-     * of a memory manager it made. Idempotent.
+     * Refuses further loads, waits for loads and closes in progress, closes every set still open
+     * (latest first, each after its dependents), then unmaps the stubs and gives back the address
+     * space of a memory manager it made. Idempotent.
      */
     @Override
     public synchronized void close() {
         closed = true;
-        while (loadsInFlight > 0) {
+        while (inFlight > 0) {
             try {
                 wait();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for loads in progress to end", e);
+                throw new IllegalStateException("interrupted while waiting for loads and closes in progress to end", e);
             }
         }
         for (LoadedSet set : scopes.values().stream().flatMap(scope -> scope.sets().stream())

@@ -1,13 +1,13 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.SetLifetime;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.CRuntime;
 import dev.jdyld.runtime.Initializers;
-import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.ThreadLocalStorage;
 
 import java.lang.foreign.Arena;
@@ -33,7 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * which none of its addresses may be used.
  *
  * <p>Handles from {@link #function} and segments from {@link #data} are bound to the set's
- * lifetime (an FFM {@link Arena} of the set): used after {@link #close()} they throw
+ * lifetime (segments to an FFM {@link Arena} of the set, handles to a guard that costs a closing
+ * set no handshake with every JVM thread): used after {@link #close()} they throw
  * {@link IllegalStateException}, and while a call through a handle is running the set cannot be
  * closed. A set that later sets bound to (calls, GOT slots, data references) cannot be closed
  * while they are open; {@link #closeWithDependents()} closes them first.
@@ -60,8 +61,11 @@ public final class LoadedSet implements AutoCloseable {
     private volatile List<ObjectFile> objects;
     /** Load order, for closing dependents latest first. */
     private final long sequence;
-    /** Scope of every handle and segment handed out: closed first when the set closes. */
-    private final Arena arena = Arena.ofShared();
+    /**
+     * Held by every call through a handle of {@link #function}, and the scope of segments from
+     * {@link #data} and of calls that follow a name into the set: closed first when the set closes.
+     */
+    private final SetLifetime lifetime;
     /** Loads in progress that bound to this set; guarded by the owner's lock. */
     private int pins;
     /** How many plugins saw afterFinalize: those get beforeClose. */
@@ -87,6 +91,7 @@ public final class LoadedSet implements AutoCloseable {
         this.plugins = plugins;
         this.name = linked.name();
         this.objects = linked.objects();
+        this.lifetime = new SetLifetime(name);
     }
 
     /**
@@ -178,7 +183,7 @@ public final class LoadedSet implements AutoCloseable {
     @SuppressWarnings("restricted")
     public MemorySegment data(String symbol) {
         long address = address(symbol);
-        return MemorySegment.ofAddress(address).reinterpret(sizes.getOrDefault(symbol, 0L), arena, null);
+        return MemorySegment.ofAddress(address).reinterpret(sizes.getOrDefault(symbol, 0L), arena(), null);
     }
 
     /**
@@ -191,10 +196,8 @@ public final class LoadedSet implements AutoCloseable {
      * @param options    FFM linker options, as for {@link Linker#downcallHandle}
      * @return a handle that throws {@link IllegalStateException} once the set is closed
      */
-    @SuppressWarnings("restricted")
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
-        MemorySegment target = MemorySegment.ofAddress(address(symbol)).reinterpret(arena, null);
-        return Native.downcall(target, descriptor, options);
+        return lifetime.downcall(address(symbol), descriptor, options);
     }
 
     /**
@@ -269,8 +272,9 @@ public final class LoadedSet implements AutoCloseable {
         return sequence;
     }
 
+    /** The set's shared arena, made on first use; {@link IllegalStateException} once the set is closed. */
     Arena arena() {
-        return arena;
+        return lifetime.arena();
     }
 
     /** A load in progress bound to this set: it may not close until {@link #unpin()}. Under the owner's lock. */
@@ -347,7 +351,15 @@ public final class LoadedSet implements AutoCloseable {
             closeHandles();
             forgetBindings();
             scope.unregister(this);
-            discard();
+            closed = true;
+            owner.inFlight(1);
+        }
+        // Nothing can reach the set any more: its destructors, plugins and memory are released
+        // outside the linker's lock, so other threads' loads and closes go on meanwhile.
+        try {
+            release();
+        } finally {
+            owner.inFlight(-1);
         }
     }
 
@@ -378,12 +390,8 @@ public final class LoadedSet implements AutoCloseable {
 
     /** First step of closing: handles and segments stop working; refused while a call through one runs. */
     void closeHandles() {
-        try {
-            arena.close();
-        } catch (IllegalStateException busy) {
-            throw new IllegalStateException("set " + name + " is running code called through one of its handles"
-                    + " on another thread; close it when the call has returned", busy);
-        }
+        lifetime.close("set " + name + " is running code called through one of its handles on another thread;"
+                + " close it when the call has returned");
     }
 
     /** Undoes the set's life in reverse, whatever stage it reached: exit handlers and destructors, plugins, TLS, memory. */
@@ -404,9 +412,7 @@ public final class LoadedSet implements AutoCloseable {
                 plugins.get(--pluginsStarted).beforeClose(this);
             }
         } finally {
-            if (arena.scope().isAlive()) {
-                arena.close();
-            }
+            closeHandles();
             if (tls != null) {
                 tls.close();
             }

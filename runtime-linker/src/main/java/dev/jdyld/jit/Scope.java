@@ -3,6 +3,7 @@ package dev.jdyld.jit;
 import dev.jdyld.link.EarlierSets;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SymbolBinding;
+import dev.jdyld.runtime.Native;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -92,7 +93,7 @@ public final class Scope {
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
-            bindings.put(name, SymbolBinding.java(name, linker.upcall(target, descriptor), true));
+            bindings.put(name, SymbolBinding.java(name, Native.upcall(target, descriptor, linker.definitions).address(), true));
         }
     }
 
@@ -397,7 +398,7 @@ public final class Scope {
                 if (definition.set() != null && pinned.add(definition.set())) {
                     definition.set().pin();
                 }
-                if (binding.function() && (definition.kind() == SymbolBinding.Kind.LAZY || linker.redirectsCalls())
+                if (binding.function() && (definition.kind() == SymbolBinding.Kind.LAZY || !linker.directCalls)
                         && definition.kind() != SymbolBinding.Kind.JAVA) {
                     redirected.add(binding);
                     return linker.redirections.stubAddress(binding);

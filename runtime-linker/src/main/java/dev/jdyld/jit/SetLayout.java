@@ -91,7 +91,8 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
      *
      * @param name        TEXT, RODATA, RELRO or DATA
      * @param address     first byte
-     * @param size        bytes (whole pages)
+     * @param size        bytes: whole pages, or, for a group smaller than a page packed into a page it
+     *                    shares with other sets' groups of the same permission, exactly its bytes
      * @param permissions final permissions as {@code /proc/self/maps} shows them, e.g. {@code r-x}
      */
     public record Group(String name, long address, long size, String permissions) {}

@@ -18,6 +18,7 @@ import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.ThreadLocalStorage;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,14 +53,21 @@ public final class SetLinker {
     private final MemoryManager memory;
     private final HostSymbols host;
     private final EarlierSets earlier;
+    private final Arena arena;
     private final boolean relaxGot;
 
-    /** A linker of one set; {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten. */
-    public SetLinker(Architecture arch, MemoryManager memory, HostSymbols host, EarlierSets earlier, boolean relaxGot) {
+    /**
+     * A linker for one set; {@code arena} is the load's own (confined to the loading thread), which
+     * the slab's segments belong to, so that they die with the load without a shared arena's close.
+     * {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten to reach them directly.
+     */
+    public SetLinker(Architecture arch, MemoryManager memory, HostSymbols host, EarlierSets earlier, Arena arena,
+                     boolean relaxGot) {
         this.arch = arch;
         this.memory = memory;
         this.host = host;
         this.earlier = earlier;
+        this.arena = arena;
         this.relaxGot = relaxGot;
     }
 
@@ -113,7 +121,7 @@ public final class SetLinker {
     /** Maps the slab; null when placement failed and a plan with stubs for earlier-set calls may succeed. */
     private Slab allocate(SetPlan plan, boolean mayRetry) {
         try {
-            return memory.allocate(plan.slabRequest());
+            return memory.allocate(plan.slabRequest(), arena);
         } catch (MemoryException e) {
             if (mayRetry) {
                 return null;

@@ -222,6 +222,11 @@ class FailureInjectionTest {
         return linker.memoryManager().usage().stream().mapToLong(WindowUsage::committed).sum();
     }
 
+    /** Bytes the sets asked for: a small set's groups packed into pages other sets keep mapped show only here. */
+    private static long used(JitLinker linker) {
+        return linker.memoryManager().usage().stream().mapToLong(WindowUsage::used).sum();
+    }
+
     @ParameterizedTest(name = "{0}, dual mapping {1}")
     @MethodSource("failuresAndMappings")
     void aLoadFailedAtThisStageLeavesNothingBehind(Failure failure, boolean dualMapping) throws Throwable {
@@ -247,6 +252,7 @@ class FailureInjectionTest {
             // What stays: the base set and the linker's stub block that calls to base_value go through.
             int slabs = linker.memoryManager().usage().stream().mapToInt(WindowUsage::slabs).sum();
             long committed = committed(linker);
+            long used = used(linker);
             List<MemoryMaps.Mapping> maps = linkerMappings(linker);
             int keys = ThreadLocalStorage.openKeys();
             int freeKey = lowestFreeKey();
@@ -254,7 +260,7 @@ class FailureInjectionTest {
 
             List<String> duringLoad = new ArrayList<>();
             failure.inject(() -> duringLoad.add("key " + (lowestFreeKey() != freeKey) + ", frames " + unwinderKnows(bump)
-                    + ", mappings " + !linkerMappings(linker).equals(maps)));
+                    + ", memory " + (!linkerMappings(linker).equals(maps) || used(linker) != used)));
             Throwable thrown = catchThrowable(() -> linker.loadObjects(List.of(object)));
             LoadStage.setHook(null);
 
@@ -262,17 +268,19 @@ class FailureInjectionTest {
             assertThat(thrown instanceof LinkException || thrown.getMessage().startsWith("injected"))
                     .as("a LinkException, or the injected exception itself: %s", thrown).isTrue();
             assertThat(thrown.getSuppressed()).as("undoing the load raised nothing").isEmpty();
-            // Observed at the failure: the key, the unwind tables and the set's pages (and write views)
-            // existed then, so the checks below would see them left behind.
+            // Observed at the failure: the key, the unwind tables and the set's memory existed then (its
+            // pages and write views; once finalized, groups packed into pages the base set keeps mapped
+            // show only as bytes in use), so the checks below would see them left behind.
             boolean keyMade = failure.stage().compareTo(LoadStage.RELOCATE) >= 0;
             boolean framesRegistered = failure.stage().compareTo(LoadStage.UNWIND) >= 0;
             boolean mapped = failure.stage().compareTo(LoadStage.COPY) >= 0;
-            assertThat(duringLoad).containsExactly("key " + keyMade + ", frames " + framesRegistered + ", mappings " + mapped);
+            assertThat(duringLoad).containsExactly("key " + keyMade + ", frames " + framesRegistered + ", memory " + mapped);
 
             assertThat(linker.lookup("bump")).isEmpty();
             assertThat(linker.lookup("doubled")).isEmpty();
             assertThat(linker.memoryManager().usage().stream().mapToInt(WindowUsage::slabs).sum()).isEqualTo(slabs);
             assertThat(committed(linker)).isEqualTo(committed);
+            assertThat(used(linker)).isEqualTo(used);
             assertThat(linkerMappings(linker)).isEqualTo(maps);
             assertThat(ThreadLocalStorage.openKeys()).isEqualTo(keys);
             assertThat(lowestFreeKey()).as("the set's pthread key was deleted").isEqualTo(freeKey);

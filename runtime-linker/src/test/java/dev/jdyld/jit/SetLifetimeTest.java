@@ -90,6 +90,57 @@ class SetLifetimeTest {
         }
     }
 
+    /**
+     * A set's data segment passed to code running elsewhere holds the set open: closing is refused
+     * and undone, so the set's handles work again, and succeeds once the call has returned.
+     */
+    @Test
+    void aSetWhoseDataARunningCallHoldsIsNotClosedAndStaysUsable() throws Throwable {
+        Path holder = Toolchain.compile(dir, "holder", "int flags[2]; int released(void) { return flags[0]; }", "-O2", "-fPIC");
+        Path spin = Toolchain.compile(dir, "spin", """
+                int spin(volatile int *flags) {
+                    flags[1] = 1;             /* running */
+                    while (!flags[0]) { }     /* until released */
+                    return 7;
+                }
+                """, "-O2", "-fPIC");
+        try (JitLinker linker = JitLinker.create()) {
+            LoadedSet data = linker.load(holder);
+            LoadedSet code = linker.load(spin);
+            MemorySegment flags = data.data("flags");
+            MethodHandle released = data.function("released", FunctionDescriptor.of(JAVA_INT));
+            MethodHandle handle = code.function("spin", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            int[] result = new int[1];
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    result[0] = (int) handle.invokeExact(flags); // holds the data set's arena for the call
+                } catch (Throwable t) {
+                    throw new AssertionError(t);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (flags.getAtIndex(JAVA_INT, 1) == 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(flags.getAtIndex(JAVA_INT, 1)).as("the loaded function is running").isEqualTo(1);
+
+            assertThatThrownBy(data::close).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("holder.o").hasMessageContaining("running");
+            assertThat(data.isClosed()).isFalse();
+            assertThat((int) released.invokeExact()).as("its handles work again").isZero();
+
+            flags.setAtIndex(JAVA_INT, 0, 1);
+            caller.join(20_000);
+            assertThat(result[0]).isEqualTo(7);
+            assertThat((int) released.invokeExact()).isEqualTo(1);
+            data.close();
+            assertThatThrownBy(() -> {
+                int ignored = (int) released.invokeExact();
+            }).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> flags.get(JAVA_INT, 0)).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
     @Test
     void aSetOthersBindToIsClosedOnlyWithItsDependents() throws Throwable {
         Path base = Toolchain.compile(dir, "base", "int base(void) { return 40; }", "-O2", "-fPIC");
