@@ -6,7 +6,6 @@ import dev.jdyld.jit.SetLayout;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,12 +17,12 @@ import java.util.regex.Pattern;
  * call and jump targets and RIP-relative operands named: {@code <fib>}, {@code <stub: printf>},
  * {@code <GOT: stderr>}.
  */
-final class DisasmCommand extends Main.Command {
-    private static final Main.Option[] OPTIONS = LinkerOptions.with(
-            new Main.Option(null, "--symbol", "NAME", "Only this function."));
-
-    final LinkerOptions linkerOptions = new LinkerOptions();
+final class DisasmCommand extends Main.LoadingCommand {
     String symbol;
+
+    DisasmCommand() {
+        super(new Main.Option(null, "--symbol", "NAME", "Only this function."));
+    }
 
     private static final Pattern IMMEDIATE_TARGET = Pattern.compile("^0x([0-9a-f]+)$");
     private static final Pattern RIP_RELATIVE = Pattern.compile("(-?0x[0-9a-f]+)\\(%rip\\)");
@@ -40,28 +39,13 @@ final class DisasmCommand extends Main.Command {
     }
 
     @Override
-    Main.Option[] options() {
-        return OPTIONS;
-    }
-
-    @Override
-    String positionalLabel() {
-        return "FILE";
-    }
-
-    @Override
-    void set(String longName, String value) {
-        if (!linkerOptions.set(longName, value)) {
-            symbol = value; // --symbol
-        }
+    void setOwn(String value) {
+        symbol = value; // --symbol
     }
 
     @Override
     int call() {
-        List<Path> files = new ArrayList<>();
-        for (String file : positionals) {
-            files.add(Path.of(file));
-        }
+        List<Path> files = files();
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build()) {
             LoadedSet set = linker.load(files);
             print(set.layout(), symbol, System.out);

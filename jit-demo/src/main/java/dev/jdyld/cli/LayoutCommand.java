@@ -6,16 +6,15 @@ import dev.jdyld.jit.SetLayout;
 import dev.jdyld.memory.WindowUsage;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** {@code jdyld layout}: load without running and show where everything went. */
-final class LayoutCommand extends Main.Command {
-    private static final Main.Option[] OPTIONS = LinkerOptions.with(
-            new Main.Option(null, "--json", null, "Print JSON instead of a table."));
-
-    final LinkerOptions linkerOptions = new LinkerOptions();
+final class LayoutCommand extends Main.LoadingCommand {
     boolean json;
+
+    LayoutCommand() {
+        super(new Main.Option(null, "--json", null, "Print JSON instead of a table."));
+    }
 
     @Override
     String name() {
@@ -28,28 +27,13 @@ final class LayoutCommand extends Main.Command {
     }
 
     @Override
-    Main.Option[] options() {
-        return OPTIONS;
-    }
-
-    @Override
-    String positionalLabel() {
-        return "FILE";
-    }
-
-    @Override
-    void set(String longName, String value) {
-        if (!linkerOptions.set(longName, value)) {
-            json = true; // --json
-        }
+    void setOwn(String value) {
+        json = true; // --json
     }
 
     @Override
     int call() {
-        List<Path> files = new ArrayList<>();
-        for (String file : positionals) {
-            files.add(Path.of(file));
-        }
+        List<Path> files = files();
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build(); LoadedSet set = linker.load(files)) {
             SetLayout layout = set.layout();
             List<WindowUsage> windows = linker.memoryManager().usage();

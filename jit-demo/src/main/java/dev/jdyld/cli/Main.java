@@ -83,6 +83,41 @@ public final class Main {
         abstract int call() throws Exception;
     }
 
+    /** A command that loads its FILEs as one set with the linker options and one option of its own. */
+    abstract static class LoadingCommand extends Command {
+        final LinkerOptions linkerOptions = new LinkerOptions();
+        private final Option[] options;
+
+        LoadingCommand(Option own) {
+            options = LinkerOptions.with(own);
+        }
+
+        @Override
+        Option[] options() {
+            return options;
+        }
+
+        @Override
+        String positionalLabel() {
+            return "FILE";
+        }
+
+        @Override
+        void set(String longName, String value) {
+            if (!linkerOptions.set(longName, value)) {
+                setOwn(value);
+            }
+        }
+
+        /** Applies the command's own option (null for a flag). */
+        abstract void setOwn(String value);
+
+        /** The FILEs, in order. */
+        java.util.List<java.nio.file.Path> files() {
+            return positionals.stream().map(java.nio.file.Path::of).toList();
+        }
+    }
+
     /** A fresh instance of the command called {@code name}, or null. */
     private static Command command(String name, List<String> programArguments) {
         return switch (name) {

@@ -8,15 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** {@code jdyld run}: load objects as one set and call their {@code main}. */
-final class RunCommand extends Main.Command {
-    private static final Main.Option[] OPTIONS = LinkerOptions.with(
-            new Main.Option(null, "--entry", "SYMBOL", "Entry point (default: main)."));
-
-    final LinkerOptions linkerOptions = new LinkerOptions();
+final class RunCommand extends Main.LoadingCommand {
     String entry = "main";
     private final List<String> programArguments;
 
     RunCommand(List<String> programArguments) {
+        super(new Main.Option(null, "--entry", "SYMBOL", "Entry point (default: main)."));
         this.programArguments = programArguments;
     }
 
@@ -33,25 +30,13 @@ final class RunCommand extends Main.Command {
     }
 
     @Override
-    Main.Option[] options() {
-        return OPTIONS;
-    }
-
-    @Override
-    String positionalLabel() {
-        return "FILE";
-    }
-
-    @Override
     String usageTail() {
         return " [-- ARG...]";
     }
 
     @Override
-    void set(String longName, String value) {
-        if (!linkerOptions.set(longName, value)) {
-            entry = value; // --entry
-        }
+    void setOwn(String value) {
+        entry = value; // --entry
     }
 
     @Override
@@ -66,10 +51,7 @@ final class RunCommand extends Main.Command {
             linkerOptions.libraries.add("libgcc_s.so.1");
         }
         JitLinker linker = linkerOptions.builder().build();
-        List<Path> files = new ArrayList<>();
-        for (String file : positionals) {
-            files.add(Path.of(file));
-        }
+        List<Path> files = files();
         LoadedSet set = linker.load(files);
         List<String> argv = new ArrayList<>();
         argv.add(positionals.get(0));
