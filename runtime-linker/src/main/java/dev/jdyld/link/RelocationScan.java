@@ -71,7 +71,7 @@ final class RelocationScan implements ScanContext {
                         throw object.malformed(object.sectionName[rela], entry + 8, "relocation symbol index "
                                 + Integer.toUnsignedString(symbol) + " outside the symbol table of " + object.symbolCount);
                     }
-                    relocation.moveTo(object, section, offset, type, symbol);
+                    relocation.moveTo(object, section, offset, type, symbol, object.u64(entry + 16));
                     int width = arch.width(type);
                     if (width < 0) {
                         throw relocation.error("unsupported relocation");

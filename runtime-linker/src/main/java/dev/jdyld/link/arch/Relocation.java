@@ -15,17 +15,19 @@ public final class Relocation {
     private long offset;
     private int type;
     private int symbol;
+    private long addend;
 
     public Relocation(Architecture arch) {
         this.arch = arch;
     }
 
-    public void moveTo(ElfObject object, int targetSection, long offset, int type, int symbol) {
+    public void moveTo(ElfObject object, int targetSection, long offset, int type, int symbol, long addend) {
         this.object = object;
         this.targetSection = targetSection;
         this.offset = offset;
         this.type = type;
         this.symbol = symbol;
+        this.addend = addend;
     }
 
     public ElfObject object() {
@@ -48,6 +50,11 @@ public final class Relocation {
     /** Symbol index in the object's symbol table. */
     public int symbol() {
         return symbol;
+    }
+
+    /** {@code A}: the entry's addend. */
+    public long addend() {
+        return addend;
     }
 
     public String name() {

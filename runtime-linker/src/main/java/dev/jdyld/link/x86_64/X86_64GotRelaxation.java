@@ -29,6 +29,8 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * qualifies) and then requests no GOT slot; the apply loop relaxes exactly the entries whose symbol
  * has no slot, so a symbol that some other reference still needs a slot for keeps every load
  * through the GOT. Plain {@code R_X86_64_GOTPCREL} is never rewritten: its instruction is unknown.
+ * Nor is an entry whose addend is not {@code -4}: {@code movl foo@GOTPCREL+4(%rip), %eax} reads
+ * the upper half of the slot, which no {@code lea} computes (GNU ld and lld keep it too).
  */
 final class X86_64GotRelaxation {
     private X86_64GotRelaxation() {}
@@ -36,12 +38,15 @@ final class X86_64GotRelaxation {
     private static final int MOV = 0x8b, LEA = 0x8d, INDIRECT = 0xff, CALL_RIP = 0x15, JMP_RIP = 0x25;
     private static final int ADDR32 = 0x67, CALL = 0xe8, JMP = 0xe9, NOP = 0x90;
 
-    /** Whether the instruction before a {@code GOTPCRELX}/{@code REX_GOTPCRELX} field is one of the rewritable forms. */
+    /**
+     * Whether the instruction before a {@code GOTPCRELX}/{@code REX_GOTPCRELX} field is one of the
+     * rewritable forms, reading the slot it ends with (addend {@code -4}).
+     */
     static boolean isRelaxable(Relocation relocation) {
         ElfObject object = relocation.object();
         long offset = relocation.offset();
         boolean rex = relocation.type() == R_X86_64_REX_GOTPCRELX;
-        if (offset < (rex ? 3 : 2)) {
+        if (relocation.addend() != -4 || offset < (rex ? 3 : 2)) {
             return false;
         }
         long at = object.sectionOffset[relocation.targetSection()] + offset;

@@ -55,10 +55,16 @@ final class MinimalRelocatableObject {
 
     /** Writes and parses an object with {@code symbols} undefined globals and {@code entries} against {@code .text}. */
     static ElfObject parse(String name, int textSize, int symbols, List<Entry> entries) {
-        return ElfObject.parse(name, write(textSize, symbols, entries));
+        return ElfObject.parse(name, write(new byte[textSize], symbols, entries));
     }
 
-    static byte[] write(int textSize, int symbols, List<Entry> entries) {
+    /** The same with {@code text} as the contents of {@code .text} (the instructions around the fields). */
+    static ElfObject parse(String name, byte[] text, int symbols, List<Entry> entries) {
+        return ElfObject.parse(name, write(text, symbols, entries));
+    }
+
+    static byte[] write(byte[] text, int symbols, List<Entry> entries) {
+        int textSize = text.length;
         ByteArrayOutputStream strtab = new ByteArrayOutputStream();
         strtab.write(0);
         int[] nameOffset = new int[symbols + 1];
@@ -113,6 +119,7 @@ final class MinimalRelocatableObject {
             out.putInt(at, nameOffset[s]);
             out.put(at + 4, (byte) (STB_GLOBAL << 4));
         }
+        out.put((int) offset[TEXT], text);
         out.put((int) offset[STRTAB], strtab.toByteArray());
         out.put((int) offset[SHSTRTAB], shstrtab.toByteArray());
 

@@ -46,11 +46,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>What is not modelled, and why:
  * <ul>
- *   <li>No instruction rewriting is checked because jdyld rewrites none: {@code GOTPCRELX} and
- *       {@code REX_GOTPCRELX} are applied as {@code GOTPCREL}, and the TLS kinds ({@code TLSGD},
- *       {@code TLSLD}, {@code GOTTPOFF}, {@code GOTPC32_TLSDESC}, {@code TLSDESC_CALL}) keep their
- *       general model (see {@link X86_64}). They are checked against their unrelaxed formulas, and
- *       "neighbouring bytes untouched" is exactly the claim that no instruction was rewritten.</li>
+ *   <li>No instruction rewriting is checked here: {@code GOTPCRELX} and {@code REX_GOTPCRELX}
+ *       against a symbol with a GOT slot are applied as {@code GOTPCREL} (their relaxation, for
+ *       symbols the scan gave no slot, is {@link GotRelaxationModelTest}'s), and the TLS kinds
+ *       ({@code TLSGD}, {@code TLSLD}, {@code GOTTPOFF}, {@code GOTPC32_TLSDESC},
+ *       {@code TLSDESC_CALL}) keep their general model (see {@link X86_64}). They are checked
+ *       against their unrelaxed formulas, and "neighbouring bytes untouched" is exactly the claim
+ *       that no instruction was rewritten.</li>
  *   <li>{@code COPY}, {@code GLOB_DAT}, {@code JUMP_SLOT}, {@code RELATIVE}, {@code TLSDESC},
  *       {@code IRELATIVE} and {@code RELATIVE64} are a dynamic linker's input, never found in a
  *       relocatable object, and every unassigned or newer number (the MPX {@code *_BND} pair, the
@@ -208,7 +210,7 @@ class RelocationPropertyTest {
             new Kind(R_X86_64_SIZE64, Field.WORD64, q -> q.Z() + q.A()),
             // PC-relative offset of the symbol's TLS descriptor in the GOT: DESC + A - P, word32 (signed)
             new Kind(R_X86_64_GOTPC32_TLSDESC, Field.SIGNED32, q -> q.DESC() + q.A() - q.P()),
-            // G + GOT + A - P, word32 (signed), the relaxable forms of GOTPCREL, which jdyld does not relax
+            // G + GOT + A - P, word32 (signed), the relaxable forms of GOTPCREL, with a GOT slot: not relaxed
             new Kind(R_X86_64_GOTPCRELX, Field.SIGNED32, q -> q.G() + q.GOT() + q.A() - q.P()),
             new Kind(R_X86_64_REX_GOTPCRELX, Field.SIGNED32, q -> q.G() + q.GOT() + q.A() - q.P()),
             // none: no field
