@@ -64,18 +64,7 @@ class SetLifetimeTest {
             MethodHandle handle = set.function("spin", FunctionDescriptor.of(JAVA_INT, ADDRESS));
             MemorySegment flags = arena.allocate(JAVA_INT, 2);
             int[] result = new int[1];
-            Thread caller = Thread.ofPlatform().start(() -> {
-                try {
-                    result[0] = (int) handle.invokeExact(flags);
-                } catch (Throwable t) {
-                    throw new AssertionError(t);
-                }
-            });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (flags.getAtIndex(JAVA_INT, 1) == 0 && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
-            }
-            assertThat(flags.getAtIndex(JAVA_INT, 1)).as("the loaded function is running").isEqualTo(1);
+            Thread caller = startSpinning(handle, flags, result);
 
             assertThatThrownBy(set::close).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("spin.o").hasMessageContaining("running");
@@ -111,18 +100,7 @@ class SetLifetimeTest {
             MethodHandle released = data.function("released", FunctionDescriptor.of(JAVA_INT));
             MethodHandle handle = code.function("spin", FunctionDescriptor.of(JAVA_INT, ADDRESS));
             int[] result = new int[1];
-            Thread caller = Thread.ofPlatform().start(() -> {
-                try {
-                    result[0] = (int) handle.invokeExact(flags); // holds the data set's arena for the call
-                } catch (Throwable t) {
-                    throw new AssertionError(t);
-                }
-            });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (flags.getAtIndex(JAVA_INT, 1) == 0 && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
-            }
-            assertThat(flags.getAtIndex(JAVA_INT, 1)).as("the loaded function is running").isEqualTo(1);
+            Thread caller = startSpinning(handle, flags, result); // the call holds the data set open
 
             assertThatThrownBy(data::close).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("holder.o").hasMessageContaining("running");
@@ -197,5 +175,25 @@ class SetLifetimeTest {
             assertThatThrownBy(() -> linker.load(add)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("memory manager is closed");
         }
+    }
+
+    /**
+     * Calls {@code int spin(volatile int *flags)} on a thread of its own, storing what it returns in
+     * {@code result[0]}, and waits until the loaded code says it is running ({@code flags[1]}).
+     */
+    private static Thread startSpinning(MethodHandle spin, MemorySegment flags, int[] result) {
+        Thread caller = Thread.ofPlatform().start(() -> {
+            try {
+                result[0] = (int) spin.invokeExact(flags);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (flags.getAtIndex(JAVA_INT, 1) == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(flags.getAtIndex(JAVA_INT, 1)).as("the loaded function is running").isEqualTo(1);
+        return caller;
     }
 }
