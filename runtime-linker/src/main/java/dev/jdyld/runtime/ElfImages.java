@@ -63,7 +63,7 @@ final class ElfImages {
         return b.array();
     }
 
-    /** Offset of the thread-pointer offset word in {@link #staticTlsModule}, named by its one symbol. */
+    /** The one symbol of {@link #staticTlsModule}: the word that receives the block's thread-pointer offset. */
     static final String TLS_OFFSET_SYMBOL = "jdyld_tls_offset";
 
     /**
