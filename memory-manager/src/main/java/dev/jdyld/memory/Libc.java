@@ -9,7 +9,6 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
@@ -49,53 +48,47 @@ final class Libc {
     private static final long AT_PAGESZ = 6;
     static final long MAP_FAILED = -1L;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup C = LINKER.defaultLookup();
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
-    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final long ERRNO = CAPTURE_LAYOUT.byteOffset(groupElement("errno"));
-
     /*
-     * Handles are made on first use, one holder class per group: making a downcall handle of a new
-     * shape generates code (a few milliseconds each at start-up), and most runs need only the
-     * mapping calls.
+     * Every function here is called through one downcall handle, (function, errno state, six
+     * longs) -> long: the FFM runtime generates code once per call shape, a few milliseconds each at
+     * start-up, and a shape per function used to cost a cold run more than mapping did. This is
+     * exact for these functions on x86-64 (and AArch64): their int, size and pointer arguments all
+     * travel in integer registers, a callee never reads the argument registers it does not declare,
+     * and an int result is the low half of the long one. The runtime linker's C calls use the same
+     * descriptor and options, so the process has one such stub. Set up on first use (the page size
+     * needs none of it); errno goes to a segment per thread, read right after the call on it.
      */
-    private static final class Mapping {
+    private static final class C {
+        static final Linker LINKER = Linker.nativeLinker();
+        static final SymbolLookup LIBRARY = LINKER.defaultLookup();
+        static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+        static final long ERRNO = CAPTURE_LAYOUT.byteOffset(groupElement("errno"));
+        static final MethodHandle WITH_ERRNO = LINKER.downcallHandle(
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.captureCallState("errno"));
+        static final ThreadLocal<MemorySegment> STATE = ThreadLocal.withInitial(
+                () -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+
         /* void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
-        static final MethodHandle MMAP = downcall("mmap",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MemorySegment MMAP = LIBRARY.findOrThrow("mmap");
         /* int mprotect(void *addr, size_t len, int prot); */
-        static final MethodHandle MPROTECT = downcall("mprotect",
-                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    }
-
-    private static final class Unmapping {
+        static final MemorySegment MPROTECT = LIBRARY.findOrThrow("mprotect");
         /* int munmap(void *addr, size_t length); */
-        static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
-    }
-
-    private static final class Advice {
+        static final MemorySegment MUNMAP = LIBRARY.findOrThrow("munmap");
         /* int madvise(void *addr, size_t length, int advice); */
-        static final MethodHandle MADVISE = downcall("madvise",
-                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    }
-
-    private static final class MemoryFiles {
+        static final MemorySegment MADVISE = LIBRARY.findOrThrow("madvise");
         /* int memfd_create(const char *name, unsigned int flags); */
-        static final MethodHandle MEMFD_CREATE = downcall("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MemorySegment MEMFD_CREATE = LIBRARY.findOrThrow("memfd_create");
         /* int ftruncate(int fd, off_t length); */
-        static final MethodHandle FTRUNCATE = downcall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MemorySegment FTRUNCATE = LIBRARY.findOrThrow("ftruncate");
         /* int fallocate(int fd, int mode, off_t offset, off_t len); */
-        static final MethodHandle FALLOCATE = downcall("fallocate",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+        static final MemorySegment FALLOCATE = LIBRARY.findOrThrow("fallocate");
         /* int close(int fd); */
-        static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    }
-
-    private static final class Errors {
+        static final MemorySegment CLOSE = LIBRARY.findOrThrow("close");
         /* int __xpg_strerror_r(int errnum, char *buf, size_t buflen);  (the XSI strerror_r) */
-        static final MethodHandle STRERROR_R = LINKER.downcallHandle(C.findOrThrow("__xpg_strerror_r"),
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MemorySegment STRERROR_R = LIBRARY.findOrThrow("__xpg_strerror_r");
+        /* long sysconf(int name); */
+        static final MemorySegment SYSCONF = LIBRARY.findOrThrow("sysconf");
     }
 
     private static final class PageSize {
@@ -104,18 +97,23 @@ final class Libc {
 
     private Libc() {}
 
-    @SuppressWarnings("restricted")
-    private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(C.findOrThrow(name), descriptor, CAPTURE_ERRNO);
+    /** Calls {@code function} (unused arguments 0); {@link #errno} then tells why it failed. */
+    private static long call(String name, MemorySegment function, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) C.WITH_ERRNO.invokeExact(function, C.STATE.get(), a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw new AssertionError(name + " downcall failed", t);
+        }
     }
 
-    private static int errno(MemorySegment state) {
-        return state.get(JAVA_INT, ERRNO);
+    /** errno as the calling thread's last {@link #call} left it. */
+    private static int errno() {
+        return C.STATE.get().get(JAVA_INT, C.ERRNO);
     }
 
     /** An address inside the C library's code: windows are placed near it by default. */
     static long hostAnchor() {
-        return C.findOrThrow("mmap").address();
+        return C.MMAP.address();
     }
 
     /** The system page size, read once. */
@@ -125,19 +123,12 @@ final class Libc {
 
     /** {@code mmap}; returns the mapped address or throws. */
     public static long mmap(long address, long length, int prot, int flags, int fd, long offset) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            long result = (long) Mapping.MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
-            if (result == MAP_FAILED) {
-                int errno = errno(state);
-                throw new MemoryException("mmap", address, length, errno, strerror(errno));
-            }
-            return result;
-        } catch (MemoryException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("mmap downcall failed", t);
+        long result = call("mmap", C.MMAP, address, length, prot, flags, fd, offset);
+        if (result == MAP_FAILED) {
+            int errno = errno();
+            throw new MemoryException("mmap", address, length, errno, strerror(errno));
         }
+        return result;
     }
 
     /**
@@ -145,97 +136,64 @@ final class Libc {
      * probe addresses (a refused hint is an expected outcome, not an error).
      */
     public static long tryMmap(long address, long length, int prot, int flags, int fd, long offset) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            long result = (long) Mapping.MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
-            return result == MAP_FAILED ? -errno(state) : result;
-        } catch (Throwable t) {
-            throw new AssertionError("mmap downcall failed", t);
-        }
+        long result = call("mmap", C.MMAP, address, length, prot, flags, fd, offset);
+        return result == MAP_FAILED ? -errno() : result;
     }
 
     public static void munmap(long address, long length) {
-        check("munmap", address, length, callInt(Unmapping.MUNMAP, address, length, 0, false));
+        check("munmap", C.MUNMAP, address, length, 0);
     }
 
     public static void mprotect(long address, long length, int prot) {
-        check("mprotect", address, length, callInt(Mapping.MPROTECT, address, length, prot, true));
+        check("mprotect", C.MPROTECT, address, length, prot);
     }
 
     public static void madvise(long address, long length, int advice) {
-        check("madvise", address, length, callInt(Advice.MADVISE, address, length, advice, true));
+        check("madvise", C.MADVISE, address, length, advice);
     }
 
     /** Creates an anonymous memory file of {@code length} bytes; returns its descriptor. */
     public static int memfdCreate(String name, long length) {
+        int fd;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            int fd = (int) MemoryFiles.MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
-            if (fd < 0) {
-                int errno = errno(state);
-                throw new MemoryException("memfd_create", 0, length, errno, strerror(errno));
-            }
-            int rc = (int) MemoryFiles.FTRUNCATE.invokeExact(state, fd, length);
-            if (rc != 0) {
-                int errno = errno(state);
-                int ignored = (int) MemoryFiles.CLOSE.invokeExact(state, fd);
-                throw new MemoryException("ftruncate", 0, length, errno, strerror(errno));
-            }
-            return fd;
-        } catch (MemoryException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("memfd_create downcall failed", t);
+            fd = (int) call("memfd_create", C.MEMFD_CREATE, arena.allocateFrom(name).address(), MFD_CLOEXEC, 0, 0, 0, 0);
         }
+        if (fd < 0) {
+            int errno = errno();
+            throw new MemoryException("memfd_create", 0, length, errno, strerror(errno));
+        }
+        int rc = (int) call("ftruncate", C.FTRUNCATE, fd, length, 0, 0, 0, 0);
+        if (rc != 0) {
+            int errno = errno();
+            call("close", C.CLOSE, fd, 0, 0, 0, 0, 0);
+            throw new MemoryException("ftruncate", 0, length, errno, strerror(errno));
+        }
+        return fd;
     }
 
     /** Frees the pages of {@code fd} in {@code [offset, offset + length)}; the file keeps its size. */
     public static void punchHole(int fd, long offset, long length) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            int rc = (int) MemoryFiles.FALLOCATE.invokeExact(state, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
-            if (rc != 0) {
-                int errno = errno(state);
-                throw new MemoryException("fallocate", offset, length, errno, strerror(errno));
-            }
-        } catch (MemoryException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("fallocate downcall failed", t);
+        int rc = (int) call("fallocate", C.FALLOCATE, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length, 0, 0);
+        if (rc != 0) {
+            int errno = errno();
+            throw new MemoryException("fallocate", offset, length, errno, strerror(errno));
         }
     }
 
     public static void close(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            int rc = (int) MemoryFiles.CLOSE.invokeExact(state, fd);
-            if (rc != 0) {
-                int errno = errno(state);
-                throw new MemoryException("close", 0, 0, errno, strerror(errno));
-            }
-        } catch (MemoryException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("close downcall failed", t);
+        int rc = (int) call("close", C.CLOSE, fd, 0, 0, 0, 0, 0);
+        if (rc != 0) {
+            int errno = errno();
+            throw new MemoryException("close", 0, 0, errno, strerror(errno));
         }
     }
 
-    /** Returns 0 on success, otherwise errno. */
-    private static int callInt(MethodHandle handle, long address, long length, int arg, boolean threeArgs) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            int rc = threeArgs
-                    ? (int) handle.invokeExact(state, address, length, arg)
-                    : (int) handle.invokeExact(state, address, length);
-            return rc == 0 ? 0 : errno(state);
-        } catch (Throwable t) {
-            throw new AssertionError("downcall failed", t);
-        }
-    }
-
-    private static void check(String call, long address, long length, int errno) {
-        if (errno != 0) {
-            throw new MemoryException(call, address, length, errno, strerror(errno));
+    /** Calls {@code int function(address, length, arg)} and throws when it fails. */
+    private static void check(String name, MemorySegment function, long address, long length, int arg) {
+        int rc = (int) call(name, function, address, length, arg, 0, 0, 0);
+        if (rc != 0) {
+            int errno = errno();
+            throw new MemoryException(name, address, length, errno, strerror(errno));
         }
     }
 
@@ -272,23 +230,15 @@ final class Libc {
     }
 
     private static long sysconf(int name) {
-        try {
-            /* long sysconf(int name); */
-            return (long) LINKER.downcallHandle(C.findOrThrow("sysconf"), FunctionDescriptor.of(JAVA_LONG, JAVA_INT))
-                    .invokeExact(name);
-        } catch (Throwable t) {
-            throw new AssertionError("sysconf downcall failed", t);
-        }
+        return call("sysconf", C.SYSCONF, name, 0, 0, 0, 0, 0);
     }
 
     /** The C library's text for {@code errno}, e.g. "Cannot allocate memory". */
     public static String strerror(int errno) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(256);
-            int rc = (int) Errors.STRERROR_R.invokeExact(errno, buffer, 256L);
+            int rc = (int) call("__xpg_strerror_r", C.STRERROR_R, errno, buffer.address(), 256, 0, 0, 0);
             return rc == 0 ? buffer.getString(0) : "errno " + errno;
-        } catch (Throwable t) {
-            return "errno " + errno;
         }
     }
 }

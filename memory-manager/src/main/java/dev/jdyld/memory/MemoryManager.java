@@ -85,7 +85,6 @@ public final class MemoryManager implements AutoCloseable {
 
     private final long pageSize;
     private final Options options;
-    private final long anchor;
     /** Guarded by this manager's lock, as are the windows' regions, shared pages and counts. */
     private final List<Window> windows = new ArrayList<>();
     private boolean closed;
@@ -114,7 +113,6 @@ public final class MemoryManager implements AutoCloseable {
         }
         this.pageSize = pageSize;
         this.options = options;
-        this.anchor = Libc.hostAnchor();
     }
 
     /**
@@ -186,7 +184,7 @@ public final class MemoryManager implements AutoCloseable {
                 }
             }
             if (window == null) {
-                window = Window.reserve(request.placement(), need.size(), need.alignment(), options, anchor, pageSize);
+                window = Window.reserve(request.placement(), need.size(), need.alignment(), options, Libc.hostAnchor(), pageSize);
                 windows.add(window);
                 chunks = take(window, need);
                 if (chunks == null) {

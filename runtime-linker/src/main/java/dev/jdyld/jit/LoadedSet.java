@@ -216,8 +216,15 @@ public final class LoadedSet implements AutoCloseable {
         if (!exports.containsKey(entry)) {
             throw new LinkException(Location.NONE.symbol(entry), "entry point is not defined by the loaded objects");
         }
-        MethodHandle main = function(entry, FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-        return CRuntime.runMain(main, argv, entry);
+        long main = address(entry);
+        // Held for the whole run, as a handle from function() would hold it for its call; no
+        // handle is made, since a guarded one costs a cold start ~10 ms of method handle set-up.
+        lifetime.acquire();
+        try {
+            return CRuntime.runMain(main, argv, entry);
+        } finally {
+            lifetime.release();
+        }
     }
 
     /**

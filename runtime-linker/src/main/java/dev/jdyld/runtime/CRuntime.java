@@ -59,7 +59,8 @@ public final class CRuntime {
      *
      * @return what {@code main} returned
      */
-    public static int runMain(MethodHandle main, List<String> argv, String name) {
+    @SuppressWarnings("restricted")
+    public static int runMain(long main, List<String> argv, String name) {
         int[] status = new int[1];
         Throwable[] failure = new Throwable[1];
         Thread thread = Thread.ofPlatform().name(name).stackSize(MAIN_STACK).unstarted(() -> {
@@ -69,7 +70,11 @@ public final class CRuntime {
                     vector.setAtIndex(ADDRESS, i, arguments.allocateFrom(argv.get(i)));
                 }
                 vector.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
-                status[0] = (int) main.invokeExact(argv.size(), vector, Native.environ());
+                // main through the shared call stub: its int and pointers are integer-class, as is
+                // its int result, the low half of the long one; no stub of its own to generate.
+                long result = Native.call(name, MemorySegment.ofAddress(main), argv.size(), vector.address(),
+                        Native.environ().address(), 0, 0, 0);
+                status[0] = (int) result;
                 Native.callThreadLocalDestructors();
                 Native.flushAllStreams();
             } catch (Throwable t) {

@@ -1,13 +1,9 @@
 package dev.jdyld.runtime;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * C++ names as people read them, through the C++ runtime's own demangler ({@code __cxa_demangle}
@@ -21,7 +17,7 @@ public final class Demangler {
 
     private static final class CxxRuntime {
         /* char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status); */
-        static final MethodHandle CXA_DEMANGLE = bindCxaDemangle();
+        static final MemorySegment CXA_DEMANGLE = findCxaDemangle();
     }
 
     /** The demangled form of an Itanium C++ ABI name ({@code _Z...}); any other name unchanged. */
@@ -34,7 +30,8 @@ public final class Demangler {
     }
 
     /** The C++ runtime's demangler, or null when there is no libstdc++ to take it from. */
-    private static MethodHandle bindCxaDemangle() {
+    @SuppressWarnings("restricted")
+    private static MemorySegment findCxaDemangle() {
         // RTLD_LOCAL (no RTLD_GLOBAL): making a name readable for a message or a profiler must not
         // make the C++ runtime's symbols resolvable for code loaded later, as a host library would.
         long library = Native.dlopen("libstdc++.so.6", Native.RTLD_NOW);
@@ -44,7 +41,7 @@ public final class Demangler {
         try (Arena arena = Arena.ofConfined()) {
             long function = Native.dlsym(library, arena.allocateFrom("__cxa_demangle"));
             return function == 0 ? null
-                    : Native.downcall(function, FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+                    : MemorySegment.ofAddress(function);
         }
     }
 
@@ -53,18 +50,14 @@ public final class Demangler {
      * {@code mangled} is not a valid mangled name or libstdc++ cannot be opened.
      */
     private static String cxaDemangle(String mangled) {
-        MethodHandle demangle = CxxRuntime.CXA_DEMANGLE;
+        MemorySegment demangle = CxxRuntime.CXA_DEMANGLE;
         if (demangle == null) {
             return null;
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment status = arena.allocate(JAVA_INT);
-            long text;
-            try {
-                text = (long) demangle.invokeExact(arena.allocateFrom(mangled), 0L, 0L, status);
-            } catch (Throwable t) {
-                throw Native.failed("__cxa_demangle", t);
-            }
+            long text = Native.call("__cxa_demangle", demangle, arena.allocateFrom(mangled).address(), 0, 0,
+                    status.address(), 0, 0);
             if (text == 0) {
                 return null;
             }

@@ -17,10 +17,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * Every call jdyld's runtime makes into native code, in one place: the C library (with the
  * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34) and the unwinder
- * ({@code libgcc_s.so.1}); the C++ runtime's demangler is bound in {@link Demangler}. Handles are
- * made on first use, one holder class per group, so start-up pays only for what a run needs (a
- * handle of a new shape generates code, milliseconds each at start-up); a library that cannot be found is reported as a {@link LinkException} naming it and what it is
- * needed for when that is first needed, not as a class-initialisation failure.
+ * ({@code libgcc_s.so.1}); the C++ runtime's demangler is looked up in {@link Demangler}. All of
+ * them share one call stub. A library that cannot be found is
+ * reported as a {@link LinkException} naming it and what it is needed for when that is first
+ * needed, not as a class-initialisation failure.
  *
  * <p>Downcalls made here cannot fail in Java; a {@code Throwable} from {@code invokeExact} would be
  * a bug of the binding, so it is rethrown as an {@link AssertionError} naming the function.
@@ -31,8 +31,53 @@ public final class Native {
 
     private Native() {}
 
-    private static MethodHandle libc(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(C.findOrThrow(name), descriptor);
+    /*
+     * Every C function here is called through one downcall handle, (function, six longs) -> long:
+     * the FFM runtime generates code once per call shape, a few milliseconds each at start-up, and
+     * a shape per function used to cost a cold run more than mapping its code did. This is exact
+     * for these functions on x86-64 (and AArch64): their int, size and pointer arguments all travel
+     * in integer registers, a callee never reads argument registers it does not declare, a void
+     * function's result is ignored and an int result is the low half of the long one. Pointers are
+     * passed as addresses of native memory the caller keeps alive through the call.
+     *
+     * <p>The descriptor and the errno capture are those of the memory manager's calls, which need
+     * errno: the FFM runtime keeps one stub per descriptor and options, so both share it. errno is
+     * not read here; each thread's capture goes to a segment of its own.
+     */
+    private static final class Call {
+        static final MethodHandle SIX_WORDS = LINKER.downcallHandle(FunctionDescriptor.of(JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"));
+        static final ThreadLocal<MemorySegment> CALL_STATE = ThreadLocal.withInitial(
+                () -> Arena.ofAuto().allocate(Linker.Option.captureStateLayout()));
+    }
+
+    /** Calls the C function at {@code function} with up to six integer or pointer arguments (the rest 0). */
+    static long call(String name, MemorySegment function, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) Call.SIX_WORDS.invokeExact(function, Call.CALL_STATE.get(), a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw failed(name, t);
+        }
+    }
+
+    private static long call(String name, MemorySegment function) {
+        return call(name, function, 0, 0, 0, 0, 0, 0);
+    }
+
+    private static long call(String name, MemorySegment function, long a) {
+        return call(name, function, a, 0, 0, 0, 0, 0);
+    }
+
+    private static long call(String name, MemorySegment function, long a, long b) {
+        return call(name, function, a, b, 0, 0, 0, 0);
+    }
+
+    private static long call(String name, MemorySegment function, long a, long b, long c) {
+        return call(name, function, a, b, c, 0, 0, 0);
+    }
+
+    private static MemorySegment libc(String name) {
+        return C.findOrThrow(name);
     }
 
     /** Address of a C library function, for code jdyld emits. */
@@ -43,21 +88,50 @@ public final class Native {
     static final int RTLD_NOW = 0x2;
     static final int RTLD_GLOBAL = 0x100;
 
-    private static final class Dl {
-        /* void *dlopen(const char *filename, int flags); */
-        static final MethodHandle DLOPEN = libc("dlopen", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT));
-        /* void *dlsym(void *handle, const char *symbol); */
-        static final MethodHandle DLSYM = libc("dlsym", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS));
-        /* int dlclose(void *handle); */
-        static final MethodHandle DLCLOSE = libc("dlclose", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
-    }
-
-    private static final class Strings {
-        /* char *dlerror(void); */
-        static final MethodHandle DLERROR = libc("dlerror", FunctionDescriptor.of(JAVA_LONG));
-        /* size_t strlen(const char *s); */
-        static final MethodHandle STRLEN = libc("strlen", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
-    }
+    /* void *dlopen(const char *filename, int flags); */
+    private static final MemorySegment DLOPEN = libc("dlopen");
+    /* void *dlsym(void *handle, const char *symbol); */
+    private static final MemorySegment DLSYM = libc("dlsym");
+    /* int dlclose(void *handle); */
+    private static final MemorySegment DLCLOSE = libc("dlclose");
+    /* char *dlerror(void); */
+    private static final MemorySegment DLERROR = libc("dlerror");
+    /* size_t strlen(const char *s); */
+    private static final MemorySegment STRLEN = libc("strlen");
+    /* int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)); */
+    private static final MemorySegment PTHREAD_KEY_CREATE = libc("pthread_key_create");
+    /* int pthread_key_delete(pthread_key_t key); */
+    private static final MemorySegment PTHREAD_KEY_DELETE = libc("pthread_key_delete");
+    /* int pthread_setspecific(pthread_key_t key, const void *value); */
+    private static final MemorySegment PTHREAD_SETSPECIFIC = libc("pthread_setspecific");
+    /* pthread_t pthread_self(void); */
+    private static final MemorySegment PTHREAD_SELF = libc("pthread_self");
+    /* void *malloc(size_t size); */
+    private static final MemorySegment MALLOC = libc("malloc");
+    /* void free(void *ptr); */
+    private static final MemorySegment FREE = libc("free");
+    /* int __cxa_atexit(void (*func)(void *), void *arg, void *dso_handle); */
+    private static final MemorySegment CXA_ATEXIT = libc("__cxa_atexit");
+    /* void __cxa_finalize(void *dso_handle); */
+    private static final MemorySegment CXA_FINALIZE = libc("__cxa_finalize");
+    /* void __call_tls_dtors(void);  GLIBC_PRIVATE: what exit() and thread exit run first */
+    private static final MemorySegment CALL_TLS_DTORS = libc("__call_tls_dtors");
+    /* int fflush(FILE *stream); */
+    private static final MemorySegment FFLUSH = libc("fflush");
+    /* int open(const char *pathname, int flags); */
+    private static final MemorySegment OPEN = libc("open");
+    /* int close(int fd); */
+    private static final MemorySegment CLOSE = libc("close");
+    /* void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
+    private static final MemorySegment MMAP = libc("mmap");
+    /* int munmap(void *addr, size_t length); */
+    private static final MemorySegment MUNMAP = libc("munmap");
+    /* int memfd_create(const char *name, unsigned int flags); */
+    private static final MemorySegment MEMFD_CREATE = libc("memfd_create");
+    /* ssize_t write(int fd, const void *buf, size_t count); */
+    private static final MemorySegment WRITE = libc("write");
+    /* pid_t gettid(void); */
+    private static final MemorySegment GETTID = libc("gettid");
 
     /** {@code RTLD_DEFAULT}: the process's global scope for {@link #dlsym}. */
     public static final long RTLD_DEFAULT = 0;
@@ -69,53 +143,31 @@ public final class Native {
 
     static long dlopen(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            return (long) Dl.DLOPEN.invokeExact(arena.allocateFrom(name), flags);
-        } catch (Throwable t) {
-            throw failed("dlopen", t);
+            return call("dlopen", DLOPEN, arena.allocateFrom(name).address(), flags);
         }
     }
 
     /** {@code dlclose(handle)}: 0, or non-zero with {@link #dlerror} saying why. */
     public static int dlclose(long handle) {
-        try {
-            return (int) Dl.DLCLOSE.invokeExact(handle);
-        } catch (Throwable t) {
-            throw failed("dlclose", t);
-        }
+        return (int) call("dlclose", DLCLOSE, handle);
     }
 
     /** {@code dlsym(handle, name)} with {@code name} already in native memory: the address, or 0. */
     public static long dlsym(long handle, MemorySegment name) {
-        try {
-            return (long) Dl.DLSYM.invokeExact(handle, name);
-        } catch (Throwable t) {
-            throw failed("dlsym", t);
-        }
+        return call("dlsym", DLSYM, handle, nativeAddress(name));
     }
 
     /** The dynamic loader's last error message. */
-    @SuppressWarnings("restricted")
     public static String dlerror() {
-        try {
-            long message = (long) Strings.DLERROR.invokeExact();
-            if (message == 0) {
-                return "unknown error";
-            }
-            return cString(message);
-        } catch (Throwable t) {
-            throw failed("dlerror", t);
-        }
+        long message = call("dlerror", DLERROR);
+        return message == 0 ? "unknown error" : cString(message);
     }
 
     /** The NUL-terminated string at {@code address}, read through a segment of exactly its length. */
     @SuppressWarnings("restricted")
     public static String cString(long address) {
-        try {
-            long length = (long) Strings.STRLEN.invokeExact(address);
-            return MemorySegment.ofAddress(address).reinterpret(length + 1).getString(0);
-        } catch (Throwable t) {
-            throw failed("strlen", t);
-        }
+        long length = call("strlen", STRLEN, address);
+        return MemorySegment.ofAddress(address).reinterpret(length + 1).getString(0);
     }
 
     /** A symbol of the C library as the JDK's default lookup sees it; 0 when absent. */
@@ -123,120 +175,51 @@ public final class Native {
         return C.find(name).map(MemorySegment::address).orElse(0L);
     }
 
-    private static final class Threads {
-        /* int pthread_key_create(pthread_key_t *key, void (*destructor)(void *)); */
-        static final MethodHandle KEY_CREATE = libc("pthread_key_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-        /* int pthread_key_delete(pthread_key_t key); */
-        static final MethodHandle KEY_DELETE = libc("pthread_key_delete", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        /* int pthread_setspecific(pthread_key_t key, const void *value); */
-        static final MethodHandle SETSPECIFIC = libc("pthread_setspecific", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-        /* pthread_t pthread_self(void); */
-        static final MethodHandle SELF = libc("pthread_self", FunctionDescriptor.of(JAVA_LONG));
-    }
-
     /** {@code pthread_key_create(keyOut, destructor)}: 0 or an error number. */
     public static int pthreadKeyCreate(MemorySegment keyOut, long destructor) {
-        try {
-            return (int) Threads.KEY_CREATE.invokeExact(keyOut, destructor);
-        } catch (Throwable t) {
-            throw failed("pthread_key_create", t);
+        if (keyOut.byteSize() < Integer.BYTES) {
+            throw new IllegalArgumentException("a pthread_key_t needs 4 bytes: " + keyOut);
         }
+        return (int) call("pthread_key_create", PTHREAD_KEY_CREATE, nativeAddress(keyOut), destructor);
     }
 
     public static int pthreadKeyDelete(int key) {
-        try {
-            return (int) Threads.KEY_DELETE.invokeExact(key);
-        } catch (Throwable t) {
-            throw failed("pthread_key_delete", t);
-        }
+        return (int) call("pthread_key_delete", PTHREAD_KEY_DELETE, key);
     }
 
     public static int pthreadSetspecific(int key, long value) {
-        try {
-            return (int) Threads.SETSPECIFIC.invokeExact(key, value);
-        } catch (Throwable t) {
-            throw failed("pthread_setspecific", t);
-        }
+        return (int) call("pthread_setspecific", PTHREAD_SETSPECIFIC, key, value);
     }
 
     /** {@code pthread_self()}: the calling thread's handle (on glibc, its thread control block). */
     public static long pthreadSelf() {
-        try {
-            return (long) Threads.SELF.invokeExact();
-        } catch (Throwable t) {
-            throw failed("pthread_self", t);
-        }
-    }
-
-    private static final class Memory {
-        /* void *malloc(size_t size); */
-        static final MethodHandle MALLOC = libc("malloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
-        /* void free(void *ptr); */
-        static final MethodHandle FREE = libc("free", FunctionDescriptor.ofVoid(JAVA_LONG));
+        return call("pthread_self", PTHREAD_SELF);
     }
 
     public static long malloc(long size) {
-        try {
-            return (long) Memory.MALLOC.invokeExact(size);
-        } catch (Throwable t) {
-            throw failed("malloc", t);
-        }
+        return call("malloc", MALLOC, size);
     }
 
     public static void free(long address) {
-        try {
-            Memory.FREE.invokeExact(address);
-        } catch (Throwable t) {
-            throw failed("free", t);
-        }
-    }
-
-    private static final class Atexit {
-        /* int __cxa_atexit(void (*func)(void *), void *arg, void *dso_handle); */
-        static final MethodHandle CXA_ATEXIT = libc("__cxa_atexit", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        /* void __cxa_finalize(void *dso_handle); */
-        static final MethodHandle CXA_FINALIZE = libc("__cxa_finalize", FunctionDescriptor.ofVoid(JAVA_LONG));
-    }
-
-    private static final class Exit {
-        /* void __call_tls_dtors(void);  GLIBC_PRIVATE: what exit() and thread exit run first */
-        static final MethodHandle CALL_TLS_DTORS = libc("__call_tls_dtors", FunctionDescriptor.ofVoid());
-        /* int fflush(FILE *stream); */
-        static final MethodHandle FFLUSH = libc("fflush", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        call("free", FREE, address);
     }
 
     public static int cxaAtexit(long function, long argument, long dsoHandle) {
-        try {
-            return (int) Atexit.CXA_ATEXIT.invokeExact(function, argument, dsoHandle);
-        } catch (Throwable t) {
-            throw failed("__cxa_atexit", t);
-        }
+        return (int) call("__cxa_atexit", CXA_ATEXIT, function, argument, dsoHandle);
     }
 
     public static void cxaFinalize(long dsoHandle) {
-        try {
-            Atexit.CXA_FINALIZE.invokeExact(dsoHandle);
-        } catch (Throwable t) {
-            throw failed("__cxa_finalize", t);
-        }
+        call("__cxa_finalize", CXA_FINALIZE, dsoHandle);
     }
 
     /** {@code __call_tls_dtors()}: runs the calling thread's {@code thread_local} destructors, newest first. */
     public static void callThreadLocalDestructors() {
-        try {
-            Exit.CALL_TLS_DTORS.invokeExact();
-        } catch (Throwable t) {
-            throw failed("__call_tls_dtors", t);
-        }
+        call("__call_tls_dtors", CALL_TLS_DTORS);
     }
 
     /** {@code fflush(NULL)}: writes every open C output stream. */
     public static void flushAllStreams() {
-        try {
-            int ignored = (int) Exit.FFLUSH.invokeExact(0L);
-        } catch (Throwable t) {
-            throw failed("fflush", t);
-        }
+        call("fflush", FFLUSH, 0L);
     }
 
     /** The C library's {@code environ}: the process environment as C sees it. */
@@ -245,133 +228,89 @@ public final class Native {
         return C.findOrThrow("environ").reinterpret(ADDRESS.byteSize()).get(ADDRESS, 0);
     }
 
-    private static final class Files {
-        static final int O_RDONLY = 0;
-        static final int PROT_READ = 1, PROT_EXEC = 4, MAP_PRIVATE = 2;
-        static final long PAGE = 4096;
-        /* int open(const char *pathname, int flags); */
-        static final MethodHandle OPEN = libc("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        /* int close(int fd); */
-        static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        /* void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
-        static final MethodHandle MMAP = libc("mmap",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-        /* int munmap(void *addr, size_t length); */
-        static final MethodHandle MUNMAP = libc("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
-        /* int memfd_create(const char *name, unsigned int flags); */
-        static final MethodHandle MEMFD_CREATE = libc("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        /* ssize_t write(int fd, const void *buf, size_t count); */
-        static final MethodHandle WRITE = libc("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        /* pid_t gettid(void); */
-        static final MethodHandle GETTID = libc("gettid", FunctionDescriptor.of(JAVA_INT));
-    }
+    private static final int O_RDONLY = 0;
+    private static final int PROT_READ = 1, PROT_EXEC = 4, MAP_PRIVATE = 2;
+    private static final long MAP_FAILED = -1;
+    private static final long FILE_PAGE = 4096;
 
     /**
      * Maps the first page of a file read-and-execute, privately: how a jitdump file announces
      * itself to {@code perf record}. The mapping is of a file and never writable. Returns its address.
      */
     public static long mapFileExecutable(String path) {
+        int fd;
         try (Arena arena = Arena.ofConfined()) {
-            int fd = (int) Files.OPEN.invokeExact(arena.allocateFrom(path), Files.O_RDONLY);
-            if (fd < 0) {
-                throw new LinkException(Location.file(path), "cannot open the file to map it");
-            }
-            long address = (long) Files.MMAP.invokeExact(0L, Files.PAGE, Files.PROT_READ | Files.PROT_EXEC,
-                    Files.MAP_PRIVATE, fd, 0L);
-            int unused = (int) Files.CLOSE.invokeExact(fd);
-            if (address == -1) {
-                throw new LinkException(Location.file(path), "cannot map the file");
-            }
-            return address;
-        } catch (LinkException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw failed("mmap", t);
+            fd = (int) call("open", OPEN, arena.allocateFrom(path).address(), O_RDONLY);
         }
+        if (fd < 0) {
+            throw new LinkException(Location.file(path), "cannot open the file to map it");
+        }
+        long address = call("mmap", MMAP, 0L, FILE_PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0L);
+        closeFile(fd);
+        if (address == MAP_FAILED) {
+            throw new LinkException(Location.file(path), "cannot map the file");
+        }
+        return address;
     }
 
     /**
      * A file that lives in memory only ({@code memfd_create(name, MFD_CLOEXEC)}) holding
-     * {@code contents}: its descriptor, or -1 when it cannot be made or written.
+     * {@code contents} (native memory): its descriptor, or -1 when it cannot be made or written.
      */
     public static int memoryFile(String name, MemorySegment contents) {
         final int MFD_CLOEXEC = 1;
+        long start = nativeAddress(contents);
+        int fd;
         try (Arena arena = Arena.ofConfined()) {
-            int fd = (int) Files.MEMFD_CREATE.invokeExact(arena.allocateFrom(name), MFD_CLOEXEC);
-            if (fd < 0) {
+            fd = (int) call("memfd_create", MEMFD_CREATE, arena.allocateFrom(name).address(), MFD_CLOEXEC);
+        }
+        if (fd < 0) {
+            return -1;
+        }
+        long written = 0;
+        while (written < contents.byteSize()) {
+            long n = call("write", WRITE, fd, start + written, contents.byteSize() - written);
+            if (n <= 0) {
+                closeFile(fd);
                 return -1;
             }
-            long written = 0;
-            while (written < contents.byteSize()) {
-                long n = (long) Files.WRITE.invokeExact(fd, contents.asSlice(written), contents.byteSize() - written);
-                if (n <= 0) {
-                    closeFile(fd);
-                    return -1;
-                }
-                written += n;
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw failed("memfd_create", t);
+            written += n;
         }
+        return fd;
     }
 
     public static void closeFile(int fd) {
-        try {
-            int unused = (int) Files.CLOSE.invokeExact(fd);
-        } catch (Throwable t) {
-            throw failed("close", t);
-        }
+        call("close", CLOSE, fd);
     }
 
     /** Unmaps what {@link #mapFileExecutable} mapped. */
     public static void unmapFile(long address) {
-        try {
-            int unused = (int) Files.MUNMAP.invokeExact(address, Files.PAGE);
-        } catch (Throwable t) {
-            throw failed("munmap", t);
-        }
+        call("munmap", MUNMAP, address, FILE_PAGE);
     }
 
     /** The calling thread's kernel id. */
     public static long gettid() {
-        try {
-            return (int) Files.GETTID.invokeExact();
-        } catch (Throwable t) {
-            throw failed("gettid", t);
-        }
+        return (int) call("gettid", GETTID);
     }
 
     /** The unwinder libstdc++ throws with; loaded when a set first registers unwind tables. */
     private static final class Unwinder {
         static final SymbolLookup LIBGCC_S = library("libgcc_s.so.1", "registering unwind tables (.eh_frame)");
         /* void __register_frame(void *begin);  begin: a .eh_frame list ended by a zero length word */
-        static final MethodHandle REGISTER_FRAME = LINKER.downcallHandle(LIBGCC_S.findOrThrow("__register_frame"),
-                FunctionDescriptor.ofVoid(JAVA_LONG));
+        static final MemorySegment REGISTER_FRAME = LIBGCC_S.findOrThrow("__register_frame");
         /* void __deregister_frame(void *begin); */
-        static final MethodHandle DEREGISTER_FRAME = LINKER.downcallHandle(LIBGCC_S.findOrThrow("__deregister_frame"),
-                FunctionDescriptor.ofVoid(JAVA_LONG));
+        static final MemorySegment DEREGISTER_FRAME = LIBGCC_S.findOrThrow("__deregister_frame");
     }
 
     public static void registerFrame(long ehFrame) {
-        MethodHandle register = unwinder(true);
-        try {
-            register.invokeExact(ehFrame);
-        } catch (Throwable t) {
-            throw failed("__register_frame", t);
-        }
+        call("__register_frame", unwinder(true), ehFrame);
     }
 
     public static void deregisterFrame(long ehFrame) {
-        MethodHandle deregister = unwinder(false);
-        try {
-            deregister.invokeExact(ehFrame);
-        } catch (Throwable t) {
-            throw failed("__deregister_frame", t);
-        }
+        call("__deregister_frame", unwinder(false), ehFrame);
     }
 
-    private static MethodHandle unwinder(boolean register) {
+    private static MemorySegment unwinder(boolean register) {
         try {
             return register ? Unwinder.REGISTER_FRAME : Unwinder.DEREGISTER_FRAME;
         } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
@@ -392,22 +331,21 @@ public final class Native {
     /** Calls a {@code void (*)(void)} at {@code address}: a constructor or destructor of loaded code. */
     @SuppressWarnings("restricted")
     public static void callVoid(long address) {
-        try {
-            LINKER.downcallHandle(MemorySegment.ofAddress(address), FunctionDescriptor.ofVoid()).invokeExact();
-        } catch (Throwable t) {
-            throw failed("function at 0x" + Long.toHexString(address), t);
-        }
+        call("function at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address));
     }
 
     /** Calls a {@code void *(*)(void)} at {@code address}, an IFUNC resolver, and returns its answer. */
     @SuppressWarnings("restricted")
     public static long callResolver(long address) {
-        try {
-            return (long) LINKER.downcallHandle(MemorySegment.ofAddress(address), FunctionDescriptor.of(JAVA_LONG))
-                    .invokeExact();
-        } catch (Throwable t) {
-            throw failed("IFUNC resolver at 0x" + Long.toHexString(address), t);
+        return call("IFUNC resolver at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address));
+    }
+
+    /** The address of native {@code memory}, which must stay alive through the call it is passed to. */
+    private static long nativeAddress(MemorySegment memory) {
+        if (!memory.isNative()) {
+            throw new IllegalArgumentException("a C function needs native memory, not " + memory);
         }
+        return memory.address();
     }
 
     /**
