@@ -10,6 +10,8 @@ import dev.jdyld.jit.UnsupportedObjectException;
 import dev.jdyld.link.arch.Architecture;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -44,7 +46,9 @@ final class InputSelection {
                 add(ElfObject.parse(input.name(), input.bytes()));
             }
         }
-        Set<Archive.Member> taken = new HashSet<>();
+        // By identity (an archive hands out one Member per member): a record's generated hashCode
+        // sets up method handles on first use, a few milliseconds of a cold start.
+        Set<Archive.Member> taken = Collections.newSetFromMap(new IdentityHashMap<>());
         boolean changed = !archives.isEmpty();
         while (changed) {
             changed = false;

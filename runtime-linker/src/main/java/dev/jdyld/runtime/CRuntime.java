@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The C library's registration functions that give a loaded set a life like a shared object's:
@@ -65,15 +65,17 @@ public final class CRuntime {
         Throwable[] failure = new Throwable[1];
         Thread thread = Thread.ofPlatform().name(name).stackSize(MAIN_STACK).unstarted(() -> {
             try (Arena arguments = Arena.ofConfined()) {
-                MemorySegment vector = arguments.allocate(ADDRESS, argv.size() + 1L);
+                // Pointers written as longs: the ADDRESS accessors would set up method handles of their
+                // own, milliseconds of a cold start.
+                MemorySegment vector = arguments.allocate(JAVA_LONG, argv.size() + 1L);
                 for (int i = 0; i < argv.size(); i++) {
-                    vector.setAtIndex(ADDRESS, i, arguments.allocateFrom(argv.get(i)));
+                    vector.setAtIndex(JAVA_LONG, i, Native.nulTerminated(arguments, argv.get(i)).address());
                 }
-                vector.setAtIndex(ADDRESS, argv.size(), MemorySegment.NULL);
+                vector.setAtIndex(JAVA_LONG, argv.size(), 0L);
                 // main through the shared call stub: its int and pointers are integer-class, as is
                 // its int result, the low half of the long one; no stub of its own to generate.
                 long result = Native.call(name, MemorySegment.ofAddress(main), argv.size(), vector.address(),
-                        Native.environ().address(), 0, 0, 0);
+                        Native.environ(), 0, 0, 0);
                 status[0] = (int) result;
                 Native.callThreadLocalDestructors();
                 Native.flushAllStreams();

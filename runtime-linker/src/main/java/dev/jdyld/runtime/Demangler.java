@@ -39,7 +39,7 @@ public final class Demangler {
             return null;
         }
         try (Arena arena = Arena.ofConfined()) {
-            long function = Native.dlsym(library, arena.allocateFrom("__cxa_demangle"));
+            long function = Native.dlsym(library, Native.nulTerminated(arena, "__cxa_demangle"));
             return function == 0 ? null
                     : MemorySegment.ofAddress(function);
         }
@@ -56,7 +56,7 @@ public final class Demangler {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment status = arena.allocate(JAVA_INT);
-            long text = Native.call("__cxa_demangle", demangle, arena.allocateFrom(mangled).address(), 0, 0,
+            long text = Native.call("__cxa_demangle", demangle, Native.nulTerminated(arena, mangled).address(), 0, 0,
                     status.address(), 0, 0);
             if (text == 0) {
                 return null;

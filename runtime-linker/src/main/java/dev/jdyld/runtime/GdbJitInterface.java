@@ -128,8 +128,8 @@ public final class GdbJitInterface implements LinkPlugin {
                     + Native.dlerror());
         }
         try (Arena names = Arena.ofConfined()) {
-            registerCode = Native.dlsym(handle, names.allocateFrom("__jit_debug_register_code"));
-            long address = Native.dlsym(handle, names.allocateFrom("__jit_debug_descriptor"));
+            registerCode = Native.dlsym(handle, Native.nulTerminated(names, "__jit_debug_register_code"));
+            long address = Native.dlsym(handle, Native.nulTerminated(names, "__jit_debug_descriptor"));
             descriptor = MemorySegment.ofAddress(address).reinterpret(24);
         }
     }

@@ -117,7 +117,7 @@ public final class HostSymbols {
     /** Address of {@code name} in the host, or 0 when the host does not define it. */
     public long find(String name) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cName = arena.allocateFrom(name);
+            MemorySegment cName = Native.nulTerminated(arena, name);
             long address = Native.dlsym(Native.RTLD_DEFAULT, cName);
             if (address != 0) {
                 return address;

@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -143,7 +142,7 @@ public final class Native {
 
     static long dlopen(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            return call("dlopen", DLOPEN, arena.allocateFrom(name).address(), flags);
+            return call("dlopen", DLOPEN, nulTerminated(arena, name).address(), flags);
         }
     }
 
@@ -222,10 +221,10 @@ public final class Native {
         call("fflush", FFLUSH, 0L);
     }
 
-    /** The C library's {@code environ}: the process environment as C sees it. */
+    /** The C library's {@code environ}: the address of the process environment as C sees it. */
     @SuppressWarnings("restricted")
-    public static MemorySegment environ() {
-        return C.findOrThrow("environ").reinterpret(ADDRESS.byteSize()).get(ADDRESS, 0);
+    public static long environ() {
+        return C.findOrThrow("environ").reinterpret(Long.BYTES).get(JAVA_LONG, 0);
     }
 
     private static final int O_RDONLY = 0;
@@ -240,7 +239,7 @@ public final class Native {
     public static long mapFileExecutable(String path) {
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = (int) call("open", OPEN, arena.allocateFrom(path).address(), O_RDONLY);
+            fd = (int) call("open", OPEN, nulTerminated(arena, path).address(), O_RDONLY);
         }
         if (fd < 0) {
             throw new LinkException(Location.file(path), "cannot open the file to map it");
@@ -262,7 +261,7 @@ public final class Native {
         long start = nativeAddress(contents);
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = (int) call("memfd_create", MEMFD_CREATE, arena.allocateFrom(name).address(), MFD_CLOEXEC);
+            fd = (int) call("memfd_create", MEMFD_CREATE, nulTerminated(arena, name).address(), MFD_CLOEXEC);
         }
         if (fd < 0) {
             return -1;
@@ -338,6 +337,18 @@ public final class Native {
     @SuppressWarnings("restricted")
     public static long callResolver(long address) {
         return call("IFUNC resolver at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address));
+    }
+
+    /**
+     * {@code text} as a NUL-terminated UTF-8 string in {@code arena}. Copied from a
+     * byte array rather than with {@code Arena.allocateFrom(String)}, whose first use sets up
+     * method handles (milliseconds of a cold start).
+     */
+    public static MemorySegment nulTerminated(Arena arena, String text) {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        MemorySegment string = arena.allocate(bytes.length + 1L);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, string, 0, bytes.length);
+        return string;
     }
 
     /** The address of native {@code memory}, which must stay alive through the call it is passed to. */

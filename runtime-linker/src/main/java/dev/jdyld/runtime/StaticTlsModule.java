@@ -104,7 +104,7 @@ public final class StaticTlsModule {
         }
         long word;
         try (Arena arena = Arena.ofConfined()) {
-            word = Native.dlsym(handle, arena.allocateFrom(ElfImages.TLS_OFFSET_SYMBOL));
+            word = Native.dlsym(handle, Native.nulTerminated(arena, ElfImages.TLS_OFFSET_SYMBOL));
         }
         if (word == 0) {
             OPEN.remove(handle);
