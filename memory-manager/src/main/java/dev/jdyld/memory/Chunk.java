@@ -81,6 +81,11 @@ final class Chunk {
     /** The write view mapped for the chunk in dual-mapping mode, unmapped at finalization; 0 if none. */
     long view;
     long viewLength;
+    /**
+     * A packed chunk's bytes in dual-mapping mode until finalization, which writes them to the memory
+     * file with {@code pwrite}; null otherwise.
+     */
+    java.lang.foreign.MemorySegment staging;
 
     Chunk(int kind, long address, long length, boolean packed, boolean freshPage) {
         this.kind = kind;

@@ -41,6 +41,7 @@ final class Libc {
     public static final int FALLOC_FL_KEEP_SIZE = 0x01;
     public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
 
+    public static final int EINTR = 4;
     public static final int EEXIST = 17;
 
     static final int _SC_PAGESIZE = 30;
@@ -83,6 +84,8 @@ final class Libc {
         static final MemorySegment FTRUNCATE = LIBRARY.findOrThrow("ftruncate");
         /* int fallocate(int fd, int mode, off_t offset, off_t len); */
         static final MemorySegment FALLOCATE = LIBRARY.findOrThrow("fallocate");
+        /* ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
+        static final MemorySegment PWRITE = LIBRARY.findOrThrow("pwrite");
         /* int close(int fd); */
         static final MemorySegment CLOSE = LIBRARY.findOrThrow("close");
         /* int __xpg_strerror_r(int errnum, char *buf, size_t buflen);  (the XSI strerror_r) */
@@ -177,6 +180,25 @@ final class Libc {
         if (rc != 0) {
             int errno = errno();
             throw new MemoryException("fallocate", offset, length, errno, strerror(errno));
+        }
+    }
+
+    /** Writes {@code length} bytes at native {@code address} to {@code fd} at {@code offset}, all of them or throws. */
+    public static void pwriteFully(int fd, long address, long length, long offset) {
+        long written = 0;
+        while (written < length) {
+            long n = call("pwrite", C.PWRITE, fd, address + written, length - written, offset + written, 0, 0);
+            if (n < 0) {
+                int errno = errno();
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw new MemoryException("pwrite", offset + written, length - written, errno, strerror(errno));
+            }
+            if (n == 0) {
+                throw new MemoryException("pwrite wrote nothing at offset " + (offset + written) + " of the memory file");
+            }
+            written += n;
         }
     }
 

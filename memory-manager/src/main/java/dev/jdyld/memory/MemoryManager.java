@@ -268,13 +268,8 @@ public final class MemoryManager implements AutoCloseable {
                     if (chunk.freshPage) {
                         Libc.mprotect(chunk.address, pageSize, chunk.finalProtection());
                     }
-                    if (viaView) {
-                        long page = chunk.page(pageSize);
-                        chunk.view = Libc.mmap(0, pageSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
-                                window.memfd, page - window.base);
-                        chunk.viewLength = pageSize;
-                        chunk.writable = chunk.view + (chunk.address - page);
-                    }
+                    // With dual mapping the slab writes the chunk into a buffer of its own, and
+                    // finalization writes that to the memory file: no view to map and unmap.
                 } else if (viaView) {
                     // The executable/read view stays PROT_NONE; the linker writes through an alias.
                     chunk.view = Libc.mmap(0, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,

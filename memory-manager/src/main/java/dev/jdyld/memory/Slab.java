@@ -14,8 +14,9 @@ import java.lang.foreign.MemorySegment;
  * fails with an exception instead of a fault.
  *
  * <p>In dual-mapping mode the segments of code and read-only data are, until finalization, a
- * separate read-write view of the same memory; the addresses returned by
- * {@link #address(PermissionGroup)} are always the final (executable or read-only) ones.
+ * separate read-write view of the same memory, or, for a group packed into a shared page, a buffer
+ * of the slab's arena that finalization writes into the memory file ({@code pwrite}); the addresses
+ * returned by {@link #address(PermissionGroup)} are always the final (executable or read-only) ones.
  *
  * <p>Segments belong to the slab's arena, or to the arena given to
  * {@link MemoryManager#allocate(SlabRequest, Arena)}: after {@link #close()} (or that arena's) they
@@ -48,7 +49,12 @@ public final class Slab implements AutoCloseable {
         this.groupLength = groupLength;
         this.usedBytes = usedBytes;
         for (Chunk chunk : chunks) {
-            if (chunk.packed && !chunk.freshPage) {
+            if (chunk.packed && window.memfd >= 0 && chunk.kind != Chunk.DATA) {
+                // Dual mapping: the slot is written here and then into the memory file at once, so
+                // no writable view of a page other sets execute from is ever mapped.
+                chunk.staging = arena.allocate(chunk.length, Chunk.SLOT); // zeroed, as the slot must read
+                chunk.writable = chunk.staging.address();
+            } else if (chunk.packed && !chunk.freshPage) {
                 // A slot other sets used before: bytes the set does not write (BSS) must read as zero.
                 segmentAt(chunk.writable, chunk.length).fill((byte) 0);
             }
@@ -151,6 +157,14 @@ public final class Slab implements AutoCloseable {
     private void protectChunk(Chunk chunk) {
         if (chunk.length == 0) {
             return;
+        }
+        if (chunk.staging != null) {
+            if (!chunk.staging.scope().isAlive()) {
+                throw new IllegalStateException("the arena the slab was written through is closed");
+            }
+            Libc.pwriteFully(window.memfd, chunk.staging.address(), chunk.length, chunk.address - window.base);
+            chunk.staging = null;
+            chunk.writable = chunk.address;
         }
         if (chunk.view != 0) {
             // Dual mapping: drop the write view first, so that pages of the set's own have no

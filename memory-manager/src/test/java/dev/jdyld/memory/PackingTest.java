@@ -64,6 +64,13 @@ class PackingTest {
         }
     }
 
+    /** Mappings of the managers' memory files outside their windows: write views. */
+    private static List<MemoryMaps.Mapping> writeViews(MemoryManager manager) {
+        List<WindowUsage> windows = manager.usage();
+        return MemoryMaps.read().stream().filter(m -> m.name().contains("jdyld-window")
+                && windows.stream().noneMatch(w -> m.overlaps(w.base(), w.base() + w.reserved()))).toList();
+    }
+
     private static long committed(MemoryManager manager) {
         return manager.usage().stream().mapToLong(WindowUsage::committed).sum();
     }
@@ -99,9 +106,13 @@ class PackingTest {
         first.finalizePermissions();
         Slab second = manager.allocate(request(6, 48, 16, 8));
         assertWritableXorExecutable(manager);
-        // The executable view of the shared page stays r-x while the second set is written through a view of its own.
+        // The executable view of the shared page stays r-x while the second set is written (into a buffer of its own).
         assertThat(permissionsAt(first.address(PermissionGroup.TEXT))).isEqualTo("r-xs");
         writeReturn(second, 2);
+        // Packed code and read-only data are written into the slab's buffers, then into the memory
+        // file at finalization: no writable view of a page others execute from is ever mapped.
+        assertThat(writeViews(manager)).isEmpty();
+        assertThat(call(first)).isEqualTo(1);
         second.segment(PermissionGroup.DATA).set(JAVA_INT, 0, 22);
         second.finalizePermissions();
         assertWritableXorExecutable(manager);

@@ -139,10 +139,12 @@ class StressTest {
         assertThat(offending).isEmpty();
         assertThat(mappingsScanned.get()).as("mappings scanned").isGreaterThan(10 * LoadStage.values().length);
         if (dualMapping) {
-            // The executable view of the code is never writable: the code is written through the other view.
+            // The executable view of the code is never writable. This set's code and read-only data
+            // are packed into shared pages: written into buffers and then into the memory file, so
+            // no writable view of the file is mapped at any stage (larger sets' views are checked by
+            // MemoryManagerTest).
             assertThat(textPermissions).isNotEmpty().allSatisfy(line -> assertThat(line).doesNotContain("w"));
-            assertThat(writeViewSeen).as("the write views were scanned while they existed").contains(LoadStage.RELOCATE)
-                    .doesNotContain(LoadStage.CONSTRUCTOR);
+            assertThat(writeViewSeen).as("stages at which a write view of the memory file was mapped").isEmpty();
         } else {
             // The code's own pages are writable while it is linked, then executable (the scan sees both).
             assertThat(textPermissions).contains("RELOCATE rw-p", "CONSTRUCTOR r-xp");
