@@ -67,6 +67,7 @@ final class LinkerOptions {
         }
         builder.relaxGot(!noRelax);
         if (gdb) {
+            Main.needShutdownHooks(); // the interface's library is a temporary file, deleted at exit
             builder.plugin(dev.jdyld.jit.LinkPlugin.gdbJitInterface());
         }
         if (perfMap) {

@@ -42,7 +42,30 @@ public final class Main {
             System.err.println("jdyld: internal error: " + t.toString().replace('\n', ' ') + ", please report");
             status = 1;
         }
-        System.exit(status);
+        exit(status);
+    }
+
+    /** Set when something this run did registered a shutdown hook: the GDB interface's temporary library. */
+    private static volatile boolean shutdownHooksNeeded;
+
+    /** Makes {@link #exit} run the JVM's shutdown hooks. */
+    static void needShutdownHooks() {
+        shutdownHooksNeeded = true;
+    }
+
+    /**
+     * Ends the process. {@code System.exit} first sets up the JDK's System.Logger (it logs
+     * Runtime.exit at debug level): ~9 ms of a ~140 ms cold run. So unless a shutdown hook was
+     * registered, the streams are flushed and the JVM halted; the C library's exit handlers (loaded
+     * code's {@code atexit}) run either way, when the JVM calls {@code exit}.
+     */
+    private static void exit(int status) {
+        if (shutdownHooksNeeded) {
+            System.exit(status);
+        }
+        System.out.flush();
+        System.err.flush();
+        Runtime.getRuntime().halt(status);
     }
 
     /** One option of a command: its short name (or null), long name, its value's label (null for a flag), description. */

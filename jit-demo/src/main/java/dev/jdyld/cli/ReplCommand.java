@@ -90,6 +90,7 @@ final class ReplCommand extends Main.Command {
     }
 
     private void runInteractive(ReplSession session) throws IOException {
+        Main.needShutdownHooks(); // JLine's, which restore the terminal however the session ends
         try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
             LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("jdyld")
                     .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".jdyld_history"))
