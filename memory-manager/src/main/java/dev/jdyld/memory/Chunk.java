@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * One of a slab's three chunks, by final permission: code ({@link #TEXT}), read-only data and
  * RELRO ({@link #READ}), writable data ({@link #DATA}). A chunk is either whole pages of its own,
@@ -85,7 +87,7 @@ final class Chunk {
      * A packed chunk's bytes in dual-mapping mode until finalization, which writes them to the memory
      * file with {@code pwrite}; null otherwise.
      */
-    java.lang.foreign.MemorySegment staging;
+    MemorySegment staging;
 
     Chunk(int kind, long address, long length, boolean packed, boolean freshPage) {
         this.kind = kind;
