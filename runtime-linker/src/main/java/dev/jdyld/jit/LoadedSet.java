@@ -24,8 +24,6 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 import static dev.jdyld.elf.Elf.U64;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * Objects loaded, linked and made executable together. Its exported symbols (global,

@@ -4,7 +4,6 @@ import dev.jdyld.jit.LinkException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -389,7 +388,7 @@ public final class Native {
         return LINKER.upcallStub(target, descriptor, Arena.global()).address();
     }
 
-    static AssertionError failed(String function, Throwable t) {
+    private static AssertionError failed(String function, Throwable t) {
         if (t instanceof Error error && !(t instanceof AssertionError)) {
             throw error;
         }
