@@ -2,12 +2,15 @@ package dev.jdyld.jit;
 
 import dev.jdyld.link.HostArchitecture;
 import dev.jdyld.link.LinkedSet;
+import dev.jdyld.link.Redirections;
 import dev.jdyld.link.SetLinker;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.UnwindRegistration;
+import dev.jdyld.runtime.lifetime.MemoryHolds;
+import dev.jdyld.runtime.lifetime.SetLifetime;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -18,10 +21,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -40,7 +46,13 @@ import java.util.function.Supplier;
  * {@code function}, {@code lookup} and {@code redefine} act on its {@linkplain #mainScope() main
  * scope}. A load is atomic: when it throws, no mapping, symbol or registration of it remains, and
  * the set is not visible to other loads. Loads of independent sets run in parallel: only looking up
- * symbols and registering the finished set take the linker's lock.
+ * symbols and registering the finished set take the linker's lock, and no lock is held while
+ * loaded code or a plugin runs.
+ *
+ * <p>A load, a close or the linker's {@link #close()} called from a constructor, destructor or
+ * plugin of a load or close in progress on the same thread is refused at once with an
+ * {@link IllegalStateException} where it would otherwise wait for itself; see {@link LoadedSet}
+ * for what holds a set open.
  */
 public final class JitLinker implements AutoCloseable {
     private final MemoryManager memory;
@@ -60,10 +72,18 @@ public final class JitLinker implements AutoCloseable {
     /** Data segments defined from Java, kept reachable for as long as loaded code may use them. */
     final List<MemorySegment> definedData = new ArrayList<>();
     /** Redirectable stubs and lazy calls. */
-    final Redirections redirections;
+    final Redirections<LoadedSet> redirections;
+    /** Held by calls that follow a name to a definition from Java: the upcall stubs live until it closes. */
+    final SetLifetime javaDefinitions = new SetLifetime("linker", this);
+    /** The linker's own hold and one per set whose memory is mapped: the last gives back stubs and upcalls. */
+    private final MemoryHolds memoryHolds = new MemoryHolds(this::releaseLinker);
+    /** Loads and closes in progress on each thread, to refuse a re-entrant close that would wait for itself. */
+    private final ThreadLocal<int[]> operationsHere = ThreadLocal.withInitial(() -> new int[1]);
     private long loadsStarted;
     /** Loads in progress, and closed sets whose memory is released outside the lock: {@link #close()} waits. */
     private int inFlight;
+    /** New loads are refused: {@link #close()} waits for those in progress, and may still be refused. */
+    private boolean closing;
     private boolean closed;
 
     private JitLinker(Builder builder) {
@@ -79,7 +99,7 @@ public final class JitLinker implements AutoCloseable {
             host.addLibrary(library);
         }
         this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
-        this.redirections = new Redirections(this, arch, memory);
+        this.redirections = new Redirections<>(this, arch, memory, builder.lazyFailures);
         this.main = new Scope(this, "main");
         scopes.put(main.name(), main);
     }
@@ -246,6 +266,26 @@ public final class JitLinker implements AutoCloseable {
         }
     }
 
+    private void checkNotClosing() {
+        checkOpen();
+        if (closing) {
+            throw new IllegalStateException("linker is closing");
+        }
+    }
+
+    /** A new set's memory holds, taking one of the linker's: stubs and upcalls stay while the set is mapped. */
+    MemoryHolds holdMemory(Runnable unmap) {
+        if (!memoryHolds.hold()) {
+            throw new IllegalStateException("linker is closed");
+        }
+        return new MemoryHolds(unmap);
+    }
+
+    /** A set's memory was given back. */
+    void releaseMemory() {
+        memoryHolds.release();
+    }
+
     /** A load, or a closed set's release outside the lock, begins ({@code +1}) or ends ({@code -1}). */
     synchronized void inFlight(int delta) {
         inFlight += delta;
@@ -267,10 +307,11 @@ public final class JitLinker implements AutoCloseable {
         Scope.Bindings bound = scope.new Bindings();
         long sequence;
         synchronized (this) {
-            checkOpen();
+            checkNotClosing();
             inFlight(1);
             sequence = loadsStarted++;
         }
+        operationsHere.get()[0]++;
         LoadedSet set = null;
         boolean registered = false;
         // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
@@ -290,53 +331,177 @@ public final class JitLinker implements AutoCloseable {
             }
             return set;
         } finally {
+            operationsHere.get()[0]--;
             synchronized (this) {
                 bound.unpin();
                 if (set != null && !registered) {
                     scope.unreserve(set);
-                    set.discard();
                 }
+            }
+            try {
+                if (set != null && !registered) {
+                    set.discard(); // its plugins and destructors run: outside the lock
+                }
+            } finally {
                 inFlight(-1);
             }
         }
     }
 
     /**
-     * Refuses further loads, waits for loads and closes in progress, closes every set still open
-     * (latest first, each after its dependents), then unmaps the stubs and gives back the address
-     * space of a memory manager it made. Idempotent.
+     * Closes the linker: refuses new loads, waits for loads and closes in progress on other threads,
+     * then closes every set still open (latest first), all of them or, when one cannot be closed,
+     * none: the linker then stays open and usable. Its stubs, upcall stubs of Java definitions and
+     * a memory manager it made are given back when the last set's memory is (see {@link LoadedSet}:
+     * pending thread-local destructors and retired sets may outlive the close). Idempotent.
+     *
+     * @throws IllegalStateException when a set cannot be closed (a call runs in it, a segment of its
+     *         data is in use by a running native call), when a call through a handle runs in a
+     *         function defined from Java, when called from a constructor, destructor or plugin of
+     *         a load or close in progress on this thread, or when interrupted while waiting; the
+     *         linker stays open
+     * @throws LinkException when a plugin fails to close (the sets are closed then)
      */
     @Override
-    public synchronized void close() {
-        closed = true;
-        while (inFlight > 0) {
+    public void close() {
+        if (operationsHere.get()[0] > 0) {
+            throw new IllegalStateException("JitLinker.close() called from a constructor, destructor or plugin of a load"
+                    + " or close in progress on this thread: it would wait for itself; close the linker after that returns");
+        }
+        List<LoadedSet> group;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closing = true;
             try {
-                wait();
+                while (inFlight > 0) {
+                    wait();
+                }
+                List<LoadedSet> open = scopes.values().stream().flatMap(scope -> scope.sets().stream()).toList();
+                group = beginClosing(open, false, javaDefinitions);
             } catch (InterruptedException e) {
+                closing = false;
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for loads and closes in progress to end", e);
+            } catch (RuntimeException e) {
+                closing = false;
+                throw e;
+            }
+            closed = true;
+            inFlight(1);
+        }
+        try {
+            release(group);
+        } finally {
+            memoryHolds.release();
+        }
+    }
+
+    /** {@link LoadedSet#close()} and {@link LoadedSet#closeWithDependents()}: all of the sets or none. */
+    void close(List<LoadedSet> sets, boolean withDependents) {
+        List<LoadedSet> group;
+        synchronized (this) {
+            group = beginClosing(sets, withDependents);
+            if (group.isEmpty()) {
+                return;
+            }
+            inFlight(1);
+        }
+        release(group);
+    }
+
+    /**
+     * Ends the lifetimes of {@code sets} (and with {@code withDependents} of every open set that binds
+     * to them) and of {@code also}, and unregisters the sets: all of them, or, when one cannot close,
+     * none (and throws why). Returns the sets, latest first. Caller holds the lock.
+     */
+    private List<LoadedSet> beginClosing(List<LoadedSet> sets, boolean withDependents, SetLifetime... also) {
+        Set<LoadedSet> closing = new LinkedHashSet<>();
+        for (LoadedSet set : sets) {
+            if (!set.closing()) {
+                closing.addAll(withDependents ? set.withDependents() : List.of(set));
             }
         }
-        for (LoadedSet set : scopes.values().stream().flatMap(scope -> scope.sets().stream())
-                .sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList()) {
-            set.closeWithDependents();
+        List<LoadedSet> group = closing.stream().sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList();
+        for (LoadedSet set : group) {
+            IllegalStateException refused = set.whyNotClosable(closing);
+            if (refused != null) {
+                throw refused;
+            }
         }
-        redirections.close();
-        for (LinkPlugin plugin : plugins) {
-            if (plugin instanceof AutoCloseable closeable) { // e.g. a jitdump file: its closing record
-                try {
-                    closeable.close();
-                } catch (Exception e) {
-                    throw new LinkException(Location.NONE, "closing plugin " + plugin + " failed: " + e.getMessage(), e);
+        List<SetLifetime> lifetimes = new ArrayList<>(List.of(also));
+        group.forEach(set -> lifetimes.add(set.lifetime()));
+        List<SetLifetime> begun = new ArrayList<>();
+        try {
+            for (SetLifetime lifetime : lifetimes) {
+                if (!lifetime.beginClose()) {
+                    throw lifetime.busy(true);
+                }
+                begun.add(lifetime);
+            }
+            for (SetLifetime lifetime : lifetimes) {
+                if (!lifetime.closeArena()) {
+                    throw lifetime.busy(false);
                 }
             }
+        } catch (IllegalStateException e) {
+            begun.forEach(SetLifetime::abortClose);
+            throw e;
         }
-        if (definitions.scope().isAlive()) {
-            definitions.close();
+        lifetimes.forEach(SetLifetime::commitClose);
+        group.forEach(LoadedSet::unregister);
+        return group;
+    }
+
+    /** Destructors, plugins and memory of closed sets, latest first, outside the lock; every set, whatever fails. */
+    private void release(List<LoadedSet> group) {
+        operationsHere.get()[0]++;
+        try {
+            RuntimeException failure = null;
+            for (LoadedSet set : group) {
+                try {
+                    set.release();
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        } finally {
+            operationsHere.get()[0]--;
+            inFlight(-1);
         }
-        definedData.clear();
-        if (ownsMemory) {
-            memory.close();
+    }
+
+    /** The last hold on the linker's memory went: stubs, plugins, upcalls of Java definitions, the memory manager. */
+    private void releaseLinker() {
+        redirections.close();
+        try {
+            for (LinkPlugin plugin : plugins) {
+                if (plugin instanceof AutoCloseable closeable) { // e.g. a jitdump file: its closing record
+                    try {
+                        closeable.close();
+                    } catch (Exception e) {
+                        throw new LinkException(Location.NONE, "closing plugin " + plugin + " failed: " + e.getMessage(), e);
+                    }
+                }
+            }
+        } finally {
+            if (definitions.scope().isAlive()) {
+                definitions.close();
+            }
+            synchronized (this) {
+                definedData.clear();
+            }
+            if (ownsMemory) {
+                memory.close();
+            }
         }
     }
 
@@ -351,8 +516,26 @@ public final class JitLinker implements AutoCloseable {
         private boolean runInitializers = true;
         private boolean directCalls;
         private boolean relaxGot = true;
+        private Consumer<LinkException> lazyFailures = failure -> System.err.println("jdyld: " + failure.getMessage());
 
         private Builder() {}
+
+        /**
+         * What happens to a lazy symbol's failure (its materializer threw, or loaded nothing that
+         * defines it) when no Java call is there to throw it: the symbol was called by loaded code
+         * on a thread that did not enter it through a jdyld handle (a thread the C code started, or a
+         * raw downcall). The C caller gets 0 either way, as it cannot unwind; when a handle's call
+         * is on the thread's stack, that call throws the {@link LinkException} when it returns and
+         * this handler is not called. By default the message is printed on stderr, as ORC's
+         * default error reporter does.
+         *
+         * @param handler takes the failure, on the thread of the failed call; must not throw
+         * @return this builder
+         */
+        public Builder onLazyFailure(Consumer<LinkException> handler) {
+            this.lazyFailures = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
 
         /**
          * A host library to {@code dlopen} and search after the process's global symbols, in order.

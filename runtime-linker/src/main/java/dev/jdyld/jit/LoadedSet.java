@@ -1,21 +1,27 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.LinkedSet;
-import dev.jdyld.link.SetLifetime;
-import dev.jdyld.runtime.LoadStage;
+import dev.jdyld.link.LinkedSet.ExportKind;
 import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.CRuntime;
 import dev.jdyld.runtime.Initializers;
+import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.ThreadLocalStorage;
+import dev.jdyld.runtime.lifetime.GuardedCalls;
+import dev.jdyld.runtime.lifetime.MemoryHolds;
+import dev.jdyld.runtime.lifetime.Retirement;
+import dev.jdyld.runtime.lifetime.SetLifetime;
+import dev.jdyld.runtime.lifetime.ThreadCalls;
+import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,25 +33,33 @@ import static dev.jdyld.elf.Elf.U64;
 
 /**
  * Objects loaded, linked and made executable together. Its exported symbols (global,
- * non-hidden definitions) can be looked up and called; closing it unmaps its memory, after
- * which none of its addresses may be used.
+ * non-hidden definitions) can be looked up and called; closing it runs its destructors and gives
+ * its memory back.
  *
- * <p>Handles from {@link #function} and segments from {@link #data} are bound to the set's
- * lifetime (segments to an FFM {@link Arena} of the set, handles to a guard that costs a closing
- * set no handshake with every JVM thread): used after {@link #close()} they throw
- * {@link IllegalStateException}, and while a call through a handle is running the set cannot be
- * closed. A set that later sets bound to (calls, GOT slots, data references) cannot be closed
- * while they are open; {@link #closeWithDependents()} closes them first.
+ * <p><b>Lifetimes.</b> Handles from {@link #function} and segments from {@link #data} are bound
+ * to the set: used after {@link #close()} they throw {@link IllegalStateException} naming it. A call
+ * through a handle (of the set, or one that follows a name into it) holds the set while it runs:
+ * closing it meanwhile is refused with an {@link IllegalStateException} that names the running calls
+ * and their threads, whichever thread closes. A set that later sets bound to (calls, GOT slots,
+ * data references) cannot be closed while they are open; {@link #closeWithDependents()} closes
+ * them first. A set that is still starting (plugins, constructors) cannot be closed.
+ *
+ * <p>Closing is immediate, its memory may outlive it: thread-local destructors its code registered
+ * on threads still running keep it mapped until they have run, and a set that a linker stub led to
+ * (a function of it was redefined, or called from another set) is retired until every call entered
+ * through jdyld that was running when it closed has returned, as C code may still be in it.
  */
 public final class LoadedSet implements AutoCloseable {
+    /** Where a set is in its life; changed under the owner's lock. */
+    private enum State { STARTING, OPEN, CLOSING, CLOSED }
+
     private final JitLinker owner;
     private final Slab slab;
     private final ThreadLocalStorage tls;
     private final long dsoHandle;
     private final Initializers.Calls initializers;
     private final Set<String> comdatGroups;
-    private final Map<String, Long> exports;
-    private final Map<String, Long> sizes;
+    private final LinkedSet.Exports exports;
     private final SetLayout layout;
     private final List<LinkPlugin> plugins;
     private final String name;
@@ -59,17 +73,16 @@ public final class LoadedSet implements AutoCloseable {
     private volatile List<ObjectFile> objects;
     /** Load order, for closing dependents latest first. */
     private final long sequence;
-    /**
-     * Held by every call through a handle of {@link #function}, and the scope of segments from
-     * {@link #data} and of calls that follow a name into the set: closed first when the set closes.
-     */
+    /** Held by every call into the set, and the scope of segments from {@link #data}. */
     private final SetLifetime lifetime;
+    /** Why the memory is still mapped: the set while open, pending thread-local destructors, a retirement. */
+    private final MemoryHolds memory;
     /** Loads in progress that bound to this set; guarded by the owner's lock. */
     private int pins;
     /** How many plugins saw afterFinalize: those get beforeClose. */
     private int pluginsStarted;
     private boolean initialized;
-    private volatile boolean closed;
+    private volatile State state = State.STARTING;
 
     LoadedSet(JitLinker owner, Scope scope, LinkedSet linked, List<LinkPlugin> plugins, Set<LoadedSet> boundSets,
               Set<SymbolBinding<LoadedSet>> boundStubs, long sequence) {
@@ -83,13 +96,14 @@ public final class LoadedSet implements AutoCloseable {
         this.dsoHandle = linked.dsoHandle();
         this.initializers = linked.initializers();
         this.comdatGroups = linked.comdatGroups();
-        this.exports = linked.exports().addresses();
-        this.sizes = linked.exports().sizes();
+        this.exports = linked.exports();
         this.layout = linked.layout();
         this.plugins = plugins;
         this.name = linked.name();
         this.objects = linked.objects();
-        this.lifetime = new SetLifetime(name);
+        this.lifetime = new SetLifetime("set " + name, this);
+        this.memory = owner.holdMemory(this::unmap);
+        ThreadExitDestructors.register(dsoHandle, memory, this);
     }
 
     /**
@@ -131,22 +145,32 @@ public final class LoadedSet implements AutoCloseable {
 
     /**
      * Resolves the set's IFUNCs, registers its destructors to run at exit or at {@link #close()},
-     * and runs its constructors.
+     * and runs its constructors, recorded as a call into the set on this thread.
      */
     private void initialize() {
         initialized = true;
-        for (Initializers.Ifunc ifunc : initializers.ifuncs()) {
-            slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
+        ThreadCalls.current().enter(this, "constructors");
+        try {
+            for (Initializers.Ifunc ifunc : initializers.ifuncs()) {
+                slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
+            }
+            // Registered before the constructors run, so that the handlers they register (C++ static
+            // destructors) run first, as exit() runs them before a module's fini array.
+            for (long destructor : initializers.fini()) {
+                CRuntime.atexit(destructor, dsoHandle);
+            }
+            for (long constructor : initializers.init()) {
+                LoadStage.CONSTRUCTOR.reached();
+                CRuntime.call(constructor);
+            }
+        } finally {
+            ThreadCalls.current().exit();
         }
-        // Registered before the constructors run, so that the handlers they register (C++ static
-        // destructors) run first, as exit() runs them before a module's fini array.
-        for (long destructor : initializers.fini()) {
-            CRuntime.atexit(destructor, dsoHandle);
-        }
-        for (long constructor : initializers.init()) {
-            LoadStage.CONSTRUCTOR.reached();
-            CRuntime.call(constructor);
-        }
+    }
+
+    /** Registered in its scope: from now on it can be looked up, called and closed. Under the owner's lock. */
+    void opened() {
+        state = State.OPEN;
     }
 
     /**
@@ -154,10 +178,11 @@ public final class LoadedSet implements AutoCloseable {
      *
      * @param symbol the symbol's name
      * @return its address, or empty when the set does not export it
+     * @throws IllegalStateException naming the set if it is closed
      */
     public OptionalLong find(String symbol) {
         checkOpen();
-        Long address = exports.get(symbol);
+        Long address = exports.addresses().get(symbol);
         return address == null ? OptionalLong.empty() : OptionalLong.of(address);
     }
 
@@ -166,44 +191,73 @@ public final class LoadedSet implements AutoCloseable {
      *
      * @param symbol the symbol's name
      * @return its address
+     * @throws IllegalStateException naming the set if it is closed
      */
     public long address(String symbol) {
-        return find(symbol).orElseThrow(() -> new NoSuchElementException("symbol " + symbol + " is not defined by this set"));
+        return find(symbol).orElseThrow(() -> new NoSuchElementException("symbol " + symbol + " is not defined by set " + name));
     }
 
     /**
      * An exported data symbol as a segment of exactly its {@code st_size} bytes, valid while the
-     * set is open: accessed after {@link #close()} it throws {@link IllegalStateException}.
+     * set is open: accessed after {@link #close()} it throws {@link IllegalStateException}. A symbol
+     * in memory that is read-only once the set is finalized ({@code const} data, RELRO) is a
+     * {@linkplain MemorySegment#isReadOnly() read-only} segment, so a write is an exception, not a
+     * fault. While the segment is passed to a running native call, the set cannot be closed.
      *
      * @param symbol the symbol's name
      * @return a segment of its {@code st_size} bytes, bound to the set's lifetime
+     * @throws LinkException naming the symbol if it is a function, a thread-local or an absolute symbol
+     * @throws IllegalStateException naming the set if it is closed
      */
     @SuppressWarnings("restricted")
     public MemorySegment data(String symbol) {
         long address = address(symbol);
-        return MemorySegment.ofAddress(address).reinterpret(sizes.getOrDefault(symbol, 0L), arena(), null);
+        ExportKind kind = exports.kinds().get(symbol);
+        switch (kind) {
+            case DATA, READ_ONLY_DATA -> { }
+            case FUNCTION, CODE_LABEL -> throw new LinkException(Location.file(name).symbol(symbol),
+                    "is a function, not data: call it through function(), its code is not writable");
+            case THREAD_LOCAL -> throw new LinkException(Location.file(name).symbol(symbol),
+                    "is a thread-local variable: each thread has its own, at no one address");
+            case ABSOLUTE -> throw new LinkException(Location.file(name).symbol(symbol),
+                    "is an absolute symbol: a value (0x" + Long.toHexString(address) + "), not memory of the set");
+        }
+        MemorySegment segment = MemorySegment.ofAddress(address)
+                .reinterpret(exports.sizes().getOrDefault(symbol, 0L), lifetime.arena(), null);
+        return kind == ExportKind.READ_ONLY_DATA ? segment.asReadOnly() : segment;
     }
 
     /**
-     * A downcall handle for an exported function with the given C signature, bound to the set's
-     * lifetime: called after {@link #close()} it throws {@link IllegalStateException} instead of
-     * jumping into unmapped (or reused) memory.
+     * A downcall handle for an exported function with the given C signature, bound to the set: a
+     * call holds the set open while it runs, and after {@link #close()} a call throws
+     * {@link IllegalStateException} instead of jumping into unmapped (or reused) memory.
      *
      * @param symbol     the function's name
      * @param descriptor its C signature
      * @param options    FFM linker options, as for {@link Linker#downcallHandle}
      * @return a handle that throws {@link IllegalStateException} once the set is closed
+     * @throws LinkException naming the symbol if it is not a function ({@code STT_FUNC}, an IFUNC, or
+     *                       an untyped label in code)
+     * @throws IllegalStateException naming the set if it is closed
      */
+    @SuppressWarnings("restricted")
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
-        return lifetime.downcall(address(symbol), descriptor, options);
+        long address = address(symbol);
+        ExportKind kind = exports.kinds().get(symbol);
+        if (!kind.callable()) {
+            throw new LinkException(Location.file(name).symbol(symbol), "is not a function but "
+                    + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + "; a downcall to it would jump into data");
+        }
+        return GuardedCalls.handle(GuardedCalls.FixedTarget.ENTRY,
+                new GuardedCalls.FixedTarget(lifetime, symbol, MemorySegment.ofAddress(address)), descriptor, options);
     }
 
     /**
      * Runs the C program's entry point as the C runtime would: {@code entry(argc, argv, envp)} with
      * the process's own environment, on a thread of its own (8 MiB of stack, as a main thread has)
-     * that the caller waits for. When it returns, that thread's C++ {@code thread_local} destructors
-     * run, then {@code fflush(NULL)}, as {@code exit} does first, so their output is written before
-     * the JVM goes on or exits.
+     * that the caller waits for, holding the set as a call through a handle does. When it returns,
+     * that thread's C++ {@code thread_local} destructors run, then {@code fflush(NULL)}, as
+     * {@code exit} does first, so their output is written before the JVM goes on or exits.
      *
      * @param entry the entry point, usually {@code main}
      * @param argv  the arguments, {@code argv[0]} included
@@ -211,18 +265,12 @@ public final class LoadedSet implements AutoCloseable {
      * @throws LinkException if the set does not define {@code entry}
      */
     public int runMain(String entry, List<String> argv) {
-        if (!exports.containsKey(entry)) {
+        if (!exports.addresses().containsKey(entry)) {
             throw new LinkException(Location.NONE.symbol(entry), "entry point is not defined by the loaded objects");
         }
-        long main = address(entry);
-        // Held for the whole run, as a handle from function() would hold it for its call; no
-        // handle is made, since a guarded one costs a cold start ~10 ms of method handle set-up.
-        lifetime.acquire();
-        try {
-            return CRuntime.runMain(main, argv, entry);
-        } finally {
-            lifetime.release();
-        }
+        // The run thread enters the set as a handle's call would; no handle is made, since a guarded
+        // one costs a cold start ~10 ms of method handle set-up.
+        return CRuntime.runMain(address(entry), argv, entry, () -> lifetime.enter(entry), lifetime::exit);
     }
 
     /**
@@ -236,7 +284,7 @@ public final class LoadedSet implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "LoadedSet[" + name + (closed ? ", closed]" : "]");
+        return "LoadedSet[" + name + (isClosed() ? ", closed]" : "]");
     }
 
     /**
@@ -277,9 +325,8 @@ public final class LoadedSet implements AutoCloseable {
         return sequence;
     }
 
-    /** The set's shared arena, made on first use; {@link IllegalStateException} once the set is closed. */
-    Arena arena() {
-        return lifetime.arena();
+    SetLifetime lifetime() {
+        return lifetime;
     }
 
     /** A load in progress bound to this set: it may not close until {@link #unpin()}. Under the owner's lock. */
@@ -297,7 +344,7 @@ public final class LoadedSet implements AutoCloseable {
      * @return the names of the set's global, non-hidden definitions
      */
     public Set<String> symbols() {
-        return exports.keySet();
+        return exports.addresses().keySet();
     }
 
     /** Signatures of the COMDAT groups this set kept. */
@@ -305,7 +352,7 @@ public final class LoadedSet implements AutoCloseable {
         return comdatGroups;
     }
 
-    Map<String, Long> exports() {
+    LinkedSet.Exports exports() {
         return exports;
     }
 
@@ -324,64 +371,58 @@ public final class LoadedSet implements AutoCloseable {
     }
 
     /**
-     * Whether the set was closed (its memory is unmapped).
+     * Whether the set was closed (it cannot be called or looked up any more; its memory may stay
+     * mapped a while, see the class comment).
      *
-     * @return true after {@link #close()}
+     * @return true once {@link #close()} began
      */
     public boolean isClosed() {
-        return closed;
+        State now = state;
+        return now == State.CLOSING || now == State.CLOSED;
     }
 
     /**
-     * Unregisters the set's symbols, runs its destructors, tells the plugins, and unmaps its
-     * memory. Idempotent. Refused with {@link IllegalStateException} while an open set binds to
-     * this one (the message names them), while a load binding to it is in progress, or while a
-     * call through one of its handles is running.
+     * Unregisters the set's symbols, runs its destructors, tells the plugins, and gives its memory
+     * back (see the class comment for when it is unmapped). Idempotent. No lock is held while its
+     * destructors and plugins run.
+     *
+     * @throws IllegalStateException naming the set and the reason when a call runs in it (naming
+     *         the calls and their threads), a segment of its data is in use by a running native
+     *         call, an open set binds to it (naming them), a load binding to it is in progress, or
+     *         it is still starting; nothing is closed then
      */
     @Override
     public void close() {
-        synchronized (owner) {
-            if (closed) {
-                return;
-            }
-            if (pins > 0) {
-                throw new IllegalStateException("set " + name + " is being bound to by a load in progress; close it when that load ends");
-            }
-            List<LoadedSet> dependents = dependents();
-            if (!dependents.isEmpty()) {
-                throw new IllegalStateException("set " + name + " is used by open set" + (dependents.size() == 1 ? " " : "s ")
-                        + String.join(", ", dependents.stream().map(LoadedSet::name).toList())
-                        + "; close them first, or use closeWithDependents()");
-            }
-            closeHandles();
-            forgetBindings();
-            scope.unregister(this);
-            closed = true;
-            owner.inFlight(1);
-        }
-        // Nothing can reach the set any more: its destructors, plugins and memory are released
-        // outside the linker's lock, so other threads' loads and closes go on meanwhile.
-        try {
-            release();
-        } finally {
-            owner.inFlight(-1);
-        }
+        owner.close(List.of(this), false);
     }
 
-    /** Closes the open sets that bind to this one (latest first, each after its own dependents), then this set. */
+    /**
+     * Closes the open sets that bind to this one (transitively), latest first, then this set: all of
+     * them, or, when one of them cannot be closed, none.
+     *
+     * @throws IllegalStateException as {@link #close()}, for any of the sets; nothing is closed then
+     */
     public void closeWithDependents() {
-        synchronized (owner) {
-            for (LoadedSet dependent : dependents().reversed()) {
-                dependent.closeWithDependents();
+        owner.close(List.of(this), true);
+    }
+
+    /** This set and every open set that binds to it, transitively; latest first. Under the owner's lock. */
+    List<LoadedSet> withDependents() {
+        Set<LoadedSet> closure = new LinkedHashSet<>();
+        List<LoadedSet> work = new ArrayList<>(List.of(this));
+        while (!work.isEmpty()) {
+            LoadedSet set = work.removeLast();
+            if (closure.add(set)) {
+                work.addAll(set.dependents());
             }
-            close();
         }
+        return closure.stream().sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList();
     }
 
     /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. */
     private List<LoadedSet> dependents() {
         Set<LoadedSet> dependents = new LinkedHashSet<>(boundBy);
-        for (String symbol : exports.keySet()) {
+        for (String symbol : exports.addresses().keySet()) {
             SymbolBinding<LoadedSet> binding = scope.binding(symbol);
             if (binding != null && binding.definition().set() == this) {
                 dependents.addAll(binding.callers());
@@ -389,45 +430,95 @@ public final class LoadedSet implements AutoCloseable {
         }
         dependents.remove(this);
         List<LoadedSet> ordered = new ArrayList<>(dependents);
-        ordered.sort(java.util.Comparator.comparingLong(LoadedSet::sequence));
+        ordered.sort(Comparator.comparingLong(LoadedSet::sequence));
         return ordered;
     }
 
-    /** First step of closing: handles and segments stop working; refused while a call through one runs. */
-    void closeHandles() {
-        lifetime.close("set " + name + " is running code called through one of its handles on another thread;"
-                + " close it when the call has returned");
-    }
-
-    /** Undoes the set's life in reverse, whatever stage it reached: exit handlers and destructors, plugins, TLS, memory. */
-    void discard() {
-        if (closed) {
-            return;
+    /**
+     * Why the set cannot close as part of {@code closing}, or null. Under the owner's lock. Calls
+     * running in it and segments in use are checked by the caller, for the group at once.
+     */
+    IllegalStateException whyNotClosable(Set<LoadedSet> closing) {
+        if (state == State.STARTING) {
+            return new IllegalStateException("set " + name + " is still starting (its plugins, permissions or constructors);"
+                    + " close it after its load has returned");
         }
-        closed = true;
-        release();
+        if (pins > 0) {
+            return new IllegalStateException("set " + name + " is being bound to by a load in progress; close it when that load ends");
+        }
+        List<String> outside = dependents().stream().filter(d -> !closing.contains(d)).map(LoadedSet::name).toList();
+        if (!outside.isEmpty()) {
+            return new IllegalStateException("set " + name + " is used by open set" + (outside.size() == 1 ? " " : "s ")
+                    + String.join(", ", outside) + "; close them first, or use closeWithDependents()");
+        }
+        return null;
     }
 
-    private void release() {
+    /** Whether close has begun; a set being closed or closed is skipped by later closes. */
+    boolean closing() {
+        return state == State.CLOSING || state == State.CLOSED;
+    }
+
+    /** Second step of closing, after its lifetime ended: unregistered, nothing reaches it by name. Under the lock. */
+    void unregister() {
+        forgetBindings();
+        scope.unregister(this);
+        state = State.CLOSING;
+    }
+
+    /**
+     * Last step of closing, outside the lock: exit handlers and destructors, plugins, then the
+     * memory, at once or when the last thread that may run its code is done with it.
+     */
+    void release() {
         try {
             if (initialized && dsoHandle != 0) {
-                CRuntime.finalize(dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
+                ThreadCalls.current().enter(this, "destructors");
+                try {
+                    CRuntime.finalize(dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
+                } finally {
+                    ThreadCalls.current().exit();
+                }
             }
             while (pluginsStarted > 0) {
                 plugins.get(--pluginsStarted).beforeClose(this);
             }
         } finally {
-            closeHandles();
+            state = State.CLOSED;
+            if (lifetime.wasReachedThroughStub()) {
+                Retirement.after(memory::release);
+            } else {
+                memory.release();
+            }
+        }
+    }
+
+    /** Undoes a set that failed to start, whatever stage it reached; it was never registered. */
+    void discard() {
+        if (state != State.STARTING) {
+            return;
+        }
+        lifetime.close();
+        state = State.CLOSING;
+        release();
+    }
+
+    /** The memory goes back: once, when the last hold on it is given back. */
+    private void unmap() {
+        try {
+            ThreadExitDestructors.unregister(dsoHandle);
             if (tls != null) {
                 tls.close();
             }
             slab.close();
+        } finally {
+            owner.releaseMemory();
         }
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("set is closed");
+        if (isClosed()) {
+            throw new IllegalStateException("set " + name + " is closed");
         }
     }
 }

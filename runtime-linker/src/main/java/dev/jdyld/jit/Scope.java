@@ -93,7 +93,8 @@ public final class Scope {
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
-            bindings.put(name, SymbolBinding.java(name, Native.upcall(target, descriptor, linker.definitions).address(), true));
+            bindings.put(name, SymbolBinding.java(name, Native.upcall(target, descriptor, linker.definitions).address(), true,
+                    linker.javaDefinitions));
         }
     }
 
@@ -113,7 +114,7 @@ public final class Scope {
             linker.checkOpen();
             checkUndefined(name);
             linker.definedData.add(segment);
-            bindings.put(name, SymbolBinding.java(name, segment.address(), false));
+            bindings.put(name, SymbolBinding.java(name, segment.address(), false, linker.javaDefinitions));
         }
     }
 
@@ -121,9 +122,12 @@ public final class Scope {
      * Defines function {@code name} as lazy: callable at once (from Java through {@link #function},
      * from loaded code through a stub), the first call on any thread runs {@code materializer} and
      * loads the objects it returns into this scope, exactly once (concurrent first calls wait), then
-     * continues into the function; later calls go straight to the code. When the materializer or
-     * the load fails, that call fails (from Java: the exception, as a {@link LinkException}) and
-     * the next call tries again.
+     * continues into the function; later calls go straight to the code. When the materializer
+     * throws, returns null or nothing, or the load fails or does not define {@code name}, that call
+     * fails and the next call tries again: a call from Java through any handle throws the
+     * {@link LinkException} (when it returns, if loaded code made the failing call); loaded code's
+     * call gets 0, and with no Java call on the thread the failure goes to
+     * {@link JitLinker.Builder#onLazyFailure}.
      *
      * @throws IllegalArgumentException if {@code name} is defined in this scope already
      * @param name         the function's C name
@@ -134,18 +138,31 @@ public final class Scope {
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
-            SymbolBinding<LoadedSet> binding = SymbolBinding.lazy(name, () -> {
-                List<ObjectFile> objects;
-                try {
-                    objects = materializer.get();
-                } catch (RuntimeException e) {
-                    throw new LinkException(Location.NONE, "materializing " + name + " failed: " + e, e);
-                }
-                return linker.load(this, objects, false);
-            });
-            bindings.put(name, binding);
-            linker.redirections.redirect(binding);
+            SymbolBinding<LoadedSet>[] self = new SymbolBinding[1];
+            self[0] = SymbolBinding.lazy(name, () -> materialize(name, materializer, self[0]));
+            bindings.put(name, self[0]);
+            linker.redirections.redirect(self[0]);
         }
+    }
+
+    /** Runs a lazy symbol's materializer and loads what it returns; the set must define the symbol. */
+    private LoadedSet materialize(String symbol, Supplier<List<ObjectFile>> materializer, SymbolBinding<LoadedSet> binding) {
+        List<ObjectFile> objects;
+        try {
+            objects = materializer.get();
+        } catch (RuntimeException e) {
+            throw new LinkException(Location.NONE.symbol(symbol), "materializing failed: " + e, e);
+        }
+        if (objects == null || objects.isEmpty() || objects.contains(null)) {
+            throw new LinkException(Location.NONE.symbol(symbol), "the materializer returned "
+                    + (objects == null ? "null" : objects.isEmpty() ? "no objects" : "a null object") + " instead of objects defining it");
+        }
+        LoadedSet set = linker.load(this, objects, false);
+        if (binding.definition().kind() == SymbolBinding.Kind.LAZY) {
+            set.close();
+            throw new LinkException(Location.file(set.name()).symbol(symbol), "the materializer's objects do not define it");
+        }
+        return set;
     }
 
     private void checkUndefined(String symbol) {
@@ -203,7 +220,7 @@ public final class Scope {
      * longer defined (its set was closed) or the linker is closed.
      *
      * @throws NoSuchElementException if no definition of {@code symbol} is visible from this scope
-     * @throws IllegalArgumentException if {@code symbol} is a data symbol
+     * @throws LinkException naming the symbol if it is not a function (data of a set, or defined from Java with {@code defineData})
      * @param symbol     the function's name
      * @param descriptor its C signature
      * @param options    FFM linker options, as for {@link Linker#downcallHandle}
@@ -219,7 +236,8 @@ public final class Scope {
             throw new NoSuchElementException("symbol " + symbol + " is not defined in scope " + name);
         }
         if (!binding.function()) {
-            throw new IllegalArgumentException("symbol " + symbol + " is a data symbol, not a function");
+            throw new LinkException(Location.NONE.symbol(symbol), "is a data symbol, not a function; a downcall to it"
+                    + " would jump into data");
         }
         return linker.redirections.handleFollowing(binding, descriptor, options);
     }
@@ -273,10 +291,16 @@ public final class Scope {
     }
 
     /**
-     * Before a linked set runs anything: refuses duplicate strong definitions and redefinitions of
-     * data, and reserves its names against concurrent loads. Caller holds the linker's lock.
+     * Before a linked set runs anything: refuses duplicate strong definitions, redefinitions of
+     * data, and a redefinition that redefines nothing, and reserves its names against concurrent
+     * loads. Caller holds the linker's lock.
      */
     void reserve(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
+        if (redefining && exports.addresses().keySet().stream().noneMatch(bindings::containsKey)) {
+            throw new LinkException(Location.file(set.name()), "nothing to redefine: none of its symbols ("
+                    + String.join(", ", exports.addresses().keySet().stream().sorted().limit(5).toList())
+                    + ") was ever defined in scope " + name + "; load it instead");
+        }
         for (String symbol : exports.addresses().keySet()) {
             boolean weak = exports.weak().contains(symbol);
             LoadedSet pending = reserved.get(symbol);
@@ -290,7 +314,7 @@ public final class Scope {
                     if (current.kind() == SymbolBinding.Kind.JAVA) {
                         throw new LinkException(Location.file(set.name()), "cannot redefine " + symbol + ": it is defined from Java");
                     }
-                    if (!binding.function() || !exports.functions().contains(symbol)) {
+                    if (!binding.function() || !exports.isFunction(symbol)) {
                         throw new LinkException(Location.file(set.name()), "cannot redefine " + symbol
                                 + ": data symbols are not redefinable (defined by " + current.set().name() + ")");
                     }
@@ -316,22 +340,23 @@ public final class Scope {
     void register(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
         for (Map.Entry<String, Long> export : exports.addresses().entrySet()) {
             String symbol = export.getKey();
-            boolean function = exports.functions().contains(symbol);
+            boolean function = exports.isFunction(symbol);
             boolean weak = exports.weak().contains(symbol);
             SymbolBinding<LoadedSet> binding = bindings.get(symbol);
             if (binding == null) {
-                bindings.put(symbol, SymbolBinding.ofSet(symbol, set, export.getValue(), function, weak));
+                bindings.put(symbol, SymbolBinding.ofSet(symbol, set, set.lifetime(), export.getValue(), function, weak));
                 continue;
             }
             SymbolBinding.Kind kind = binding.definition().kind();
             if (kind == SymbolBinding.Kind.LAZY || kind == SymbolBinding.Kind.UNDEFINED || (redefining && kind == SymbolBinding.Kind.SET)) {
-                binding.define(set, export.getValue(), function, weak);
+                binding.define(set, set.lifetime(), export.getValue(), function, weak);
                 linker.redirections.retarget(binding);
             }
         }
         unreserve(set);
         sets.add(set);
         set.recordBindings();
+        set.opened();
     }
 
     /** The scope's own binding of {@code symbol}, defined or not. Caller holds the linker's lock. */
@@ -345,7 +370,7 @@ public final class Scope {
      */
     void unregister(LoadedSet set) {
         sets.remove(set);
-        for (String symbol : set.exports().keySet()) {
+        for (String symbol : set.exports().addresses().keySet()) {
             SymbolBinding<LoadedSet> binding = bindings.get(symbol);
             if (binding == null || binding.definition().set() != set) {
                 continue;

@@ -27,17 +27,44 @@ import java.util.Set;
 public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetLayout layout, long dsoHandle,
                         Initializers.Calls initializers, Set<String> comdatGroups, String name,
                         List<ObjectFile> objects) {
+    /** What an exported name is, as handles and segments of it need to know. */
+    public enum ExportKind {
+        /** {@code STT_FUNC} or {@code STT_GNU_IFUNC}: callable, and redirectable between sets. */
+        FUNCTION,
+        /** An untyped symbol in executable code (an assembly label): callable, bound by address. */
+        CODE_LABEL,
+        /** Data in writable memory. */
+        DATA,
+        /** Data in memory that is read-only once the set is finalized ({@code .rodata}, RELRO). */
+        READ_ONLY_DATA,
+        /** A thread-local variable: its address differs per thread. */
+        THREAD_LOCAL,
+        /** An absolute symbol ({@code SHN_ABS}): a value, not memory of the set. */
+        ABSOLUTE;
+
+        /** Whether a downcall handle may call it. */
+        public boolean callable() {
+            return this == FUNCTION || this == CODE_LABEL;
+        }
+    }
+
     /**
-     * Exported names with their addresses and {@code st_size}s; which of them are functions
-     * ({@code STT_FUNC}, {@code STT_GNU_IFUNC}: callable through a redirectable stub), and which
-     * are weak definitions (another set's strong definition of the name is no conflict).
+     * Exported names with their addresses, {@code st_size}s and kinds, and which of them are weak
+     * definitions (another set's strong definition of the name is no conflict). Hashed maps, not
+     * {@code Map.copyOf}, whose probing clusters on names with sequential hashes.
      */
-    public record Exports(Map<String, Long> addresses, Map<String, Long> sizes, Set<String> functions, Set<String> weak) {
+    public record Exports(Map<String, Long> addresses, Map<String, Long> sizes, Map<String, ExportKind> kinds,
+                          Set<String> weak) {
         public Exports {
-            addresses = Map.copyOf(addresses);
-            sizes = Map.copyOf(sizes);
-            functions = Set.copyOf(functions);
-            weak = Set.copyOf(weak);
+            addresses = java.util.Collections.unmodifiableMap(addresses);
+            sizes = java.util.Collections.unmodifiableMap(sizes);
+            kinds = java.util.Collections.unmodifiableMap(kinds);
+            weak = java.util.Collections.unmodifiableSet(weak);
+        }
+
+        /** Whether {@code name} is a function: calls from other sets may go through a redirectable stub. */
+        public boolean isFunction(String name) {
+            return kinds.get(name) == ExportKind.FUNCTION;
         }
     }
 

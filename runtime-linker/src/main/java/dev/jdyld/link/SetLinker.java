@@ -27,9 +27,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static dev.jdyld.elf.Elf.SHN_ABS;
+import static dev.jdyld.elf.Elf.SHN_LORESERVE;
+import static dev.jdyld.elf.Elf.SHN_UNDEF;
 import static dev.jdyld.elf.Elf.SHT_NOBITS;
 import static dev.jdyld.elf.Elf.STT_FUNC;
 import static dev.jdyld.elf.Elf.STT_GNU_IFUNC;
+import static dev.jdyld.elf.Elf.STT_NOTYPE;
+import static dev.jdyld.elf.Elf.STT_TLS;
 import static dev.jdyld.elf.Elf.STV_HIDDEN;
 import static dev.jdyld.elf.Elf.STV_INTERNAL;
 
@@ -366,7 +371,7 @@ public final class SetLinker {
         SetPlan plan = image.plan;
         Map<String, Long> addresses = new HashMap<>();
         Map<String, Long> sizes = new HashMap<>();
-        Set<String> functions = new HashSet<>();
+        Map<String, LinkedSet.ExportKind> kinds = new HashMap<>();
         Set<String> weak = new HashSet<>();
         for (GlobalSymbol global : plan.symbols.globals) {
             boolean exported = switch (global.kind) {
@@ -382,18 +387,40 @@ public final class SetLinker {
                 addresses.put(global.name, plan.stubs.isCanonical(global.id) && stub >= 0
                         ? image.stubAddress(stub) : global.address);
                 sizes.put(global.name, global.size);
-                if (global.kind == GlobalSymbol.Kind.DEFINED) {
-                    ElfObject object = plan.objects.get(global.object);
-                    int type = object.symbolType(global.symbol);
-                    if (type == STT_FUNC || type == STT_GNU_IFUNC) {
-                        functions.add(global.name);
-                    }
-                }
+                kinds.put(global.name, global.kind == GlobalSymbol.Kind.COMMON ? LinkedSet.ExportKind.DATA : kind(plan, global));
                 if (global.weakDefinition) {
                     weak.add(global.name);
                 }
             }
         }
-        return new LinkedSet.Exports(addresses, sizes, functions, weak);
+        return new LinkedSet.Exports(addresses, sizes, kinds, weak);
+    }
+
+    /** What a symbol an object of the set defines is: by its type, and by the memory its section went to. */
+    private static LinkedSet.ExportKind kind(SetPlan plan, GlobalSymbol global) {
+        ElfObject object = plan.objects.get(global.object);
+        int type = object.symbolType(global.symbol);
+        int section = object.symbolSection[global.symbol];
+        if (type == STT_FUNC || type == STT_GNU_IFUNC) {
+            return LinkedSet.ExportKind.FUNCTION;
+        }
+        if (type == STT_TLS || global.tls) {
+            return LinkedSet.ExportKind.THREAD_LOCAL;
+        }
+        if (section == SHN_ABS || section == SHN_UNDEF || section >= SHN_LORESERVE) {
+            return LinkedSet.ExportKind.ABSOLUTE;
+        }
+        if (plan.tls.offset(global.object, section) >= 0) {
+            return LinkedSet.ExportKind.THREAD_LOCAL;
+        }
+        int group = plan.sections.group(global.object, section);
+        if (group < 0) {
+            return LinkedSet.ExportKind.ABSOLUTE; // a section that is not loaded
+        }
+        return switch (PermissionGroup.values()[group]) {
+            case TEXT -> type == STT_NOTYPE ? LinkedSet.ExportKind.CODE_LABEL : LinkedSet.ExportKind.READ_ONLY_DATA;
+            case DATA -> LinkedSet.ExportKind.DATA;
+            default -> LinkedSet.ExportKind.READ_ONLY_DATA;
+        };
     }
 }

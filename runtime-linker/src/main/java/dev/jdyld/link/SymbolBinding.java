@@ -1,5 +1,7 @@
 package dev.jdyld.link;
 
+import dev.jdyld.runtime.lifetime.SetLifetime;
+
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -18,11 +20,13 @@ public final class SymbolBinding<S> {
     public enum Kind { SET, JAVA, LAZY, UNDEFINED }
 
     /**
-     * @param kind    what defines the name
-     * @param set     the defining set (SET), else null
-     * @param address where the code or data is (SET, JAVA), else 0
+     * @param kind     what defines the name
+     * @param set      the defining set (SET), else null
+     * @param address  where the code or data is (SET, JAVA), else 0
+     * @param lifetime what a call to it holds: the defining set's, or the linker's for a definition
+     *                 from Java; null for LAZY and UNDEFINED
      */
-    public record Definition<S>(Kind kind, S set, long address) {}
+    public record Definition<S>(Kind kind, S set, long address, SetLifetime lifetime) {}
 
     private final String name;
     private final Supplier<S> materializer;
@@ -40,33 +44,34 @@ public final class SymbolBinding<S> {
         this.materializer = materializer;
     }
 
-    /** A function ({@code function}) or data defined from Java at {@code address}. */
-    public static <S> SymbolBinding<S> java(String name, long address, boolean function) {
-        return new SymbolBinding<>(name, new Definition<>(Kind.JAVA, null, address), function, null);
+    /** A function ({@code function}) or data defined from Java at {@code address}, alive while {@code lifetime} is. */
+    public static <S> SymbolBinding<S> java(String name, long address, boolean function, SetLifetime lifetime) {
+        return new SymbolBinding<>(name, new Definition<>(Kind.JAVA, null, address, lifetime), function, null);
     }
 
     /** A lazy function: {@code materializer} loads the set that defines it and returns that set. */
     public static <S> SymbolBinding<S> lazy(String name, Supplier<S> materializer) {
-        return new SymbolBinding<>(name, new Definition<>(Kind.LAZY, null, 0), true, materializer);
+        return new SymbolBinding<>(name, new Definition<>(Kind.LAZY, null, 0, null), true, materializer);
     }
 
-    /** A symbol of a loaded set. */
-    public static <S> SymbolBinding<S> ofSet(String name, S set, long address, boolean function, boolean weak) {
-        SymbolBinding<S> binding = new SymbolBinding<>(name, new Definition<>(Kind.SET, set, address), function, null);
+    /** A symbol of a loaded set, whose calls hold {@code lifetime}. */
+    public static <S> SymbolBinding<S> ofSet(String name, S set, SetLifetime lifetime, long address, boolean function,
+                                             boolean weak) {
+        SymbolBinding<S> binding = new SymbolBinding<>(name, new Definition<>(Kind.SET, set, address, lifetime), function, null);
         binding.weak = weak;
         return binding;
     }
 
     /** Makes {@code set}'s symbol the definition (a first definition, a materialization or a redefinition). */
-    public void define(S set, long address, boolean function, boolean weak) {
+    public void define(S set, SetLifetime lifetime, long address, boolean function, boolean weak) {
         this.function = function || materializer != null;
         this.weak = weak;
-        this.definition = new Definition<>(Kind.SET, set, address);
+        this.definition = new Definition<>(Kind.SET, set, address, lifetime);
     }
 
     /** The defining set closed: a lazy name becomes lazy again, any other undefined. */
     public void undefine() {
-        definition = new Definition<>(materializer != null ? Kind.LAZY : Kind.UNDEFINED, null, 0);
+        definition = new Definition<>(materializer != null ? Kind.LAZY : Kind.UNDEFINED, null, 0, null);
     }
 
     public Definition<S> definition() {

@@ -5,6 +5,7 @@ import dev.jdyld.jit.LinkException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.function.Supplier;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -56,10 +57,13 @@ public final class CRuntime {
      * that they run, and in the same order as natively, before the caller goes on. The thread then
      * ends and never runs loaded code again, which the destroyed thread-locals require.
      *
+     * {@code enter} runs on that thread before {@code main} is called (it may refuse by throwing),
+     * {@code exit} after the destructors; a failure {@code exit} returns is thrown when main returned.
+     *
      * @return what {@code main} returned
      */
     @SuppressWarnings("restricted")
-    public static int runMain(long main, List<String> argv, String name) {
+    public static int runMain(long main, List<String> argv, String name, Runnable enter, Supplier<Throwable> exit) {
         int[] status = new int[1];
         Throwable[] failure = new Throwable[1];
         Thread thread = Thread.ofPlatform().name(name).stackSize(MAIN_STACK).unstarted(() -> {
@@ -71,13 +75,22 @@ public final class CRuntime {
                     vector.setAtIndex(JAVA_LONG, i, Native.nulTerminated(arguments, argv.get(i)).address());
                 }
                 vector.setAtIndex(JAVA_LONG, argv.size(), 0L);
-                // main through the shared call stub: its int and pointers are integer-class, as is
-                // its int result, the low half of the long one; no stub of its own to generate.
-                long result = Native.call(name, MemorySegment.ofAddress(main), argv.size(), vector.address(),
-                        Native.environ(), 0, 0, 0);
-                status[0] = (int) result;
-                Native.callThreadLocalDestructors();
-                Native.flushAllStreams();
+                enter.run();
+                Throwable lazyFailure;
+                try {
+                    // main through the shared call stub: its int and pointers are integer-class, as is
+                    // its int result, the low half of the long one; no stub of its own to generate.
+                    long result = Native.call(name, MemorySegment.ofAddress(main), argv.size(), vector.address(),
+                            Native.environ(), 0, 0, 0);
+                    status[0] = (int) result;
+                    Native.callThreadLocalDestructors();
+                    Native.flushAllStreams();
+                } finally {
+                    lazyFailure = exit.get();
+                }
+                if (lazyFailure != null) {
+                    throw lazyFailure;
+                }
             } catch (Throwable t) {
                 failure[0] = t;
             }

@@ -8,6 +8,7 @@ import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Placement;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.memory.SlabRequest;
+import dev.jdyld.runtime.lifetime.ThreadCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -20,6 +21,7 @@ import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -35,16 +37,11 @@ import java.util.function.LongUnaryOperator;
 public final class Indirections implements AutoCloseable {
     private static final int PER_BLOCK = 256;
     private static final VarHandle SLOT = ValueLayout.JAVA_LONG.varHandle();
-    private static final ThreadLocal<Throwable> FAILED_RESOLUTION = new ThreadLocal<>();
     private static final MethodHandle RESOLVE;
-    private static final MethodHandle RETHROW_FAILED_RESOLUTION;
 
     static {
         try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            RESOLVE = lookup.findVirtual(Indirections.class, "resolve", MethodType.methodType(long.class, long.class));
-            RETHROW_FAILED_RESOLUTION = lookup.findStatic(Indirections.class, "rethrowFailedResolution",
-                    MethodType.methodType(void.class));
+            RESOLVE = MethodHandles.lookup().findVirtual(Indirections.class, "resolve", MethodType.methodType(long.class, long.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -53,6 +50,7 @@ public final class Indirections implements AutoCloseable {
     private final Architecture arch;
     private final MemoryManager memory;
     private final LongUnaryOperator resolver;
+    private final Consumer<Throwable> unreported;
     private final Arena upcalls = Arena.ofShared();
     private final List<Slab> blocks = new ArrayList<>();
     private final long stubsOffset;
@@ -61,14 +59,17 @@ public final class Indirections implements AutoCloseable {
     private int used;
 
     /**
-     * @param resolver called, on the thread of a lazy call, with the entry's index; returns the
-     *                 address the call continues at. It may throw: the call then returns 0 and
-     *                 {@link #takeFailedResolution()} hands the exception to Java.
+     * @param resolver   called, on the thread of a lazy call, with the entry's index; returns the
+     *                   address the call continues at. It may throw: the call then returns 0, and
+     *                   the innermost Java call on the thread that entered loaded code through
+     *                   jdyld throws the exception when it returns ({@link ThreadCalls#fail})
+     * @param unreported takes the exception when no such call is on the thread's stack
      */
-    public Indirections(Architecture arch, MemoryManager memory, LongUnaryOperator resolver) {
+    public Indirections(Architecture arch, MemoryManager memory, LongUnaryOperator resolver, Consumer<Throwable> unreported) {
         this.arch = arch;
         this.memory = memory;
         this.resolver = resolver;
+        this.unreported = unreported;
         this.stubsOffset = align(arch.lazyEntrySize(), 64);
         this.thunksOffset = stubsOffset + (long) PER_BLOCK * arch.stubSize();
     }
@@ -108,40 +109,6 @@ public final class Indirections implements AutoCloseable {
         return (long) SLOT.getVolatile(block(index).segment(PermissionGroup.DATA), (long) (index % PER_BLOCK) * Long.BYTES);
     }
 
-    /**
-     * The exception of a lazy resolution that failed on this thread since the last call (the native
-     * caller got 0), or null; clears it.
-     */
-    public static Throwable takeFailedResolution() {
-        Throwable failure = FAILED_RESOLUTION.get();
-        if (failure != null) {
-            FAILED_RESOLUTION.remove();
-        }
-        return failure;
-    }
-
-    /**
-     * A downcall handle that asks {@code target} (no arguments, returns the {@code MemorySegment}
-     * to call, whose scope the call keeps alive) where to go at every call, and that fails the
-     * call when a lazy resolution failed in native code during it.
-     */
-    public static MethodHandle followingHandle(MethodHandle target, FunctionDescriptor descriptor, Linker.Option... options) {
-        MethodHandle call = MethodHandles.foldArguments(Native.downcall(descriptor, options), target);
-        Class<?> returnType = call.type().returnType();
-        MethodHandle check = returnType == void.class ? RETHROW_FAILED_RESOLUTION
-                : MethodHandles.foldArguments(MethodHandles.identity(returnType), RETHROW_FAILED_RESOLUTION);
-        return MethodHandles.filterReturnValue(call, check);
-    }
-
-    @SuppressWarnings("unused") // runs after every call through a following handle
-    private static void rethrowFailedResolution() {
-        Throwable failure = takeFailedResolution();
-        if (failure != null) {
-            throw new LinkException(Location.NONE, "a lazy symbol called from loaded code could not be materialized"
-                    + " (the native caller got 0): " + failure.getMessage(), failure);
-        }
-    }
-
     private synchronized Slab block(int index) {
         if (index < 0 || index >= used) {
             throw new IndexOutOfBoundsException("indirection " + index + " of " + used);
@@ -154,7 +121,11 @@ public final class Indirections implements AutoCloseable {
         try {
             return resolver.applyAsLong(index);
         } catch (Throwable t) {
-            FAILED_RESOLUTION.set(t);
+            LinkException failure = new LinkException(Location.NONE, "a lazy symbol called from loaded code could not be"
+                    + " materialized (the native caller got 0): " + t.getMessage(), t);
+            if (!ThreadCalls.current().fail(failure)) {
+                unreported.accept(failure);
+            }
             return returnZeroAddress((int) index);
         }
     }

@@ -1,0 +1,228 @@
+package dev.jdyld.runtime.lifetime;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A loaded set's lifetime as calls into it see it: a call holds it open, closing is refused while a
+ * call runs, and a call after closing throws {@link IllegalStateException} naming the set. That is
+ * what binding the target to a shared FFM arena gives, but closing a shared arena makes every JVM
+ * thread stop at a handshake (tens of microseconds), which would dominate loading and closing a
+ * small set; here a call takes and gives back one count with an atomic update, as a shared arena's
+ * acquire and release do, and closing is one compare-and-set. Every call is also entered in the
+ * thread's {@link ThreadCalls}, so that a refusal names the running calls and their threads.
+ *
+ * <p>Segments of the set's data do need a shared arena; {@link #arena()} makes it on first use, and
+ * closing closes it too. Closing has an intermediate step, so that several sets close together or
+ * not at all: {@link #beginClose} holds off new calls, {@link #closeArena} closes the arena (which
+ * refuses while a segment of it is in use), then {@link #commitClose} ends the lifetime or
+ * {@link #abortClose} reopens it. A call that starts in between waits for the outcome, so it either
+ * runs on an open set or fails on a closed one.
+ */
+public final class SetLifetime {
+    private static final int CLOSING = -1;
+    private static final int CLOSED = -2;
+
+    /** Calls running (0 or more) while open; {@link #CLOSING} or {@link #CLOSED} after. */
+    private final AtomicInteger state = new AtomicInteger();
+    /** What it is the lifetime of, for messages: {@code set NAME}. */
+    private final String name;
+    private final Object owner;
+    private volatile boolean reachedThroughStub;
+    /** Made on first use; guarded by this object's monitor. */
+    private Arena arena;
+
+    /**
+     * An open lifetime.
+     *
+     * @param name  what it is the lifetime of, for messages ({@code set NAME})
+     * @param owner the set, as calls into it are recorded in {@link ThreadCalls}
+     */
+    public SetLifetime(String name, Object owner) {
+        this.name = name;
+        this.owner = owner;
+    }
+
+    /** Holds the set open for a call; throws {@link IllegalStateException} naming the set if it is closed. */
+    public void acquire() {
+        if (!tryAcquire()) {
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    /** Holds the set open for a call, or returns false if it is closed. */
+    public boolean tryAcquire() {
+        while (true) {
+            int calls = state.get();
+            if (calls >= 0) {
+                if (state.compareAndSet(calls, calls + 1)) {
+                    return true;
+                }
+            } else if (calls == CLOSED) {
+                return false;
+            } else {
+                Thread.onSpinWait(); // closing: the closer decides in a moment
+            }
+        }
+    }
+
+    /**
+     * Like {@link #enter}, but returns false instead of throwing when the lifetime is over.
+     *
+     * @param symbol where the call enters, for messages
+     * @return whether the call was entered
+     */
+    public boolean tryEnter(String symbol) {
+        if (!tryAcquire()) {
+            return false;
+        }
+        ThreadCalls.current().enter(owner, symbol);
+        return true;
+    }
+
+    /** What it is the lifetime of ({@code set NAME}). */
+    public String name() {
+        return name;
+    }
+
+    /** A linker stub leads into the set: closed, its memory is retired until no thread can be in it. */
+    public void reachedThroughStub() {
+        reachedThroughStub = true;
+    }
+
+    /** Whether a linker stub ever led into the set. */
+    public boolean wasReachedThroughStub() {
+        return reachedThroughStub;
+    }
+
+    /** Ends a hold taken with {@link #acquire()}. */
+    public void release() {
+        state.decrementAndGet();
+    }
+
+    /**
+     * The calling thread enters the set's code at {@code symbol}: holds the set and records the call.
+     *
+     * @throws IllegalStateException naming the set if it is closed
+     */
+    public void enter(String symbol) {
+        acquire();
+        ThreadCalls.current().enter(owner, symbol);
+    }
+
+    /**
+     * The call begun with {@link #enter} returned or threw.
+     *
+     * @return a failure native code left for this call (a lazy symbol it called could not be made), or null
+     */
+    public Throwable exit() {
+        Throwable failure = ThreadCalls.current().exit();
+        release();
+        return failure;
+    }
+
+    /**
+     * The set's shared arena, made on first use.
+     *
+     * @return the arena, open
+     * @throws IllegalStateException if the lifetime is closed
+     */
+    public Arena arena() {
+        while (true) {
+            synchronized (this) {
+                int calls = state.get();
+                if (calls >= 0) {
+                    if (arena == null) {
+                        arena = Arena.ofShared();
+                    }
+                    return arena;
+                }
+                if (calls == CLOSED) {
+                    throw new IllegalStateException(name + " is closed");
+                }
+            }
+            Thread.onSpinWait(); // closing: the closer decides in a moment
+        }
+    }
+
+    /**
+     * Holds off new calls if none runs. Returns false, changing nothing, while calls run.
+     *
+     * @return whether the lifetime is now closing (or closed already)
+     */
+    public boolean beginClose() {
+        return state.compareAndSet(0, CLOSING) || state.get() == CLOSED;
+    }
+
+    /**
+     * After {@link #beginClose}: closes the arena, if one was made. Returns false when a segment of
+     * it is in use by a running native call; the arena then stays open.
+     *
+     * @return whether the arena is closed (or there was none)
+     */
+    public synchronized boolean closeArena() {
+        if (arena == null || !arena.scope().isAlive()) {
+            return true;
+        }
+        try {
+            arena.close();
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** After {@link #beginClose}: the lifetime is over. */
+    public synchronized void commitClose() {
+        state.set(CLOSED);
+    }
+
+    /**
+     * After {@link #beginClose}: reopens. An arena that {@link #closeArena} closed is replaced on next
+     * use (segments taken from it before stay closed).
+     */
+    public synchronized void abortClose() {
+        if (state.get() == CLOSING) {
+            if (arena != null && !arena.scope().isAlive()) {
+                arena = null;
+            }
+            state.set(0);
+        }
+    }
+
+    /**
+     * Ends the lifetime and closes the arena, if one was made; does nothing if closed already.
+     *
+     * @throws IllegalStateException naming the set and the running calls if a call runs in it, or
+     *                               if a segment of its arena is in use; the lifetime stays open
+     */
+    public void close() {
+        if (!beginClose()) {
+            throw busy(true);
+        }
+        if (!closeArena()) {
+            abortClose();
+            throw busy(false);
+        }
+        commitClose();
+    }
+
+    /**
+     * Why {@link #beginClose} ({@code calls}) or {@link #closeArena} refused, as an exception naming
+     * the set and, for calls, each with its thread.
+     */
+    public IllegalStateException busy(boolean calls) {
+        List<String> running = calls ? ThreadCalls.describeCallsInto(owner) : List.of();
+        return new IllegalStateException(!calls
+                ? name + " cannot be closed: a segment of its data is in use by a running native call"
+                : name + " cannot be closed while code runs in it"
+                        + (running.isEmpty() ? "" : ": " + String.join(", ", running))
+                        + "; close it when " + (running.size() == 1 ? "that call has" : "the calls have") + " returned");
+    }
+
+    /** Whether the lifetime ended. */
+    public boolean isClosed() {
+        return state.get() == CLOSED;
+    }
+}
