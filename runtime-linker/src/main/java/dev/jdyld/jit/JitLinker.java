@@ -1,15 +1,11 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.link.HostArchitecture;
-import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.Redirections;
-import dev.jdyld.link.SetLinker;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
-import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.UnwindRegistration;
-import dev.jdyld.runtime.lifetime.MemoryHolds;
 import dev.jdyld.runtime.lifetime.SetLifetime;
 
 import java.lang.foreign.Arena;
@@ -19,14 +15,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -55,15 +48,15 @@ import java.util.function.Supplier;
  * for what holds a set open.
  */
 public final class JitLinker implements AutoCloseable {
-    private final MemoryManager memory;
+    final MemoryManager memory;
     private final boolean ownsMemory;
-    private final boolean runInitializers;
+    final boolean runInitializers;
     /** Calls between sets bind straight to their targets: no redirectable stubs, no {@code redefine}. */
     final boolean directCalls;
-    private final boolean relaxGot;
-    private final Architecture arch = HostArchitecture.get();
-    private final HostSymbols host = new HostSymbols(arch.multiarchTriple());
-    private final List<LinkPlugin> plugins = new ArrayList<>();
+    final boolean relaxGot;
+    final Architecture arch = HostArchitecture.get();
+    final HostSymbols host = new HostSymbols(arch.multiarchTriple());
+    final List<LinkPlugin> plugins = new ArrayList<>();
     /** Everything below is guarded by this linker's lock. */
     private final Map<String, Scope> scopes = new LinkedHashMap<>();
     private final Scope main;
@@ -75,16 +68,8 @@ public final class JitLinker implements AutoCloseable {
     final Redirections<LoadedSet> redirections;
     /** Held by calls that follow a name to a definition from Java: the upcall stubs live until it closes. */
     final SetLifetime javaDefinitions = new SetLifetime("linker", this);
-    /** The linker's own hold and one per set whose memory is mapped: the last gives back stubs and upcalls. */
-    private final MemoryHolds memoryHolds = new MemoryHolds(this::releaseLinker);
-    /** Loads and closes in progress on each thread, to refuse a re-entrant close that would wait for itself. */
-    private final ThreadLocal<int[]> operationsHere = ThreadLocal.withInitial(() -> new int[1]);
-    private long loadsStarted;
-    /** Loads in progress, and closed sets whose memory is released outside the lock: {@link #close()} waits. */
-    private int inFlight;
-    /** New loads are refused: {@link #close()} waits for those in progress, and may still be refused. */
-    private boolean closing;
-    private boolean closed;
+    /** Loading and closing sets. */
+    final Lifecycle lifecycle = new Lifecycle(this);
 
     private JitLinker(Builder builder) {
         this.ownsMemory = builder.memory == null;
@@ -260,94 +245,6 @@ public final class JitLinker implements AutoCloseable {
         return memory;
     }
 
-    void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("linker is closed");
-        }
-    }
-
-    private void checkNotClosing() {
-        checkOpen();
-        if (closing) {
-            throw new IllegalStateException("linker is closing");
-        }
-    }
-
-    /** A new set's memory holds, taking one of the linker's: stubs and upcalls stay while the set is mapped. */
-    MemoryHolds holdMemory(Runnable unmap) {
-        if (!memoryHolds.hold()) {
-            throw new IllegalStateException("linker is closed");
-        }
-        return new MemoryHolds(unmap);
-    }
-
-    /** A set's memory was given back. */
-    void releaseMemory() {
-        memoryHolds.release();
-    }
-
-    /** A load, or a closed set's release outside the lock, begins ({@code +1}) or ends ({@code -1}). */
-    synchronized void inFlight(int delta) {
-        inFlight += delta;
-        notifyAll();
-    }
-
-    /**
-     * The load pipeline: link outside the lock (looking up symbols under it, pinning the sets bound
-     * to), reserve its names, start it (plugins, permissions, constructors) outside the lock, then
-     * register it. Whatever fails, the pins and reservations are released and the set unmapped.
-     */
-    LoadedSet load(Scope scope, List<ObjectFile> inputs, boolean redefining) {
-        if (redefining && directCalls) {
-            throw new IllegalStateException("redefine needs redirectable calls; this linker was built with directCalls(true)");
-        }
-        if (inputs.isEmpty()) {
-            throw new LinkException("no objects to load");
-        }
-        Scope.Bindings bound = scope.new Bindings();
-        long sequence;
-        synchronized (this) {
-            checkNotClosing();
-            inFlight(1);
-            sequence = loadsStarted++;
-        }
-        operationsHere.get()[0]++;
-        LoadedSet set = null;
-        boolean registered = false;
-        // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
-        try (Arena writing = Arena.ofConfined()) {
-            LinkedSet linked = new SetLinker(arch, memory, host, bound, writing, relaxGot).link(inputs);
-            set = new LoadedSet(this, scope, linked, List.copyOf(plugins), bound.direct, bound.redirected, sequence);
-            synchronized (this) {
-                checkOpen();
-                scope.reserve(set, linked.exports(), redefining);
-            }
-            set.start(runInitializers);
-            LoadStage.REGISTER.reached();
-            synchronized (this) {
-                checkOpen();
-                scope.register(set, linked.exports(), redefining);
-                registered = true;
-            }
-            return set;
-        } finally {
-            operationsHere.get()[0]--;
-            synchronized (this) {
-                bound.unpin();
-                if (set != null && !registered) {
-                    scope.unreserve(set);
-                }
-            }
-            try {
-                if (set != null && !registered) {
-                    set.discard(); // its plugins and destructors run: outside the lock
-                }
-            } finally {
-                inFlight(-1);
-            }
-        }
-    }
-
     /**
      * Closes the linker: refuses new loads, waits for loads and closes in progress on other threads,
      * then closes every set still open (latest first), all of them or, when one cannot be closed,
@@ -364,123 +261,20 @@ public final class JitLinker implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (operationsHere.get()[0] > 0) {
-            throw new IllegalStateException("JitLinker.close() called from a constructor, destructor or plugin of a load"
-                    + " or close in progress on this thread: it would wait for itself; close the linker after that returns");
-        }
-        List<LoadedSet> group;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closing = true;
-            try {
-                while (inFlight > 0) {
-                    wait();
-                }
-                List<LoadedSet> open = scopes.values().stream().flatMap(scope -> scope.sets().stream()).toList();
-                group = beginClosing(open, false, javaDefinitions);
-            } catch (InterruptedException e) {
-                closing = false;
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for loads and closes in progress to end", e);
-            } catch (RuntimeException e) {
-                closing = false;
-                throw e;
-            }
-            closed = true;
-            inFlight(1);
-        }
-        try {
-            release(group);
-        } finally {
-            memoryHolds.release();
-        }
+        lifecycle.closeLinker();
     }
 
-    /** {@link LoadedSet#close()} and {@link LoadedSet#closeWithDependents()}: all of the sets or none. */
-    void close(List<LoadedSet> sets, boolean withDependents) {
-        List<LoadedSet> group;
-        synchronized (this) {
-            group = beginClosing(sets, withDependents);
-            if (group.isEmpty()) {
-                return;
-            }
-            inFlight(1);
-        }
-        release(group);
+    void checkOpen() {
+        lifecycle.checkOpen();
     }
 
-    /**
-     * Ends the lifetimes of {@code sets} (and with {@code withDependents} of every open set that binds
-     * to them) and of {@code also}, and unregisters the sets: all of them, or, when one cannot close,
-     * none (and throws why). Returns the sets, latest first. Caller holds the lock.
-     */
-    private List<LoadedSet> beginClosing(List<LoadedSet> sets, boolean withDependents, SetLifetime... also) {
-        Set<LoadedSet> closing = new LinkedHashSet<>();
-        for (LoadedSet set : sets) {
-            if (!set.closing()) {
-                closing.addAll(withDependents ? set.withDependents() : List.of(set));
-            }
-        }
-        List<LoadedSet> group = closing.stream().sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList();
-        for (LoadedSet set : group) {
-            IllegalStateException refused = set.whyNotClosable(closing);
-            if (refused != null) {
-                throw refused;
-            }
-        }
-        List<SetLifetime> lifetimes = new ArrayList<>(List.of(also));
-        group.forEach(set -> lifetimes.add(set.lifetime()));
-        List<SetLifetime> begun = new ArrayList<>();
-        try {
-            for (SetLifetime lifetime : lifetimes) {
-                if (!lifetime.beginClose()) {
-                    throw lifetime.busy(true);
-                }
-                begun.add(lifetime);
-            }
-            for (SetLifetime lifetime : lifetimes) {
-                if (!lifetime.closeArena()) {
-                    throw lifetime.busy(false);
-                }
-            }
-        } catch (IllegalStateException e) {
-            begun.forEach(SetLifetime::abortClose);
-            throw e;
-        }
-        lifetimes.forEach(SetLifetime::commitClose);
-        group.forEach(LoadedSet::unregister);
-        return group;
-    }
-
-    /** Destructors, plugins and memory of closed sets, latest first, outside the lock; every set, whatever fails. */
-    private void release(List<LoadedSet> group) {
-        operationsHere.get()[0]++;
-        try {
-            RuntimeException failure = null;
-            for (LoadedSet set : group) {
-                try {
-                    set.release();
-                } catch (RuntimeException e) {
-                    if (failure == null) {
-                        failure = e;
-                    } else {
-                        failure.addSuppressed(e);
-                    }
-                }
-            }
-            if (failure != null) {
-                throw failure;
-            }
-        } finally {
-            operationsHere.get()[0]--;
-            inFlight(-1);
-        }
+    /** Every set of every scope that is open. Caller holds the lock. */
+    List<LoadedSet> openSets() {
+        return scopes.values().stream().flatMap(scope -> scope.sets().stream()).toList();
     }
 
     /** The last hold on the linker's memory went: stubs, plugins, upcalls of Java definitions, the memory manager. */
-    private void releaseLinker() {
+    void releaseLinker() {
         redirections.close();
         try {
             for (LinkPlugin plugin : plugins) {

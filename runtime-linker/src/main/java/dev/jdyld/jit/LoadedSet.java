@@ -3,17 +3,13 @@ package dev.jdyld.jit;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.LinkedSet.ExportKind;
 import dev.jdyld.link.SymbolBinding;
-import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.CRuntime;
 import dev.jdyld.runtime.Initializers;
-import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.ThreadLocalStorage;
 import dev.jdyld.runtime.lifetime.GuardedCalls;
 import dev.jdyld.runtime.lifetime.MemoryHolds;
-import dev.jdyld.runtime.lifetime.Retirement;
 import dev.jdyld.runtime.lifetime.SetLifetime;
-import dev.jdyld.runtime.lifetime.ThreadCalls;
 import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -24,12 +20,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.OptionalLong;
 import java.util.Set;
-
-import static dev.jdyld.elf.Elf.U64;
 
 /**
  * Objects loaded, linked and made executable together. Its exported symbols (global,
@@ -51,18 +44,18 @@ import static dev.jdyld.elf.Elf.U64;
  */
 public final class LoadedSet implements AutoCloseable {
     /** Where a set is in its life; changed under the owner's lock. */
-    private enum State { STARTING, OPEN, CLOSING, CLOSED }
+    enum State { STARTING, OPEN, CLOSING, CLOSED }
 
     private final JitLinker owner;
-    private final Slab slab;
-    private final ThreadLocalStorage tls;
-    private final long dsoHandle;
-    private final Initializers.Calls initializers;
+    final Slab slab;
+    final ThreadLocalStorage tls;
+    final long dsoHandle;
+    final Initializers.Calls initializers;
     private final Set<String> comdatGroups;
     private final LinkedSet.Exports exports;
-    private final SetLayout layout;
-    private final List<LinkPlugin> plugins;
-    private final String name;
+    final SetLayout layout;
+    final List<LinkPlugin> plugins;
+    final String name;
     private final Scope scope;
     /** Sets it bound to by address, and names it calls through redirectable stubs. */
     private final Set<LoadedSet> boundSets;
@@ -70,19 +63,19 @@ public final class LoadedSet implements AutoCloseable {
     /** Open sets bound to this one by address; guarded by the owner's lock. */
     private final Set<LoadedSet> boundBy = new LinkedHashSet<>();
     /** The inputs as read, while the set starts (for plugins); then dropped, not to keep their bytes. */
-    private volatile List<ObjectFile> objects;
+    volatile List<ObjectFile> objects;
     /** Load order, for closing dependents latest first. */
     private final long sequence;
     /** Held by every call into the set, and the scope of segments from {@link #data}. */
-    private final SetLifetime lifetime;
+    final SetLifetime lifetime;
     /** Why the memory is still mapped: the set while open, pending thread-local destructors, a retirement. */
-    private final MemoryHolds memory;
+    final MemoryHolds memory;
     /** Loads in progress that bound to this set; guarded by the owner's lock. */
-    private int pins;
+    int pins;
     /** How many plugins saw afterFinalize: those get beforeClose. */
-    private int pluginsStarted;
-    private boolean initialized;
-    private volatile State state = State.STARTING;
+    int pluginsStarted;
+    boolean initialized;
+    volatile State state = State.STARTING;
 
     LoadedSet(JitLinker owner, Scope scope, LinkedSet linked, List<LinkPlugin> plugins, Set<LoadedSet> boundSets,
               Set<SymbolBinding<LoadedSet>> boundStubs, long sequence) {
@@ -102,70 +95,8 @@ public final class LoadedSet implements AutoCloseable {
         this.name = linked.name();
         this.objects = linked.objects();
         this.lifetime = new SetLifetime("set " + name, this);
-        this.memory = owner.holdMemory(this::unmap);
+        this.memory = owner.lifecycle.holdMemory(this::unmap);
         ThreadExitDestructors.register(dsoHandle, memory, this);
-    }
-
-    /**
-     * Makes the linked set live: plugins see its layout, its memory gets its final permissions,
-     * plugins see it finalized (unwind tables are registered then), and, with
-     * {@code runInitializers}, it is initialised as a loaded shared object would be. If any step
-     * fails, everything done so far is undone and the set's memory unmapped before the exception
-     * leaves.
-     */
-    void start(boolean runInitializers) {
-        try {
-            LoadStage.PLUGINS.reached();
-            for (LinkPlugin plugin : plugins) {
-                plugin.afterLayout(layout);
-            }
-            LoadStage.FINALIZE.reached();
-            slab.finalizePermissions();
-            for (LinkPlugin plugin : plugins) {
-                plugin.afterFinalize(this);
-                pluginsStarted++;
-            }
-            objects = List.of();
-            if (runInitializers) {
-                initialize();
-            }
-        } catch (RuntimeException | Error e) {
-            objects = List.of();
-            try {
-                discard();
-            } catch (RuntimeException | Error releaseFailure) {
-                e.addSuppressed(releaseFailure);
-            }
-            if (e instanceof LinkException || e instanceof Error) {
-                throw e;
-            }
-            throw new LinkException(Location.file(name), "initialising the set failed: " + e, e);
-        }
-    }
-
-    /**
-     * Resolves the set's IFUNCs, registers its destructors to run at exit or at {@link #close()},
-     * and runs its constructors, recorded as a call into the set on this thread.
-     */
-    private void initialize() {
-        initialized = true;
-        ThreadCalls.current().enter(this, "constructors");
-        try {
-            for (Initializers.Ifunc ifunc : initializers.ifuncs()) {
-                slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
-            }
-            // Registered before the constructors run, so that the handlers they register (C++ static
-            // destructors) run first, as exit() runs them before a module's fini array.
-            for (long destructor : initializers.fini()) {
-                CRuntime.atexit(destructor, dsoHandle);
-            }
-            for (long constructor : initializers.init()) {
-                LoadStage.CONSTRUCTOR.reached();
-                CRuntime.call(constructor);
-            }
-        } finally {
-            ThreadCalls.current().exit();
-        }
     }
 
     /** Registered in its scope: from now on it can be looked up, called and closed. Under the owner's lock. */
@@ -245,8 +176,8 @@ public final class LoadedSet implements AutoCloseable {
         long address = address(symbol);
         ExportKind kind = exports.kinds().get(symbol);
         if (!kind.callable()) {
-            throw new LinkException(Location.file(name).symbol(symbol), "is not a function but "
-                    + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + "; a downcall to it would jump into data");
+            throw new LinkException(Location.file(name).symbol(symbol), "is not a function but " + kind.description()
+                    + "; a downcall to it would jump into data");
         }
         return GuardedCalls.handle(GuardedCalls.FixedTarget.ENTRY,
                 new GuardedCalls.FixedTarget(lifetime, symbol, MemorySegment.ofAddress(address)), descriptor, options);
@@ -393,7 +324,7 @@ public final class LoadedSet implements AutoCloseable {
      */
     @Override
     public void close() {
-        owner.close(List.of(this), false);
+        owner.lifecycle.close(List.of(this), false);
     }
 
     /**
@@ -403,24 +334,11 @@ public final class LoadedSet implements AutoCloseable {
      * @throws IllegalStateException as {@link #close()}, for any of the sets; nothing is closed then
      */
     public void closeWithDependents() {
-        owner.close(List.of(this), true);
+        owner.lifecycle.close(List.of(this), true);
     }
 
-    /** This set and every open set that binds to it, transitively; latest first. Under the owner's lock. */
-    List<LoadedSet> withDependents() {
-        Set<LoadedSet> closure = new LinkedHashSet<>();
-        List<LoadedSet> work = new ArrayList<>(List.of(this));
-        while (!work.isEmpty()) {
-            LoadedSet set = work.removeLast();
-            if (closure.add(set)) {
-                work.addAll(set.dependents());
-            }
-        }
-        return closure.stream().sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList();
-    }
-
-    /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. */
-    private List<LoadedSet> dependents() {
+    /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. Under the lock. */
+    List<LoadedSet> dependents() {
         Set<LoadedSet> dependents = new LinkedHashSet<>(boundBy);
         for (String symbol : exports.addresses().keySet()) {
             SymbolBinding<LoadedSet> binding = scope.binding(symbol);
@@ -432,26 +350,6 @@ public final class LoadedSet implements AutoCloseable {
         List<LoadedSet> ordered = new ArrayList<>(dependents);
         ordered.sort(Comparator.comparingLong(LoadedSet::sequence));
         return ordered;
-    }
-
-    /**
-     * Why the set cannot close as part of {@code closing}, or null. Under the owner's lock. Calls
-     * running in it and segments in use are checked by the caller, for the group at once.
-     */
-    IllegalStateException whyNotClosable(Set<LoadedSet> closing) {
-        if (state == State.STARTING) {
-            return new IllegalStateException("set " + name + " is still starting (its plugins, permissions or constructors);"
-                    + " close it after its load has returned");
-        }
-        if (pins > 0) {
-            return new IllegalStateException("set " + name + " is being bound to by a load in progress; close it when that load ends");
-        }
-        List<String> outside = dependents().stream().filter(d -> !closing.contains(d)).map(LoadedSet::name).toList();
-        if (!outside.isEmpty()) {
-            return new IllegalStateException("set " + name + " is used by open set" + (outside.size() == 1 ? " " : "s ")
-                    + String.join(", ", outside) + "; close them first, or use closeWithDependents()");
-        }
-        return null;
     }
 
     /** Whether close has begun; a set being closed or closed is skipped by later closes. */
@@ -466,43 +364,6 @@ public final class LoadedSet implements AutoCloseable {
         state = State.CLOSING;
     }
 
-    /**
-     * Last step of closing, outside the lock: exit handlers and destructors, plugins, then the
-     * memory, at once or when the last thread that may run its code is done with it.
-     */
-    void release() {
-        try {
-            if (initialized && dsoHandle != 0) {
-                ThreadCalls.current().enter(this, "destructors");
-                try {
-                    CRuntime.finalize(dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
-                } finally {
-                    ThreadCalls.current().exit();
-                }
-            }
-            while (pluginsStarted > 0) {
-                plugins.get(--pluginsStarted).beforeClose(this);
-            }
-        } finally {
-            state = State.CLOSED;
-            if (lifetime.wasReachedThroughStub()) {
-                Retirement.after(memory::release);
-            } else {
-                memory.release();
-            }
-        }
-    }
-
-    /** Undoes a set that failed to start, whatever stage it reached; it was never registered. */
-    void discard() {
-        if (state != State.STARTING) {
-            return;
-        }
-        lifetime.close();
-        state = State.CLOSING;
-        release();
-    }
-
     /** The memory goes back: once, when the last hold on it is given back. */
     private void unmap() {
         try {
@@ -512,7 +373,7 @@ public final class LoadedSet implements AutoCloseable {
             }
             slab.close();
         } finally {
-            owner.releaseMemory();
+            owner.lifecycle.releaseMemory();
         }
     }
 

@@ -139,30 +139,10 @@ public final class Scope {
             linker.checkOpen();
             checkUndefined(name);
             SymbolBinding<LoadedSet>[] self = new SymbolBinding[1];
-            self[0] = SymbolBinding.lazy(name, () -> materialize(name, materializer, self[0]));
+            self[0] = SymbolBinding.lazy(name, () -> linker.lifecycle.materialize(this, name, materializer, self[0]));
             bindings.put(name, self[0]);
             linker.redirections.redirect(self[0]);
         }
-    }
-
-    /** Runs a lazy symbol's materializer and loads what it returns; the set must define the symbol. */
-    private LoadedSet materialize(String symbol, Supplier<List<ObjectFile>> materializer, SymbolBinding<LoadedSet> binding) {
-        List<ObjectFile> objects;
-        try {
-            objects = materializer.get();
-        } catch (RuntimeException e) {
-            throw new LinkException(Location.NONE.symbol(symbol), "materializing failed: " + e, e);
-        }
-        if (objects == null || objects.isEmpty() || objects.contains(null)) {
-            throw new LinkException(Location.NONE.symbol(symbol), "the materializer returned "
-                    + (objects == null ? "null" : objects.isEmpty() ? "no objects" : "a null object") + " instead of objects defining it");
-        }
-        LoadedSet set = linker.load(this, objects, false);
-        if (binding.definition().kind() == SymbolBinding.Kind.LAZY) {
-            set.close();
-            throw new LinkException(Location.file(set.name()).symbol(symbol), "the materializer's objects do not define it");
-        }
-        return set;
     }
 
     private void checkUndefined(String symbol) {
@@ -193,7 +173,7 @@ public final class Scope {
      * @return the loaded set
      */
     public LoadedSet loadObjects(List<ObjectFile> inputs) {
-        return linker.load(this, inputs, false);
+        return linker.lifecycle.load(this, inputs, false);
     }
 
     /**
@@ -209,7 +189,7 @@ public final class Scope {
      * @return the new set
      */
     public LoadedSet redefine(List<ObjectFile> inputs) {
-        return linker.load(this, inputs, true);
+        return linker.lifecycle.load(this, inputs, true);
     }
 
     /**

@@ -30,17 +30,28 @@ public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetL
     /** What an exported name is, as handles and segments of it need to know. */
     public enum ExportKind {
         /** {@code STT_FUNC} or {@code STT_GNU_IFUNC}: callable, and redirectable between sets. */
-        FUNCTION,
+        FUNCTION("a function"),
         /** An untyped symbol in executable code (an assembly label): callable, bound by address. */
-        CODE_LABEL,
+        CODE_LABEL("code"),
         /** Data in writable memory. */
-        DATA,
+        DATA("data"),
         /** Data in memory that is read-only once the set is finalized ({@code .rodata}, RELRO). */
-        READ_ONLY_DATA,
+        READ_ONLY_DATA("read-only data"),
         /** A thread-local variable: its address differs per thread. */
-        THREAD_LOCAL,
+        THREAD_LOCAL("a thread-local variable"),
         /** An absolute symbol ({@code SHN_ABS}): a value, not memory of the set. */
-        ABSOLUTE;
+        ABSOLUTE("an absolute symbol");
+
+        private final String description;
+
+        ExportKind(String description) {
+            this.description = description;
+        }
+
+        /** What it is, for messages: "data", "a thread-local variable". */
+        public String description() {
+            return description;
+        }
 
         /** Whether a downcall handle may call it. */
         public boolean callable() {

@@ -12,7 +12,6 @@ import dev.jdyld.runtime.lifetime.ThreadCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
@@ -122,7 +121,7 @@ public final class Indirections implements AutoCloseable {
             return resolver.applyAsLong(index);
         } catch (Throwable t) {
             LinkException failure = new LinkException(Location.NONE, "a lazy symbol called from loaded code could not be"
-                    + " materialized (the native caller got 0): " + t.getMessage(), t);
+                    + " materialized (the native caller got 0): " + (t instanceof LinkException ? t.getMessage() : t.toString()), t);
             if (!ThreadCalls.current().fail(failure)) {
                 unreported.accept(failure);
             }

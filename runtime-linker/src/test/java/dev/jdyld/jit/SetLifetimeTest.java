@@ -67,7 +67,7 @@ class SetLifetimeTest {
             Thread caller = startSpinning(handle, flags, result);
 
             assertThatThrownBy(set::close).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("spin.o").hasMessageContaining("running");
+                    .hasMessageContaining("spin.o").hasMessageContaining("runs in it");
             assertThat(set.isClosed()).isFalse();
             assertThat(linker.lookup("spin")).isPresent();
 
@@ -103,7 +103,7 @@ class SetLifetimeTest {
             Thread caller = startSpinning(handle, flags, result); // the call holds the data set open
 
             assertThatThrownBy(data::close).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("holder.o").hasMessageContaining("running");
+                    .hasMessageContaining("holder.o").hasMessageContaining("in use by a running native call");
             assertThat(data.isClosed()).isFalse();
             assertThat((int) released.invokeExact()).as("its handles work again").isZero();
 
