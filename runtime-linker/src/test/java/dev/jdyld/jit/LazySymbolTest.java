@@ -107,7 +107,7 @@ class LazySymbolTest extends JitApiTestBase {
         });
         MethodHandle lazyHalf = linker.function("lazy_half", INT_INT);
         assertThatThrownBy(() -> { int unused = (int) lazyHalf.invokeExact(8); })
-                .isInstanceOf(LinkException.class).hasMessageContaining("materializing lazy_half failed")
+                .isInstanceOf(LinkException.class).hasMessageContaining("symbol 'lazy_half': materializing failed")
                 .hasMessageContaining("compiler not ready");
         // From loaded code the failure cannot unwind through C: the C caller gets 0 and the Java call fails.
         LoadedSet caller = linker.loadObjects(List.of(compile("halves", "int lazy_half(int); int plus_half(int x) { return x + lazy_half(x); }")));
