@@ -67,7 +67,7 @@ public final class JitLinker implements AutoCloseable {
     /** Redirectable stubs and lazy calls. */
     final Redirections<LoadedSet> redirections;
     /** Held by calls that follow a name to a definition from Java: the upcall stubs live until it closes. */
-    final SetLifetime javaDefinitions = new SetLifetime("linker", this);
+    final SetLifetime javaDefinitions = new SetLifetime("linker");
     /** Loading and closing sets. */
     final Lifecycle lifecycle = new Lifecycle(this);
 

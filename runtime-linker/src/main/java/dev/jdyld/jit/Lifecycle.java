@@ -332,7 +332,7 @@ final class Lifecycle {
      */
     private static void initialize(LoadedSet set) {
         set.initialized = true;
-        ThreadCalls.current().enter(set, "constructors");
+        ThreadCalls.current().enter(set.lifetime, "constructors");
         try {
             for (Initializers.Ifunc ifunc : set.initializers.ifuncs()) {
                 set.slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
@@ -379,7 +379,7 @@ final class Lifecycle {
     private static void release(LoadedSet set) {
         try {
             if (set.initialized && set.dsoHandle != 0) {
-                ThreadCalls.current().enter(set, "destructors");
+                ThreadCalls.current().enter(set.lifetime, "destructors");
                 try {
                     CRuntime.finalize(set.dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
                 } finally {

@@ -10,6 +10,7 @@ import dev.jdyld.runtime.ThreadLocalStorage;
 import dev.jdyld.runtime.lifetime.GuardedCalls;
 import dev.jdyld.runtime.lifetime.MemoryHolds;
 import dev.jdyld.runtime.lifetime.SetLifetime;
+import dev.jdyld.runtime.lifetime.ThreadCalls;
 import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -94,7 +95,7 @@ public final class LoadedSet implements AutoCloseable {
         this.plugins = plugins;
         this.name = linked.name();
         this.objects = linked.objects();
-        this.lifetime = new SetLifetime("set " + name, this);
+        this.lifetime = new SetLifetime("set " + name);
         this.memory = owner.lifecycle.holdMemory(this::unmap);
         ThreadExitDestructors.register(dsoHandle, memory, this);
     }
@@ -180,7 +181,7 @@ public final class LoadedSet implements AutoCloseable {
                     + "; a downcall to it would jump into data");
         }
         return GuardedCalls.handle(GuardedCalls.FixedTarget.ENTRY,
-                new GuardedCalls.FixedTarget(lifetime, symbol, MemorySegment.ofAddress(address)), descriptor, options);
+                new GuardedCalls.FixedTarget(lifetime, symbol, address), descriptor, options);
     }
 
     /**
@@ -201,7 +202,9 @@ public final class LoadedSet implements AutoCloseable {
         }
         // The run thread enters the set as a handle's call would; no handle is made, since a guarded
         // one costs a cold start ~10 ms of method handle set-up.
-        return CRuntime.runMain(address(entry), argv, entry, () -> lifetime.enter(entry), lifetime::exit);
+        long main = address(entry);
+        return CRuntime.runMain(main, argv, entry, () -> lifetime.enter(ThreadCalls.current(), entry, main),
+                () -> SetLifetime.exit(ThreadCalls.current()));
     }
 
     /**

@@ -6,10 +6,10 @@ import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.Indirections;
 import dev.jdyld.runtime.lifetime.GuardedCalls;
+import dev.jdyld.runtime.lifetime.ThreadCalls;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.util.ArrayList;
@@ -107,9 +107,9 @@ public final class Redirections<S> implements AutoCloseable {
      * The binding's definition, materializing it first if it is lazy: exactly once however many
      * threads call at the same time (they wait for the first), again after a failure.
      */
-    private SymbolBinding.Definition<S> materialize(SymbolBinding<S> binding) {
+    private static <T> SymbolBinding.Definition<T> materialize(SymbolBinding<T> binding) {
         synchronized (binding) {
-            SymbolBinding.Definition<S> definition = binding.definition();
+            SymbolBinding.Definition<T> definition = binding.definition();
             if (definition.kind() == SymbolBinding.Kind.LAZY) {
                 binding.materializer().get();
                 definition = binding.definition();
@@ -129,42 +129,31 @@ public final class Redirections<S> implements AutoCloseable {
         return GuardedCalls.handle(Following.ENTRY, new Following<>(this, binding), descriptor, options);
     }
 
-    /** The context of a handle that follows a binding; its token is the definition it entered. */
+    /** The context of a handle that follows a binding. */
     private record Following<S>(Redirections<S> redirections, SymbolBinding<S> binding) {
         static final GuardedCalls.Entry ENTRY = GuardedCalls.entry(MethodHandles.lookup());
 
         @SuppressWarnings("unused")
-        private static Object enter(Object context) {
-            return ((Following<?>) context).enter();
-        }
-
-        private SymbolBinding.Definition<S> enter() {
-            return redirections.enter(binding);
-        }
-
-        @SuppressWarnings({"unused", "restricted"})
-        private static MemorySegment address(Object token) {
-            return MemorySegment.ofAddress(((SymbolBinding.Definition<?>) token).address());
-        }
-
-        @SuppressWarnings("unused")
-        private static Throwable exit(Object token) {
-            return ((SymbolBinding.Definition<?>) token).lifetime().exit();
+        private static ThreadCalls enter(Object context) {
+            Following<?> following = (Following<?>) context;
+            ThreadCalls calls = ThreadCalls.current();
+            following.redirections.enter(following.binding, calls);
+            return calls;
         }
     }
 
     /**
-     * Enters the binding's current definition (materializing a lazy one): holds it, or, when it
-     * was closed meanwhile and nothing replaced it, throws {@link IllegalStateException}.
+     * Enters the binding's current definition (materializing a lazy one) on the calling thread: holds
+     * it, or, when it was closed meanwhile and nothing replaced it, throws {@link IllegalStateException}.
      */
-    private SymbolBinding.Definition<S> enter(SymbolBinding<S> binding) {
+    private void enter(SymbolBinding<?> binding, ThreadCalls calls) {
         while (true) {
-            SymbolBinding.Definition<S> definition = binding.definition();
+            SymbolBinding.Definition<?> definition = binding.definition();
             if (definition.lifetime() == null) {
                 definition = materialize(binding);
             }
-            if (definition.lifetime().tryEnter(binding.name())) {
-                return definition;
+            if (definition.lifetime().tryEnter(calls, binding.name(), definition.address())) {
+                return;
             }
             if (binding.definition() == definition) {
                 throw new IllegalStateException("symbol " + binding.name() + " is no longer defined: "

@@ -15,17 +15,20 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Downcall handles into loaded code whose every call is entered and left: {@code token =
- * enter(context)} before the call (it holds the set the call goes to and records the call on the
- * thread, or throws), the call to {@code address(token)}, then {@code exit(token)} whether the call
- * returned or threw. When {@code exit} hands back a failure that native code could not report (a
- * lazy symbol that could not be materialized during the call), a call that returned throws it.
+ * Downcall handles into loaded code whose every call is entered and left: {@code calls =
+ * enter(context)} before the call (it records the call on the thread's {@link ThreadCalls} and
+ * holds the set the call goes to, or throws), the call to the address it recorded, then
+ * {@link SetLifetime#exit} whether the call returned or threw. When that hands back a failure that
+ * native code could not report (a lazy symbol that could not be materialized during the call), a
+ * call that returned throws it.
  *
  * <p>The guarded handle is generated once per signature and kind of entry; a handle binds only its
  * context to it.
  */
 public final class GuardedCalls {
     private static final MethodHandle RETHROW;
+    private static final MethodHandle ADDRESS;
+    private static final MethodHandle EXIT;
     /** Templates per kind, descriptor and options: {@code (Object context, args...)}. */
     private static final Map<List<Object>, MethodHandle> TEMPLATES = new ConcurrentHashMap<>();
     /** Beyond this many distinct signatures the cache starts over rather than grow without bound. */
@@ -33,22 +36,23 @@ public final class GuardedCalls {
 
     static {
         try {
-            RETHROW = MethodHandles.lookup().findStatic(GuardedCalls.class, "rethrow",
-                    MethodType.methodType(void.class, Throwable.class, Throwable.class));
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            RETHROW = lookup.findStatic(GuardedCalls.class, "rethrow", MethodType.methodType(void.class, Throwable.class, Throwable.class));
+            ADDRESS = lookup.findStatic(GuardedCalls.class, "address", MethodType.methodType(MemorySegment.class, ThreadCalls.class));
+            EXIT = lookup.findStatic(SetLifetime.class, "exit", MethodType.methodType(Throwable.class, ThreadCalls.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
     /**
-     * How a kind of handle enters and leaves a call: three handles of types {@code (Object)Object},
-     * {@code (Object)MemorySegment} and {@code (Object)Throwable}, as static methods of its class.
+     * How a kind of handle enters a call: {@code (Object context)ThreadCalls}, a static method
+     * {@code enter} of its class, which records the call (its lifetime and target) with
+     * {@link SetLifetime#tryEnter} and returns the thread's record, or throws.
      *
-     * @param enter   context to token: holds the target and records the call, or throws
-     * @param address token to the function to call
-     * @param exit    token to the failure to throw, or null; releases what enter took
+     * @param enter the method handle
      */
-    public record Entry(MethodHandle enter, MethodHandle address, MethodHandle exit) {}
+    public record Entry(MethodHandle enter) {}
 
     private GuardedCalls() {}
 
@@ -79,21 +83,26 @@ public final class GuardedCalls {
     /** {@code (Object context, args...)}: enter, call, exit whether the call returns or throws. */
     private static MethodHandle template(Entry entry, FunctionDescriptor descriptor, Linker.Option... options) {
         MethodHandle call = Native.downcall(descriptor, options);               // (MemorySegment, args...)R
-        MethodHandle withToken = MethodHandles.filterArguments(call, 0, entry.address()); // (Object token, args...)R
-        // (Throwable thrown, Object token)void: exit, then throw what exit handed back if the call returned
-        MethodHandle exitAndCheck = MethodHandles.filterArguments(RETHROW, 1, entry.exit());
+        MethodHandle withToken = MethodHandles.filterArguments(call, 0, ADDRESS); // (ThreadCalls, args...)R
+        // (Throwable thrown, ThreadCalls)void: exit, then throw what exit handed back if the call returned
+        MethodHandle exitAndCheck = MethodHandles.filterArguments(RETHROW, 1, EXIT);
         Class<?> result = call.type().returnType();
         MethodHandle cleanup;
         if (result == void.class) {
             cleanup = exitAndCheck;
         } else {
-            // (Throwable, R, Object token)R: exitAndCheck, then pass the result on
+            // (Throwable, R, ThreadCalls)R: exitAndCheck, then pass the result on
             MethodHandle passResult = MethodHandles.dropArguments(
-                    MethodHandles.dropArguments(MethodHandles.identity(result), 0, Throwable.class), 2, Object.class);
+                    MethodHandles.dropArguments(MethodHandles.identity(result), 0, Throwable.class), 2, ThreadCalls.class);
             cleanup = MethodHandles.foldArguments(passResult, MethodHandles.dropArguments(exitAndCheck, 1, result));
         }
-        MethodHandle guarded = MethodHandles.tryFinally(withToken, cleanup);    // (Object token, args...)R
+        MethodHandle guarded = MethodHandles.tryFinally(withToken, cleanup);    // (ThreadCalls, args...)R
         return MethodHandles.filterArguments(guarded, 0, entry.enter());         // (Object context, args...)R
+    }
+
+    @SuppressWarnings("restricted")
+    private static MemorySegment address(ThreadCalls calls) {
+        return MemorySegment.ofAddress(calls.innermostTarget());
     }
 
     @SuppressWarnings("unused") // the cleanup of every guarded call
@@ -103,45 +112,32 @@ public final class GuardedCalls {
         }
     }
 
-    /** A function at a fixed address of one set: the context and token are this. */
-    public record FixedTarget(SetLifetime lifetime, String symbol, MemorySegment function) {
+    /** A function at a fixed address of one set. */
+    public record FixedTarget(SetLifetime lifetime, String symbol, long address) {
         /** How calls of a fixed target are entered. */
         public static final Entry ENTRY = entry(MethodHandles.lookup());
 
         @SuppressWarnings("unused")
-        private static Object enter(Object target) {
+        private static ThreadCalls enter(Object target) {
             FixedTarget fixed = (FixedTarget) target;
-            fixed.lifetime.enter(fixed.symbol);
-            return fixed;
-        }
-
-        @SuppressWarnings("unused")
-        private static MemorySegment address(Object target) {
-            return ((FixedTarget) target).function;
-        }
-
-        @SuppressWarnings("unused")
-        private static Throwable exit(Object target) {
-            return ((FixedTarget) target).lifetime.exit();
+            ThreadCalls calls = ThreadCalls.current();
+            fixed.lifetime.enter(calls, fixed.symbol, fixed.address);
+            return calls;
         }
     }
 
     /**
-     * The entry whose handles are the static methods {@code enter}, {@code address} and {@code exit}
-     * of the lookup's class, with the types {@link Entry} names.
+     * The entry whose handle is the static method {@code ThreadCalls enter(Object)} of the lookup's class.
      *
-     * @param lookup a lookup of the class declaring them
+     * @param lookup a lookup of the class declaring it
      * @return the entry
      */
     public static Entry entry(MethodHandles.Lookup lookup) {
         Class<?> type = lookup.lookupClass();
         try {
-            return new Entry(
-                    lookup.findStatic(type, "enter", MethodType.methodType(Object.class, Object.class)),
-                    lookup.findStatic(type, "address", MethodType.methodType(MemorySegment.class, Object.class)),
-                    lookup.findStatic(type, "exit", MethodType.methodType(Throwable.class, Object.class)));
+            return new Entry(lookup.findStatic(type, "enter", MethodType.methodType(ThreadCalls.class, Object.class)));
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("no enter/address/exit methods in " + type, e);
+            throw new IllegalStateException("no enter method in " + type, e);
         }
     }
 }

@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * what binding the target to a shared FFM arena gives, but closing a shared arena makes every JVM
  * thread stop at a handshake (tens of microseconds), which would dominate loading and closing a
  * small set; here a call takes and gives back one count with an atomic update, as a shared arena's
- * acquire and release do, and closing is one compare-and-set. Every call is also entered in the
- * thread's {@link ThreadCalls}, so that a refusal names the running calls and their threads.
+ * acquire and release do, and closing is one compare-and-set. Every call is also recorded in the
+ * thread's {@link ThreadCalls}, so that a refusal names the running calls and their threads, and
+ * that count's atomic update is the fence that record needs.
  *
  * <p>Segments of the set's data do need a shared arena; {@link #arena()} makes it on first use, and
  * closing closes it too. Closing has an intermediate step, so that several sets close together or
@@ -28,7 +29,6 @@ public final class SetLifetime {
     private final AtomicInteger state = new AtomicInteger();
     /** What it is the lifetime of, for messages: {@code set NAME}. */
     private final String name;
-    private final Object owner;
     private volatile boolean reachedThroughStub;
     /** Made on first use; guarded by this object's monitor. */
     private Arena arena;
@@ -36,12 +36,10 @@ public final class SetLifetime {
     /**
      * An open lifetime.
      *
-     * @param name  what it is the lifetime of, for messages ({@code set NAME})
-     * @param owner the set, as calls into it are recorded in {@link ThreadCalls}
+     * @param name what it is the lifetime of, for messages ({@code set NAME})
      */
-    public SetLifetime(String name, Object owner) {
+    public SetLifetime(String name) {
         this.name = name;
-        this.owner = owner;
     }
 
     /** Holds the set open for a call; throws {@link IllegalStateException} naming the set if it is closed. */
@@ -67,20 +65,6 @@ public final class SetLifetime {
         }
     }
 
-    /**
-     * Like {@link #enter}, but returns false instead of throwing when the lifetime is over.
-     *
-     * @param symbol where the call enters, for messages
-     * @return whether the call was entered
-     */
-    public boolean tryEnter(String symbol) {
-        if (!tryAcquire()) {
-            return false;
-        }
-        ThreadCalls.current().enter(owner, symbol);
-        return true;
-    }
-
     /** What it is the lifetime of ({@code set NAME}). */
     public String name() {
         return name;
@@ -102,23 +86,48 @@ public final class SetLifetime {
     }
 
     /**
-     * The calling thread enters the set's code at {@code symbol}: holds the set and records the call.
+     * The calling thread enters {@code target}, in the set, at {@code symbol}: the call is recorded
+     * on the thread and holds the set.
      *
-     * @throws IllegalStateException naming the set if it is closed
+     * @param calls  the calling thread's record
+     * @param symbol where the call enters, for messages
+     * @param target the address called
+     * @return whether the call was entered; false, with nothing recorded, when the lifetime is over
      */
-    public void enter(String symbol) {
-        acquire();
-        ThreadCalls.current().enter(owner, symbol);
+    public boolean tryEnter(ThreadCalls calls, String symbol, long target) {
+        calls.push(this, symbol, target);
+        if (tryAcquire()) { // an atomic update: the push is ordered before the call
+            return true;
+        }
+        calls.pop();
+        return false;
     }
 
     /**
-     * The call begun with {@link #enter} returned or threw.
+     * {@link #tryEnter}, or {@link IllegalStateException} naming the set when it is closed.
      *
-     * @return a failure native code left for this call (a lazy symbol it called could not be made), or null
+     * @param calls  the calling thread's record
+     * @param symbol where the call enters, for messages
+     * @param target the address called
      */
-    public Throwable exit() {
-        Throwable failure = ThreadCalls.current().exit();
-        release();
+    public void enter(ThreadCalls calls, String symbol, long target) {
+        if (!tryEnter(calls, symbol, target)) {
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    /**
+     * The innermost call the thread entered with {@link #tryEnter} returned or threw: leaves it and
+     * gives back its hold of the set.
+     *
+     * @param calls the calling thread's record
+     * @return a failure native code left for the call (a lazy symbol it called could not be made), or null
+     */
+    public static Throwable exit(ThreadCalls calls) {
+        SetLifetime lifetime = calls.innermostLifetime();
+        Throwable failure = calls.pop();
+        lifetime.release(); // an atomic update: the pop is ordered before the check for retirements
+        calls.leftLoadedCode();
         return failure;
     }
 
@@ -213,7 +222,7 @@ public final class SetLifetime {
      * the set and, for calls, each with its thread.
      */
     public IllegalStateException busy(boolean calls) {
-        List<String> running = calls ? ThreadCalls.describeCallsInto(owner) : List.of();
+        List<String> running = calls ? ThreadCalls.describeCallsInto(this) : List.of();
         return new IllegalStateException(!calls
                 ? name + " cannot be closed: a segment of its data is in use by a running native call"
                 : name + " cannot be closed while code runs in it"
