@@ -111,6 +111,7 @@ public class CallBenchmark {
         ObjectFile alone;
         LoadedSet stubTarget;
         LoadedSet plainSet;
+        List<LoadedSet> loaded;
 
         @Setup(Level.Trial)
         public void setUp() throws Exception {
@@ -125,15 +126,15 @@ public class CallBenchmark {
         @Setup(Level.Invocation)
         public void load() {
             stubTarget = linker.loadObjects(List.of(first));
-            linker.loadObjects(List.of(caller));
-            linker.redefine(List.of(second));
+            LoadedSet callerSet = linker.loadObjects(List.of(caller));
+            LoadedSet redefined = linker.redefine(List.of(second));
             plainSet = linker.loadObjects(List.of(alone));
+            loaded = List.of(plainSet, callerSet, redefined, stubTarget);
         }
 
         @TearDown(Level.Invocation)
         public void closeTheRest() {
-            linker.close();
-            linker = JitLinker.create();
+            loaded.forEach(LoadedSet::close);
         }
 
         @TearDown(Level.Trial)

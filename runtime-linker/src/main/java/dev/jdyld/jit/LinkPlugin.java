@@ -7,7 +7,10 @@ package dev.jdyld.jit;
  * order they were added, and in reverse order on close.
  *
  * <p>A plugin that throws fails the load: the set is not registered, plugins that already saw
- * {@link #afterFinalize} get {@link #beforeClose}, and the set's memory is unmapped.
+ * {@link #afterFinalize} get {@link #beforeClose}, and the set's memory is unmapped. Plugins run
+ * with no lock of the linker held. The set a plugin is told about while it starts cannot be closed
+ * from the plugin ({@link LoadedSet#close()} is refused: it is still starting), nor can the linker
+ * ({@link JitLinker#close()} would wait for the load that runs the plugin, and is refused instead).
  */
 public interface LinkPlugin {
     /**
