@@ -13,9 +13,7 @@ import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -213,7 +211,6 @@ class ApiMisuseTest {
 
     private static void dataAsFunction() {
         LoadedSet set = linker.loadObjects(List.of(c("t", "long table[4] = {1, 2, 3, 4}; __thread int counter;")));
-        AtomicReference<String> line = new AtomicReference<>();
         try {
             set.function("table", LONG_LONG);
         } catch (LinkException e) {
@@ -261,9 +258,5 @@ class ApiMisuseTest {
             System.out.println("data(f): " + outcome(e));
         }
         System.out.println("f(1) = " + (long) set.function("f", LONG_LONG).invokeExact(1L));
-    }
-
-    static MethodHandle spinHandle(LoadedSet set, String name) {
-        return set.function(name, FunctionDescriptor.of(JAVA_LONG, ADDRESS));
     }
 }
