@@ -30,14 +30,17 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>The second upcall runs where glibc runs thread-local destructors: in {@code exit} on the
  * calling thread, and at the end of a thread, after its start routine returned. For a Java thread
- * the JVM has detached the thread by then; the FFM upcall stub attaches it again as a new daemon
- * thread, and detaches it through a C++ {@code thread_local} destructor of the JVM's own, which it
- * registers during this upcall, so glibc runs it later in the same pass over the thread's list (the
- * pass takes the head of the list anew each time). Nothing of the old {@code Thread} is used: the
- * upcall sees a fresh {@code Thread} and a fresh {@link ThreadCalls} record. Threads that loaded
- * code started are foreign threads to the JVM and are attached the same way. Once the JVM is
- * destroyed no thread can be attached; then the native entries in front of both upcalls
- * ({@link ThreadExitGuard}) call glibc and the destructor themselves, and the set stays mapped.
+ * the JVM has detached the thread by then (its {@code JavaThread} is gone, the thread is a foreign
+ * one to the JVM); the FFM upcall stub attaches it again as a new daemon thread, which is safe
+ * because nothing of the old {@code Thread} is used: the upcall sees a fresh {@code Thread} and a
+ * fresh {@link ThreadCalls} record. The stub detaches it through a C++ {@code thread_local}
+ * destructor of the JVM's own that it registers when it attaches; here that is during this upcall,
+ * and glibc runs it later in the same pass over the thread's list (the pass takes the head of the
+ * list anew each time). Threads that loaded code started are foreign threads to the JVM, attached
+ * by their first upcall (always before they register a destructor, which is an upcall itself), so
+ * the JVM's destructor runs after ours there too. Once the JVM is destroyed no thread can be
+ * attached; then the native entries in front of both upcalls ({@link ThreadExitGuard}) call glibc
+ * and the destructor themselves, and the set stays mapped.
  *
  * <p>A process that ends with registrations pending ({@code exit} from loaded code, or the JVM's
  * own exit) runs only the calling thread's destructors, as glibc always does; the others' records
