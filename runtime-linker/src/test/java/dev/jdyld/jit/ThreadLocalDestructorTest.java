@@ -138,6 +138,14 @@ class ThreadLocalDestructorTest {
         assertThat(lines).filteredOn(line -> line.startsWith("dtor")).containsExactly("dtor 7");
     }
 
+    @Test
+    void systemExitWithDestructorsPendingEndsTheProcess() {
+        // The JVM's exit calls exit() on its VM thread, which registered nothing: no destructor runs.
+        List<String> lines = child("system-exit", "gd");
+        assertThat(lines).contains("3 pending");
+        assertThat(lines).noneMatch(line -> line.startsWith("dtor"));
+    }
+
     // ---- the child's side: its Java threads are daemons, so that a failed check ends it at once ----
 
     private static final AtomicInteger DESTROYED = new AtomicInteger();
@@ -175,7 +183,8 @@ class ThreadLocalDestructorTest {
             case "pthreads" -> pthreads(linker, object, staticTls);
             case "cycles" -> cycles(linker, object);
             case "no-pending" -> noPending(linker, object);
-            case "exit" -> exit(linker, object);
+            case "exit" -> exit(linker, object, false);
+            case "system-exit" -> exit(linker, object, true);
             default -> throw new IllegalArgumentException(args[0]);
         }
         linker.close();
@@ -282,8 +291,11 @@ class ThreadLocalDestructorTest {
         say("destructor already ran: unmapped at close");
     }
 
-    /** Loaded code calls exit while two threads have destructors pending: only the caller's run. */
-    private static void exit(JitLinker linker, Path object) throws Throwable {
+    /**
+     * Loaded code calls exit while two threads have destructors pending: only the caller's run. Or
+     * Java calls System.exit, with the caller's pending too: none run.
+     */
+    private static void exit(JitLinker linker, Path object, boolean fromJava) throws Throwable {
         LoadedSet set = linker.load(object);
         MethodHandle use = set.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         MethodHandle start = set.function("start_threads", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
@@ -296,10 +308,15 @@ class ThreadLocalDestructorTest {
             }
             awaitUninterruptibly(release);
         });
-        assertThat((int) start.invokeExact(2, 10)).isEqualTo(2);
+        int threads = fromJava ? 1 : 2;
+        assertThat((int) start.invokeExact(threads, 10)).isEqualTo(threads);
         int ignored = (int) use.invokeExact(7);
-        await(() -> WAITING.get() == 2 && ThreadExitDestructors.pending() == 4, "every thread to register");
-        say("4 pending");
+        int pending = threads + 2;
+        await(() -> WAITING.get() == threads && ThreadExitDestructors.pending() == pending, "every thread to register");
+        say(pending + " pending");
+        if (fromJava) {
+            System.exit(0);
+        }
         exitNow.invokeExact(0);
         throw new AssertionError("exit returned " + thread);
     }
