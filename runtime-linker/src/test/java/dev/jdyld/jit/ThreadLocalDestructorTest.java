@@ -17,6 +17,8 @@ import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -101,6 +103,13 @@ class ThreadLocalDestructorTest {
         assertThat(lines).filteredOn(line -> line.startsWith("dtor")).containsExactly("dtor 1");
     }
 
+    @Test
+    void aPendingDestructorKeepsAClosedLinkersSetAndItsJavaDefinitionsUntilTheThreadExits() {
+        // The destructor calls a function defined from Java: its upcall stub lives as long as the linker's memory.
+        List<String> lines = child("linker-close", "gd");
+        assertThat(lines).containsSubsequence("used on a Java thread", "closed, still mapped", "dtor 1", "unmapped");
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"gd", "static"})
     void threadsTheLoadedCodeStartedKeepTheClosedSetUntilTheyExit(String kind) {
@@ -152,8 +161,12 @@ class ThreadLocalDestructorTest {
     private static final AtomicInteger WAITING = new AtomicInteger();
     private static volatile CountDownLatch release = new CountDownLatch(1);
 
+    /** The threads destructors ran on, as the JVM sees them: attached for the upcall, detached after it. */
+    private static final Queue<Thread> DESTRUCTOR_THREADS = new ConcurrentLinkedQueue<>();
+
     @SuppressWarnings("unused") // note_destroyed(int), called by the fixture's destructor
     static void noteDestroyed(int v) {
+        DESTRUCTOR_THREADS.add(Thread.currentThread());
         DESTROYED.incrementAndGet();
     }
 
@@ -179,7 +192,8 @@ class ThreadLocalDestructorTest {
         linker.defineFunction("wait_released", lookup.findStatic(ThreadLocalDestructorTest.class, "waitReleased",
                 MethodType.methodType(void.class)), FunctionDescriptor.ofVoid());
         switch (args[0]) {
-            case "java-thread" -> javaThread(linker, object, staticTls);
+            case "java-thread" -> javaThread(linker, object, staticTls, false);
+            case "linker-close" -> javaThread(linker, object, staticTls, true);
             case "pthreads" -> pthreads(linker, object, staticTls);
             case "cycles" -> cycles(linker, object);
             case "no-pending" -> noPending(linker, object);
@@ -193,7 +207,7 @@ class ThreadLocalDestructorTest {
         memory.close();
     }
 
-    private static void javaThread(JitLinker linker, Path object, boolean staticTls) throws Throwable {
+    private static void javaThread(JitLinker linker, Path object, boolean staticTls, boolean closeLinker) throws Throwable {
         LoadedSet set = linker.load(object);
         assertThat(set.layout().threadLocal().staticTls()).isEqualTo(staticTls);
         MethodHandle use = set.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
@@ -211,13 +225,17 @@ class ThreadLocalDestructorTest {
         awaitUninterruptibly(used);
         say("used on a Java thread");
         assertThat(ThreadExitDestructors.pending()).isEqualTo(1);
-        set.close();
+        if (closeLinker) {
+            linker.close();
+        } else {
+            set.close();
+        }
         assertStillMapped(text, staticTls);
         release.countDown();
         thread.join();
         // The Java thread has ended; its native thread runs the destructor right after.
-        await(() -> DESTROYED.get() == 1, "the destructor to run");
-        await(() -> isUnmapped(text), "the set to be unmapped");
+        awaitDestructors(1);
+        assertThat(permissionsAt(text)).as("the set's code").isIn("---p", "unmapped");
         assertTlsGone();
         say("unmapped");
     }
@@ -233,8 +251,8 @@ class ThreadLocalDestructorTest {
         set.close();
         assertStillMapped(text, staticTls);
         release.countDown();
-        await(() -> DESTROYED.get() == 3, "the destructors to run");
-        await(() -> isUnmapped(text), "the set to be unmapped");
+        awaitDestructors(3);
+        assertThat(permissionsAt(text)).as("the set's code").isIn("---p", "unmapped");
         assertTlsGone();
         say("unmapped");
     }
@@ -262,9 +280,9 @@ class ThreadLocalDestructorTest {
             mine.countDown();
             thread.join();
         }
-        await(() -> DESTROYED.get() == cycles, "all destructors to run");
-        await(() -> ThreadExitDestructors.pending() == 0 && ThreadLocalStorage.openKeys() == 0, "all sets to be released");
-        assertThat(DESTROYED.get()).isEqualTo(cycles);
+        awaitDestructors(cycles);
+        assertThat(ThreadExitDestructors.pending()).isZero();
+        assertTlsGone();
         say(cycles + " destructors ran, nothing left");
     }
 
@@ -272,7 +290,7 @@ class ThreadLocalDestructorTest {
         LoadedSet unused = linker.load(object);
         long text = text(unused);
         unused.close();
-        assertThat(isUnmapped(text)).as("a set no thread used").isTrue();
+        assertThat(permissionsAt(text)).as("a set no thread used").isIn("---p", "unmapped");
         say("never used: unmapped at close");
         LoadedSet set = linker.load(object);
         MethodHandle use = set.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
@@ -285,9 +303,9 @@ class ThreadLocalDestructorTest {
             }
         });
         thread.join();
-        await(() -> DESTROYED.get() == 1 && ThreadExitDestructors.pending() == 0, "the destructor to run");
+        awaitDestructors(1);
         set.close();
-        assertThat(isUnmapped(text)).as("a set whose destructors ran").isTrue();
+        assertThat(permissionsAt(text)).as("a set whose destructors ran").isIn("---p", "unmapped");
         say("destructor already ran: unmapped at close");
     }
 
@@ -346,11 +364,6 @@ class ThreadLocalDestructorTest {
         return "unmapped";
     }
 
-    private static boolean isUnmapped(long address) {
-        String permissions = permissionsAt(address);
-        return permissions.equals("unmapped") || permissions.equals("---p");
-    }
-
     /** After close, with a destructor pending: the code is still executable, the thread-local storage still there. */
     private static void assertStillMapped(long text, boolean staticTls) {
         assertThat(permissionsAt(text)).as("the closed set's code").isEqualTo("r-xp");
@@ -361,7 +374,20 @@ class ThreadLocalDestructorTest {
 
     /** The set's pthread key deleted or its static TLS module closed: its thread-local blocks are gone with it. */
     private static void assertTlsGone() {
-        await(() -> StaticTlsModule.openModules() == 0 && ThreadLocalStorage.openKeys() == 0, "the TLS to be released");
+        assertThat(StaticTlsModule.openModules()).isZero();
+        assertThat(ThreadLocalStorage.openKeys()).isZero();
+    }
+
+    /**
+     * Waits for {@code n} destructors and for their threads to end: the JVM detaches a thread after
+     * the upcall that ran its destructor returned, so by then the set's memory is released too.
+     */
+    private static void awaitDestructors(int n) throws InterruptedException {
+        await(() -> DESTROYED.get() == n, n + " destructors to run");
+        for (Thread thread : DESTRUCTOR_THREADS) {
+            thread.join(Duration.ofSeconds(10));
+            assertThat(thread.isAlive()).as("%s detached", thread).isFalse();
+        }
     }
 
     private static void await(BooleanSupplier condition, String what) {
