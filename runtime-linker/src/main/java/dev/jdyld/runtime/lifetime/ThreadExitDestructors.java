@@ -59,7 +59,8 @@ public final class ThreadExitDestructors {
     private static final long RECORD_ID = 16;
     private static final long RECORD_SIZE = 24;
 
-    private record Registered(MemoryHolds holds, Object owner) {}
+    /** A set's memory holds, the lifetime its destructors run under (null: none), and what to call it in messages. */
+    private record Registered(MemoryHolds holds, SetLifetime lifetime, Object owner) {}
 
     private ThreadExitDestructors() {}
 
@@ -104,11 +105,24 @@ public final class ThreadExitDestructors {
 
     /**
      * The set whose {@code __dso_handle} is at {@code dsoHandle} is loaded: destructors its code
-     * registers hold {@code holds}, and run as calls of {@code owner}.
+     * registers hold {@code holds}, and run as calls into the set of {@code lifetime} that hold no
+     * count of it, as its constructors do: a refused close's message lists them, and retirements
+     * wait for them.
+     */
+    public static void register(long dsoHandle, MemoryHolds holds, SetLifetime lifetime) {
+        if (dsoHandle != 0) {
+            BY_DSO_HANDLE.put(dsoHandle, new Registered(holds, lifetime, lifetime.name()));
+        }
+    }
+
+    /**
+     * {@link #register(long, MemoryHolds, SetLifetime)} without the set's lifetime: destructors are
+     * recorded as calls into no set's lifetime. The thread still counts as inside loaded code while
+     * one runs (retirements wait for it), but a refused close's message does not list it.
      */
     public static void register(long dsoHandle, MemoryHolds holds, Object owner) {
         if (dsoHandle != 0) {
-            BY_DSO_HANDLE.put(dsoHandle, new Registered(holds, owner));
+            BY_DSO_HANDLE.put(dsoHandle, new Registered(holds, null, owner));
         }
     }
 
@@ -205,7 +219,7 @@ public final class ThreadExitDestructors {
     /** Calls {@code dtor(obj)} recorded as a call into the set, as a handle's call is. */
     private static void run(Registered set, long dtor, long obj) {
         ThreadCalls calls = ThreadCalls.current();
-        calls.enter(set.owner(), "thread_local destructor");
+        calls.enter(set.lifetime(), "thread_local destructor");
         Throwable unreported;
         try {
             Native.callVoid(dtor, obj);
