@@ -25,8 +25,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * destructor itself. At thread exit glibc hands the record to a second upcall, which calls the
  * destructor as a call into the set and gives the hold back; the last hold unmaps the set, on the
  * exiting thread. So the destructor's code and its object (in the set's thread-local block,
- * jdyld's own or its piece of glibc's static TLS, both given back with the memory) stay until it ran. A registration for an address jdyld does not know, or for
- * a set whose memory is already released, goes to glibc unchanged.
+ * jdyld's own or its piece of glibc's static TLS, both given back with the memory) stay until it
+ * ran. A registration for an address jdyld does not know, or for a set whose memory is already
+ * released, goes to glibc unchanged.
  *
  * <p>The second upcall runs where glibc runs thread-local destructors: in {@code exit} on the
  * calling thread, and at the end of a thread, after its start routine returned. For a Java thread
