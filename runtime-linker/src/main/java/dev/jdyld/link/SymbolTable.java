@@ -5,6 +5,7 @@ import dev.jdyld.jit.DuplicateSymbolException;
 import dev.jdyld.jit.UnresolvedSymbolException;
 import dev.jdyld.runtime.Demangler;
 import dev.jdyld.runtime.HostSymbols;
+import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,6 +29,14 @@ final class SymbolTable {
     static final String DSO_HANDLE = "__dso_handle";
     /** C runtime functions glibc links statically into each module; jdyld emits them per set. */
     static final java.util.Set<String> GLUE = java.util.Set.of("atexit", "at_quick_exit", "pthread_atfork");
+    /**
+     * Registration of thread-local destructors, libstdc++'s and glibc's: jdyld's, so that a pending
+     * destructor keeps its set mapped (as glibc defers the {@code dlclose} of a shared object). Not
+     * code of the set: a host function at jdyld's entry, which lives as long as the process, called
+     * through the GOT and stubs like the C library's, whatever earlier sets or the host define under
+     * these names.
+     */
+    static final java.util.Set<String> THREAD_ATEXIT = java.util.Set.of("__cxa_thread_atexit", "__cxa_thread_atexit_impl");
 
     final List<ElfObject> objects;
     final ComdatGroups comdat;
@@ -123,6 +132,11 @@ final class SymbolTable {
             if (global.name.equals(GLOBAL_OFFSET_TABLE) || global.name.equals(TLS_GET_ADDR)
                     || global.name.equals(DSO_HANDLE) || GLUE.contains(global.name)) {
                 global.kind = GlobalSymbol.Kind.LINKER_DEFINED;
+                continue;
+            }
+            if (THREAD_ATEXIT.contains(global.name)) {
+                global.kind = GlobalSymbol.Kind.HOST;
+                global.address = ThreadExitDestructors.registrationAddress();
                 continue;
             }
             long address = earlier.find(global.name);

@@ -85,6 +85,7 @@ public final class Native {
 
     static final int RTLD_NOW = 0x2;
     static final int RTLD_GLOBAL = 0x100;
+    static final int RTLD_NOLOAD = 0x4;
 
     /* void *dlopen(const char *filename, int flags); */
     private static final MemorySegment DLOPEN = libc("dlopen");
@@ -112,6 +113,8 @@ public final class Native {
     private static final MemorySegment CXA_ATEXIT = libc("__cxa_atexit");
     /* void __cxa_finalize(void *dso_handle); */
     private static final MemorySegment CXA_FINALIZE = libc("__cxa_finalize");
+    /* int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso_symbol);  since glibc 2.18 */
+    private static final MemorySegment CXA_THREAD_ATEXIT_IMPL = libc("__cxa_thread_atexit_impl");
     /* void __call_tls_dtors(void);  GLIBC_PRIVATE: what exit() and thread exit run first */
     private static final MemorySegment CALL_TLS_DTORS = libc("__call_tls_dtors");
     /* int fflush(FILE *stream); */
@@ -122,6 +125,8 @@ public final class Native {
     private static final MemorySegment CLOSE = libc("close");
     /* void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
     private static final MemorySegment MMAP = libc("mmap");
+    /* int mprotect(void *addr, size_t len, int prot); */
+    private static final MemorySegment MPROTECT = libc("mprotect");
     /* int munmap(void *addr, size_t length); */
     private static final MemorySegment MUNMAP = libc("munmap");
     /* int memfd_create(const char *name, unsigned int flags); */
@@ -210,6 +215,11 @@ public final class Native {
         call("__cxa_finalize", CXA_FINALIZE, dsoHandle);
     }
 
+    /** {@code __cxa_thread_atexit_impl}: {@code dtor(obj)} at thread exit, the object holding {@code dsoSymbol} kept loaded. */
+    public static int cxaThreadAtexitImpl(long dtor, long obj, long dsoSymbol) {
+        return (int) call("__cxa_thread_atexit_impl", CXA_THREAD_ATEXIT_IMPL, dtor, obj, dsoSymbol);
+    }
+
     /** {@code __call_tls_dtors()}: runs the calling thread's {@code thread_local} destructors, newest first. */
     public static void callThreadLocalDestructors() {
         call("__call_tls_dtors", CALL_TLS_DTORS);
@@ -227,7 +237,7 @@ public final class Native {
     }
 
     private static final int O_RDONLY = 0;
-    private static final int PROT_READ = 1, PROT_EXEC = 4, MAP_PRIVATE = 2;
+    private static final int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
     private static final long MAP_FAILED = -1;
     private static final long FILE_PAGE = 4096;
 
@@ -249,6 +259,35 @@ public final class Native {
             throw new LinkException(Location.file(path), "cannot map the file");
         }
         return address;
+    }
+
+    /** {@code code} in fresh private pages, made read-and-execute once written: its address. Never unmapped. */
+    @SuppressWarnings("restricted")
+    public static long mapCode(MemorySegment code) {
+        long size = (code.byteSize() + FILE_PAGE - 1) & -FILE_PAGE;
+        long address = call("mmap", MMAP, 0L, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1L, 0L);
+        if (address == MAP_FAILED) {
+            throw new LinkException("cannot map " + size + " bytes for jdyld's own code");
+        }
+        MemorySegment.copy(code, 0, MemorySegment.ofAddress(address).reinterpret(size), 0, code.byteSize());
+        if (call("mprotect", MPROTECT, address, size, PROT_READ | PROT_EXEC) != 0) {
+            call("munmap", MUNMAP, address, size);
+            throw new LinkException("cannot make jdyld's own code executable");
+        }
+        return address;
+    }
+
+    /** {@code name} in the library at {@code path} if it is loaded already ({@code RTLD_NOLOAD}), else 0. */
+    public static long loadedLibrarySymbol(String path, String name) {
+        long handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+        if (handle == 0) {
+            return 0;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            return dlsym(handle, nulTerminated(arena, name));
+        } finally {
+            dlclose(handle); // the dlopen counted one more reference
+        }
     }
 
     /**
@@ -330,6 +369,12 @@ public final class Native {
     @SuppressWarnings("restricted")
     public static void callVoid(long address) {
         call("function at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address));
+    }
+
+    /** Calls a {@code void (*)(void *)} at {@code address} with {@code argument}: a destructor of loaded code. */
+    @SuppressWarnings("restricted")
+    public static void callVoid(long address, long argument) {
+        call("function at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address), argument);
     }
 
     /** Calls a {@code void *(*)(void)} at {@code address}, an IFUNC resolver, and returns its answer. */

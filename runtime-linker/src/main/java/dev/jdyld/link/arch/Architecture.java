@@ -113,4 +113,23 @@ public abstract class Architecture {
 
     /** Writes a thunk (running at {@code thunkAddress}) that enters the lazy entry with {@code id}. */
     public abstract void writeLazyThunk(MemorySegment text, long offset, long thunkAddress, int id, long entryAddress);
+
+    /** Bytes of the thread-exit entries ({@link #writeThreadExitCode}). */
+    public abstract int threadExitCodeSize();
+
+    /** Offset of the registration entry: {@code int (void (*dtor)(void *), void *obj, void *dso_symbol)}. */
+    public abstract int threadExitRegisterEntry();
+
+    /** Offset of the entry glibc runs at thread exit: {@code void (struct { void (*dtor)(void *); void *obj; } *r)}. */
+    public abstract int threadExitRunEntry();
+
+    /**
+     * Writes, at {@code offset} of {@code text} (position-independent), the entries of jdyld's
+     * thread-local destructor registration: each calls {@code jniGetCreatedJavaVms(NULL, 0, &n)} and
+     * goes on to its upcall ({@code registerUpcall}, {@code runUpcall}) while a JVM exists (n > 0);
+     * with none, registration tail-calls {@code cxaThreadAtexitImpl} with its arguments unchanged,
+     * and run calls {@code r->dtor(r->obj)} then tail-calls {@code free(r)}.
+     */
+    public abstract void writeThreadExitCode(MemorySegment text, long offset, long jniGetCreatedJavaVms,
+                                             long registerUpcall, long cxaThreadAtexitImpl, long runUpcall, long free);
 }

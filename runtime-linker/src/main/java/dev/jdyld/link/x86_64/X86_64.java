@@ -292,4 +292,25 @@ public final class X86_64 extends Architecture {
     public void writeLazyThunk(MemorySegment text, long offset, long thunkAddress, int id, long entryAddress) {
         X86_64LazyCallCode.writeThunk(text, offset, thunkAddress, id, entryAddress);
     }
+
+    @Override
+    public int threadExitCodeSize() {
+        return X86_64ThreadExitCode.SIZE;
+    }
+
+    @Override
+    public int threadExitRegisterEntry() {
+        return X86_64ThreadExitCode.REGISTER;
+    }
+
+    @Override
+    public int threadExitRunEntry() {
+        return X86_64ThreadExitCode.RUN;
+    }
+
+    @Override
+    public void writeThreadExitCode(MemorySegment text, long offset, long jniGetCreatedJavaVms, long registerUpcall,
+                                    long cxaThreadAtexitImpl, long runUpcall, long free) {
+        X86_64ThreadExitCode.write(text, offset, jniGetCreatedJavaVms, registerUpcall, cxaThreadAtexitImpl, runUpcall, free);
+    }
 }
