@@ -372,11 +372,27 @@ final class Lifecycle {
     }
 
     /**
-     * Last step of closing, outside the lock: exit handlers and destructors, plugins, then the
-     * memory, at once or, for a set a linker stub led to, when the last thread that may run its
-     * code is done with it.
+     * Last step of closing, outside the lock: the set's own hold on its memory goes, at once or, for
+     * a set a linker stub led to, when the last thread that may run its code is done with it. The
+     * memory, with the destructors and plugins before it ({@link #finish}), goes with the last hold.
      */
     private static void release(LoadedSet set) {
+        set.state = LoadedSet.State.CLOSED;
+        if (set.lifetime.wasReachedThroughStub()) {
+            Retirement.after(set.memory::release);
+        } else {
+            set.memory.release();
+        }
+    }
+
+    /**
+     * Runs a closed set's exit handlers and destructors, then tells the plugins, just before its
+     * memory goes: on the closing thread when nothing else holds the set, else on the thread that
+     * gives back the last hold, as glibc runs a module's destructors only when it really unloads it
+     * (not while {@code thread_local} destructors of it are pending, so that those still find the
+     * module's static objects alive).
+     */
+    static void finish(LoadedSet set) {
         try {
             if (set.initialized && set.dsoHandle != 0) {
                 ThreadCalls.current().enter(set.lifetime, "destructors");
@@ -386,15 +402,9 @@ final class Lifecycle {
                     ThreadCalls.current().exit();
                 }
             }
+        } finally {
             while (set.pluginsStarted > 0) {
                 set.plugins.get(--set.pluginsStarted).beforeClose(set);
-            }
-        } finally {
-            set.state = LoadedSet.State.CLOSED;
-            if (set.lifetime.wasReachedThroughStub()) {
-                Retirement.after(set.memory::release);
-            } else {
-                set.memory.release();
             }
         }
     }

@@ -63,6 +63,11 @@ public final class LoadedSet implements AutoCloseable {
     private final Set<SymbolBinding<LoadedSet>> boundStubs;
     /** Open sets bound to this one by address; guarded by the owner's lock. */
     private final Set<LoadedSet> boundBy = new LinkedHashSet<>();
+    /**
+     * The memory of the sets it bound to by address, held from its close until its own memory goes:
+     * its destructors, deferred or retired, may still call them.
+     */
+    private final List<MemoryHolds> heldSets = new ArrayList<>();
     /** The inputs as read, while the set starts (for plugins); then dropped, not to keep their bytes. */
     volatile List<ObjectFile> objects;
     /** Load order, for closing dependents latest first. */
@@ -97,7 +102,7 @@ public final class LoadedSet implements AutoCloseable {
         this.objects = linked.objects();
         this.lifetime = new SetLifetime("set " + name);
         this.memory = owner.lifecycle.holdMemory(this::unmap);
-        ThreadExitDestructors.register(dsoHandle, memory, this);
+        ThreadExitDestructors.register(dsoHandle, memory, lifetime);
     }
 
     /** Registered in its scope: from now on it can be looked up, called and closed. Under the owner's lock. */
@@ -362,20 +367,33 @@ public final class LoadedSet implements AutoCloseable {
 
     /** Second step of closing, after its lifetime ended: unregistered, nothing reaches it by name. Under the lock. */
     void unregister() {
+        for (LoadedSet set : boundSets) {
+            if (set.memory.hold()) {
+                heldSets.add(set.memory);
+            }
+        }
         forgetBindings();
         scope.unregister(this);
         state = State.CLOSING;
     }
 
-    /** The memory goes back: once, when the last hold on it is given back. */
+    /**
+     * The memory goes back, destructors and plugins first: once, when the last hold on it is given
+     * back, then the holds it kept on the sets it bound to.
+     */
     private void unmap() {
         try {
-            ThreadExitDestructors.unregister(dsoHandle);
-            if (tls != null) {
-                tls.close();
+            try {
+                Lifecycle.finish(this);
+            } finally {
+                ThreadExitDestructors.unregister(dsoHandle);
+                if (tls != null) {
+                    tls.close();
+                }
+                slab.close();
             }
-            slab.close();
         } finally {
+            heldSets.forEach(MemoryHolds::release);
             owner.lifecycle.releaseMemory();
         }
     }

@@ -22,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Misuse of the API that used to crash or hang the JVM, one scenario per case, each in a child JVM
  * with a time limit so that a regression fails its test instead of ending the suite. A scenario
  * prints what happened, line by line; the test checks those lines and that the child ended cleanly.
+ * The third case, a set closed while a thread with a pending {@code thread_local} destructor of it
+ * lives, is {@link ThreadLocalDestructorTest}'s.
  */
 class ApiMisuseTest {
     static final FunctionDescriptor LONG_LONG = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG);

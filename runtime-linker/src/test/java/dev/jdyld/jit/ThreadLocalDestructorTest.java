@@ -157,6 +157,38 @@ class ThreadLocalDestructorTest {
         assertThat(lines).noneMatch(line -> line.startsWith("dtor"));
     }
 
+    /**
+     * glibc runs a module's static destructors only when it really unloads it, not while
+     * thread-local destructors of it are pending; and a closed set keeps the sets it bound to by
+     * address mapped until its own memory goes, since its deferred destructors may still use them.
+     */
+    @Test
+    void staticDestructorsWaitForPendingThreadLocalOnesAndTheSetsTheyUseStayMapped() {
+        Path base = dir.resolve("base.cpp");
+        Path user = dir.resolve("user.cpp");
+        Toolchain.write(base, """
+                #include <cstdio>
+                struct Base { ~Base() { std::printf("base static dtor\\n"); std::fflush(stdout); } } base_static;
+                extern "C" int base_value = 42;
+                """);
+        Toolchain.write(user, """
+                #include <cstdio>
+                extern "C" int base_value;
+                struct User { ~User() { std::printf("user static dtor\\n"); std::fflush(stdout); } } user_static;
+                struct D { ~D() { std::printf("thread_local dtor sees %d\\n", base_value); std::fflush(stdout); } };
+                thread_local D d;
+                extern "C" int use(int v) { (void) &d; return v; }
+                """);
+        for (Path source : List.of(base, user)) {
+            Toolchain.run(List.of("g++", "-c", "-O2", "-fPIC", source.toString(), "-o", source.toString().replace(".cpp", ".o")));
+        }
+        List<String> lines = ChildJvm.run(dir, LIMIT, ThreadLocalDestructorTest.class, "order",
+                dir.resolve("base.o").toString(), "gd").assertCleanExit().output().lines().toList();
+        assertThat(lines).containsSubsequence("both closed, nothing destroyed yet", "thread_local dtor sees 42",
+                "user static dtor", "base static dtor", "both unmapped");
+        assertThat(lines).filteredOn(line -> line.contains("dtor")).hasSize(3);
+    }
+
     // ---- the child's side: its Java threads are daemons, so that a failed check ends it at once ----
 
     private static final AtomicInteger DESTROYED = new AtomicInteger();
@@ -201,6 +233,7 @@ class ThreadLocalDestructorTest {
             case "no-pending" -> noPending(linker, object);
             case "exit" -> exit(linker, object, false);
             case "system-exit" -> exit(linker, object, true);
+            case "order" -> order(linker, object, object.resolveSibling("user.o"));
             default -> throw new IllegalArgumentException(args[0]);
         }
         linker.close();
@@ -240,6 +273,32 @@ class ThreadLocalDestructorTest {
         assertThat(permissionsAt(text)).as("the set's code").isIn("---p", "unmapped");
         assertTlsGone();
         say("unmapped");
+    }
+
+    private static void order(JitLinker linker, Path base, Path user) throws Throwable {
+        LoadedSet baseSet = linker.load(base);
+        LoadedSet userSet = linker.load(user);
+        MethodHandle use = userSet.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        long baseText = text(baseSet);
+        CountDownLatch used = new CountDownLatch(1);
+        Thread thread = Thread.ofPlatform().daemon().name("user").start(() -> {
+            try {
+                int ignored = (int) use.invokeExact(1);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            used.countDown();
+            awaitUninterruptibly(release);
+        });
+        awaitUninterruptibly(used);
+        userSet.close();
+        baseSet.close(); // no open set binds to it any more; the closed user set still holds its memory
+        assertThat(permissionsAt(baseText)).as("the base set's code").isEqualTo("r-xp");
+        say("both closed, nothing destroyed yet");
+        release.countDown();
+        thread.join();
+        await(() -> !permissionsAt(baseText).equals("r-xp"), "the base set's memory to go");
+        say("both unmapped");
     }
 
     private static void pthreads(JitLinker linker, Path object, boolean staticTls) throws Throwable {

@@ -60,8 +60,8 @@ public final class ThreadExitDestructors {
     private static final long RECORD_ID = 16;
     private static final long RECORD_SIZE = 24;
 
-    /** A set's memory holds, the lifetime its destructors run under (null: none), and what to call it in messages. */
-    private record Registered(MemoryHolds holds, SetLifetime lifetime, Object owner) {}
+    /** A set's memory holds, and the lifetime its destructors run under (which names the set). */
+    private record Registered(MemoryHolds holds, SetLifetime lifetime) {}
 
     private ThreadExitDestructors() {}
 
@@ -112,18 +112,7 @@ public final class ThreadExitDestructors {
      */
     public static void register(long dsoHandle, MemoryHolds holds, SetLifetime lifetime) {
         if (dsoHandle != 0) {
-            BY_DSO_HANDLE.put(dsoHandle, new Registered(holds, lifetime, lifetime.name()));
-        }
-    }
-
-    /**
-     * {@link #register(long, MemoryHolds, SetLifetime)} without the set's lifetime: destructors are
-     * recorded as calls into no set's lifetime. The thread still counts as inside loaded code while
-     * one runs (retirements wait for it), but a refused close's message does not list it.
-     */
-    public static void register(long dsoHandle, MemoryHolds holds, Object owner) {
-        if (dsoHandle != 0) {
-            BY_DSO_HANDLE.put(dsoHandle, new Registered(holds, null, owner));
+            BY_DSO_HANDLE.put(dsoHandle, new Registered(holds, lifetime));
         }
     }
 
@@ -228,7 +217,7 @@ public final class ThreadExitDestructors {
             unreported = calls.exit();
         }
         if (unreported != null) {
-            report("a thread_local destructor of " + set.owner() + " called a symbol that could not be made", unreported);
+            report("a thread_local destructor of " + set.lifetime().name() + " called a symbol that could not be made", unreported);
         }
     }
 
