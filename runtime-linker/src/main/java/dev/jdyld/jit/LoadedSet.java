@@ -38,10 +38,13 @@ import java.util.Set;
  * data references) cannot be closed while they are open; {@link #closeWithDependents()} closes
  * them first. A set that is still starting (plugins, constructors) cannot be closed.
  *
- * <p>Closing is immediate, its memory may outlive it: thread-local destructors its code registered
- * on threads still running keep it mapped until they have run, and a set that a linker stub led to
- * (a function of it was redefined, or called from another set) is retired until every call entered
- * through jdyld that was running when it closed has returned, as C code may still be in it.
+ * <p>Closing is immediate; its destructors and memory may outlive it: thread-local destructors its
+ * code registered on threads still running keep it until they have run, and a set that a linker
+ * stub led to (a function of it was redefined, or called from another set) is retired until every
+ * call entered through jdyld that was running when it closed has returned, as C code may still be
+ * in it. Its static destructors, exit handlers and plugins' {@link LinkPlugin#beforeClose} then run
+ * on the thread that gives back the last hold, and the memory goes; meanwhile it holds the memory
+ * of the sets it bound to by address.
  */
 public final class LoadedSet implements AutoCloseable {
     /** Where a set is in its life; changed under the owner's lock. */
@@ -321,9 +324,9 @@ public final class LoadedSet implements AutoCloseable {
     }
 
     /**
-     * Unregisters the set's symbols, runs its destructors, tells the plugins, and gives its memory
-     * back (see the class comment for when it is unmapped). Idempotent. No lock is held while its
-     * destructors and plugins run.
+     * Unregisters the set's symbols, then runs its destructors, tells the plugins and gives its memory
+     * back, at once or when nothing holds it any more (see the class comment). Idempotent. No lock is
+     * held while its destructors and plugins run.
      *
      * @throws IllegalStateException naming the set and the reason when a call runs in it (naming
      *         the calls and their threads), a segment of its data is in use by a running native
