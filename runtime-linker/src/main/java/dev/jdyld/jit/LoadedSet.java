@@ -212,7 +212,7 @@ public final class LoadedSet implements AutoCloseable {
         // one costs a cold start ~10 ms of method handle set-up.
         long main = address(entry);
         return CRuntime.runMain(main, argv, entry, () -> lifetime.enter(ThreadCalls.current(), entry, main),
-                () -> SetLifetime.exit(ThreadCalls.current()));
+                () -> ThreadCalls.current().exit());
     }
 
     /**

@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Downcall handles into loaded code whose every call is entered and left: {@code calls =
  * enter(context)} before the call (it records the call on the thread's {@link ThreadCalls} and
  * holds the set the call goes to, or throws), the call to the address it recorded, then
- * {@link SetLifetime#exit} whether the call returned or threw. When that hands back a failure that
+ * {@link ThreadCalls#exit} whether the call returned or threw. When that hands back a failure that
  * native code could not report (a lazy symbol that could not be materialized during the call), a
  * call that returned throws it.
  *
@@ -39,7 +39,7 @@ public final class GuardedCalls {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             RETHROW = lookup.findStatic(GuardedCalls.class, "rethrow", MethodType.methodType(void.class, Throwable.class, Throwable.class));
             ADDRESS = lookup.findStatic(GuardedCalls.class, "address", MethodType.methodType(MemorySegment.class, ThreadCalls.class));
-            EXIT = lookup.findStatic(SetLifetime.class, "exit", MethodType.methodType(Throwable.class, ThreadCalls.class));
+            EXIT = lookup.findVirtual(ThreadCalls.class, "exit", MethodType.methodType(Throwable.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

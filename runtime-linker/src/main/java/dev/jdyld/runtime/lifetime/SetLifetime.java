@@ -9,10 +9,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * call runs, and a call after closing throws {@link IllegalStateException} naming the set. That is
  * what binding the target to a shared FFM arena gives, but closing a shared arena makes every JVM
  * thread stop at a handshake (tens of microseconds), which would dominate loading and closing a
- * small set; here a call takes and gives back one count with an atomic update, as a shared arena's
- * acquire and release do, and closing is one compare-and-set. Every call is also recorded in the
- * thread's {@link ThreadCalls}, so that a refusal names the running calls and their threads, and
- * that count's atomic update is the fence that record needs.
+ * small set. Here a call is an entry in its thread's {@link ThreadCalls}, written by that thread
+ * only, and the set's state is read-mostly: a call enters (fenced) and checks the state; a close
+ * marks the state closing (fenced) and looks for entries into the set, refusing if it finds one. A
+ * call writes no memory that another thread's call writes, so threads calling one set do not
+ * contend.
  *
  * <p>Segments of the set's data do need a shared arena; {@link #arena()} makes it on first use, and
  * closing closes it too. Closing has an intermediate step, so that several sets close together or
@@ -22,11 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * runs on an open set or fails on a closed one.
  */
 public final class SetLifetime {
-    private static final int CLOSING = -1;
-    private static final int CLOSED = -2;
+    private static final int OPEN = 0;
+    private static final int CLOSING = 1;
+    private static final int CLOSED = 2;
 
-    /** Calls running (0 or more) while open; {@link #CLOSING} or {@link #CLOSED} after. */
-    private final AtomicInteger state = new AtomicInteger();
+    private final AtomicInteger state = new AtomicInteger(OPEN);
     /** What it is the lifetime of, for messages: {@code set NAME}. */
     private final String name;
     private volatile boolean reachedThroughStub;
@@ -40,29 +41,6 @@ public final class SetLifetime {
      */
     public SetLifetime(String name) {
         this.name = name;
-    }
-
-    /** Holds the set open for a call; throws {@link IllegalStateException} naming the set if it is closed. */
-    public void acquire() {
-        if (!tryAcquire()) {
-            throw new IllegalStateException(name + " is closed");
-        }
-    }
-
-    /** Holds the set open for a call, or returns false if it is closed. */
-    public boolean tryAcquire() {
-        while (true) {
-            int calls = state.get();
-            if (calls >= 0) {
-                if (state.compareAndSet(calls, calls + 1)) {
-                    return true;
-                }
-            } else if (calls == CLOSED) {
-                return false;
-            } else {
-                Thread.onSpinWait(); // closing: the closer decides in a moment
-            }
-        }
     }
 
     /** What it is the lifetime of ({@code set NAME}). */
@@ -80,14 +58,9 @@ public final class SetLifetime {
         return reachedThroughStub;
     }
 
-    /** Ends a hold taken with {@link #acquire()}. */
-    public void release() {
-        state.decrementAndGet();
-    }
-
     /**
      * The calling thread enters {@code target}, in the set, at {@code symbol}: the call is recorded
-     * on the thread and holds the set.
+     * on the thread, which holds the set.
      *
      * @param calls  the calling thread's record
      * @param symbol where the call enters, for messages
@@ -95,12 +68,18 @@ public final class SetLifetime {
      * @return whether the call was entered; false, with nothing recorded, when the lifetime is over
      */
     public boolean tryEnter(ThreadCalls calls, String symbol, long target) {
-        calls.push(this, symbol, target);
-        if (tryAcquire()) { // an atomic update: the push is ordered before the call
-            return true;
+        calls.enter(this, symbol, target); // fenced: the state is read after the entry is visible
+        while (true) {
+            int now = state.get();
+            if (now == OPEN) {
+                return true;
+            }
+            if (now == CLOSED) {
+                calls.exit();
+                return false;
+            }
+            Thread.onSpinWait(); // closing: the closer finds this entry and reopens, or it decided before
         }
-        calls.pop();
-        return false;
     }
 
     /**
@@ -117,21 +96,6 @@ public final class SetLifetime {
     }
 
     /**
-     * The innermost call the thread entered with {@link #tryEnter} returned or threw: leaves it and
-     * gives back its hold of the set.
-     *
-     * @param calls the calling thread's record
-     * @return a failure native code left for the call (a lazy symbol it called could not be made), or null
-     */
-    public static Throwable exit(ThreadCalls calls) {
-        SetLifetime lifetime = calls.innermostLifetime();
-        Throwable failure = calls.pop();
-        lifetime.release(); // an atomic update: the pop is ordered before the check for retirements
-        calls.leftLoadedCode();
-        return failure;
-    }
-
-    /**
      * The set's shared arena, made on first use.
      *
      * @return the arena, open
@@ -140,14 +104,14 @@ public final class SetLifetime {
     public Arena arena() {
         while (true) {
             synchronized (this) {
-                int calls = state.get();
-                if (calls >= 0) {
+                int now = state.get();
+                if (now == OPEN) {
                     if (arena == null) {
                         arena = Arena.ofShared();
                     }
                     return arena;
                 }
-                if (calls == CLOSED) {
+                if (now == CLOSED) {
                     throw new IllegalStateException(name + " is closed");
                 }
             }
@@ -161,7 +125,17 @@ public final class SetLifetime {
      * @return whether the lifetime is now closing (or closed already)
      */
     public boolean beginClose() {
-        return state.compareAndSet(0, CLOSING) || state.get() == CLOSED;
+        if (state.get() == CLOSED) {
+            return true;
+        }
+        if (!state.compareAndSet(OPEN, CLOSING)) { // an atomic update: the entries are read after it
+            return false;
+        }
+        if (ThreadCalls.anyCallInto(this)) {
+            state.set(OPEN);
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -196,7 +170,7 @@ public final class SetLifetime {
             if (arena != null && !arena.scope().isAlive()) {
                 arena = null;
             }
-            state.set(0);
+            state.set(OPEN);
         }
     }
 

@@ -17,41 +17,46 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@linkplain Retirement retired} until they left), and whether a Java call is on this thread's
  * stack to take a failure that native code cannot (a lazy symbol that could not be materialized).
  *
- * <p>A thread's record is its own: only it writes its entries. {@link #generation} is odd while
- * the thread is inside an outermost call. A thread that enters after a closer re-pointed a stub
- * must reach the new code, and one that entered before must be seen by the closer's snapshot, so
- * the generation's store must be ordered before the call loads any stub slot: a handle's call takes
- * its set's count with an atomic update right after {@link #push} (a full fence), and entries that
- * hold no count use {@link #enter}, which fences itself. Leaving is ordered the same way before
- * the check for retirements that wait for this thread.
+ * <p>A thread's record is its own: only it writes its entries, and a call writes nothing another
+ * thread writes: a set is held by the entries that name it, found by a closer's scan, not by a
+ * shared count (whose cache line two threads calling one set would pass back and forth at every
+ * call). Entering is fenced after the entry is written, and the call then reads the set's state;
+ * closing marks the state, fenced, then scans the entries: so of a call and a close that race,
+ * at least one sees the other (a call sees the close and does not start, or the close sees the call
+ * and is refused). {@link #shared}'s generation is odd while the thread is inside an outermost call,
+ * for {@linkplain Retirement retirements}; it is written before the fence, so a thread that enters
+ * after a closer re-pointed a stub reaches the new code and one that entered before is in the
+ * closer's snapshot, and leaving an outermost call is fenced before the check for retirements
+ * that wait for this thread.
  */
 public final class ThreadCalls {
     private static final ThreadLocal<ThreadCalls> CURRENT = ThreadLocal.withInitial(ThreadCalls::register);
     /** Every thread that ever entered a call, until it is seen dead outside of one. */
     private static final Set<ThreadCalls> ALL = ConcurrentHashMap.newKeySet();
-    private static final VarHandle GENERATION;
-    private static final VarHandle DEPTH;
-
-    static {
-        try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            GENERATION = lookup.findVarHandle(ThreadCalls.class, "generation", long.class);
-            DEPTH = lookup.findVarHandle(ThreadCalls.class, "depth", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final VarHandle SHARED = MethodHandles.arrayElementVarHandle(long[].class);
+    /**
+     * Where the two words other threads read lie in {@link #shared}: the middle of a 128-byte array,
+     * so that no other thread's record shares their cache line (records of threads are allocated
+     * side by side, and every call writes these words: false sharing made two threads' calls 40%
+     * slower).
+     */
+    private static final int GENERATION = 7;
+    private static final int DEPTH = 8;
 
     private final Thread thread;
-    /** Odd while inside an outermost call; written by this thread only, read by closers (acquire). */
-    private long generation;
+    /**
+     * At {@link #GENERATION}: odd while inside an outermost call; at {@link #DEPTH}: the entries in
+     * use. Written by this thread only (release); read by closers and by other threads' messages.
+     */
+    private final long[] shared = new long[16];
     private SetLifetime[] lifetimes = new SetLifetime[8];
     private String[] symbols = new String[8];
     private long[] targets = new long[8];
     /** Per depth: the enclosing call's failure, put back when the call at that depth returns. */
     private Throwable[] outerFailures = new Throwable[8];
-    /** Entries in use; written by this thread only (release), read racily by other threads' messages. */
+    /** Entries in use, as this thread knows it; the copy others read is {@link #shared}'s. */
     private int depth;
+    private long generation;
     /** The first failure native code could not report, for the innermost Java call to throw. */
     private Throwable failure;
 
@@ -72,10 +77,10 @@ public final class ThreadCalls {
 
     /**
      * The thread enters {@code target} in the set of {@code lifetime} at {@code symbol}; a failure
-     * recorded from now on belongs to this call until it returns. Not fenced: the caller's atomic
-     * update of the set's count, right after, orders it before the call.
+     * recorded from now on belongs to this call until it returns. Fenced: what the caller reads next
+     * (the set's state, a stub's slot) is read after the entry is visible to other threads.
      */
-    public void push(SetLifetime lifetime, String symbol, long target) {
+    public void enter(SetLifetime lifetime, String symbol, long target) {
         int d = depth;
         if (d == lifetimes.length) {
             lifetimes = Arrays.copyOf(lifetimes, d * 2);
@@ -89,32 +94,33 @@ public final class ThreadCalls {
         outerFailures[d] = failure;
         failure = null;
         if (d == 0) {
-            GENERATION.setRelease(this, generation + 1);
+            SHARED.setRelease(shared, GENERATION, ++generation);
         }
-        DEPTH.setRelease(this, d + 1);
+        depth = d + 1;
+        SHARED.setRelease(shared, DEPTH, (long) depth);
+        VarHandle.fullFence();
     }
 
     /**
      * The innermost call returned (or threw). Returns the failure native code left for it, or
-     * null, and puts back the enclosing call's. Not fenced: see {@link #leftLoadedCode()}.
+     * null, and puts back the enclosing call's. When the thread is out of loaded code then, runs
+     * (after a fence) the retirements that waited only for it and threads that have left.
      */
-    public Throwable pop() {
+    public Throwable exit() {
         int d = depth - 1;
         lifetimes[d] = null;
         symbols[d] = null;
         Throwable mine = failure;
         failure = outerFailures[d];
         outerFailures[d] = null;
-        DEPTH.setRelease(this, d);
+        depth = d;
+        SHARED.setRelease(shared, DEPTH, (long) d);
         if (d == 0) {
-            GENERATION.setRelease(this, generation + 1);
+            SHARED.setRelease(shared, GENERATION, ++generation);
+            VarHandle.fullFence();
+            Retirement.threadLeftLoadedCode();
         }
         return mine;
-    }
-
-    /** The lifetime of the innermost call. */
-    public SetLifetime innermostLifetime() {
-        return lifetimes[depth - 1];
     }
 
     /** The address the innermost call goes to. */
@@ -123,27 +129,11 @@ public final class ThreadCalls {
     }
 
     /**
-     * After {@link #pop} and an atomic update that orders it: when the thread is out of loaded code,
-     * runs the retirements that waited only for it and threads that have left.
+     * {@link #enter} for entries that are not calls through a handle (constructors, destructors):
+     * {@code what} names them in messages.
      */
-    public void leftLoadedCode() {
-        if (depth == 0) {
-            Retirement.threadLeftLoadedCode();
-        }
-    }
-
-    /** {@link #push} for entries that take no count of the set (constructors, destructors): fenced itself. */
-    public void enter(SetLifetime lifetime, String symbol) {
-        push(lifetime, symbol, 0);
-        VarHandle.fullFence();
-    }
-
-    /** Leaves an entry made with {@link #enter}; returns the failure native code left for it, or null. */
-    public Throwable exit() {
-        Throwable mine = pop();
-        VarHandle.fullFence();
-        leftLoadedCode();
-        return mine;
+    public void enter(SetLifetime lifetime, String what) {
+        enter(lifetime, what, 0);
     }
 
     /** Whether a Java call into loaded code is on this thread's stack. */
@@ -169,6 +159,20 @@ public final class ThreadCalls {
         return thread == Thread.currentThread();
     }
 
+    /** Whether any thread has an entry into the set of {@code lifetime}; read after a fence of the caller's. */
+    static boolean anyCallInto(SetLifetime lifetime) {
+        for (ThreadCalls record : ALL) {
+            int d = (int) (long) SHARED.getAcquire(record.shared, DEPTH);
+            SetLifetime[] stack = record.lifetimes; // read after the depth: a grown array was published before it
+            for (int i = 0; i < Math.min(d, stack.length); i++) {
+                if (stack[i] == lifetime) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /**
      * The calls running in the set of {@code lifetime} on every thread, for messages: {@code symbol}
      * on this thread, or {@code symbol} on thread {@code name}. A racy read of other threads' stacks:
@@ -179,7 +183,7 @@ public final class ThreadCalls {
         for (ThreadCalls record : ALL) {
             SetLifetime[] stack = record.lifetimes;
             String[] names = record.symbols;
-            int d = Math.min((int) DEPTH.getAcquire(record), Math.min(stack.length, names.length));
+            int d = (int) Math.min((long) SHARED.getAcquire(record.shared, DEPTH), Math.min(stack.length, names.length));
             for (int i = 0; i < d; i++) {
                 if (stack[i] == lifetime) {
                     calls.add(names[i] + (record.isCurrent() ? " on this thread" : " on thread " + record.thread.getName()));
@@ -193,7 +197,7 @@ public final class ThreadCalls {
     static List<Inside> inside() {
         List<Inside> inside = new ArrayList<>();
         for (ThreadCalls record : ALL) {
-            long g = (long) GENERATION.getVolatile(record);
+            long g = (long) SHARED.getVolatile(record.shared, GENERATION);
             if ((g & 1) != 0) {
                 inside.add(new Inside(record, g));
             } else if (!record.thread.isAlive()) {
@@ -207,7 +211,7 @@ public final class ThreadCalls {
     record Inside(ThreadCalls record, long generation) {
         /** Whether it has left that call since (or died: a thread cannot run code any more). */
         boolean left() {
-            return (long) GENERATION.getVolatile(record) != generation || !record.thread.isAlive();
+            return (long) SHARED.getVolatile(record.shared, GENERATION) != generation || !record.thread.isAlive();
         }
     }
 }
