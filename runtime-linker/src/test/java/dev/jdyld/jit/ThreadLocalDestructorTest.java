@@ -247,17 +247,7 @@ class ThreadLocalDestructorTest {
         assertThat(set.layout().threadLocal().staticTls()).isEqualTo(staticTls);
         MethodHandle use = set.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         long text = text(set);
-        CountDownLatch used = new CountDownLatch(1);
-        Thread thread = Thread.ofPlatform().daemon().name("user").start(() -> {
-            try {
-                int ignored = (int) use.invokeExact(1);
-            } catch (Throwable t) {
-                throw new AssertionError(t);
-            }
-            used.countDown();
-            awaitUninterruptibly(release);
-        });
-        awaitUninterruptibly(used);
+        Thread thread = useOnAJavaThread(use);
         say("used on a Java thread");
         assertThat(ThreadExitDestructors.pending()).isEqualTo(1);
         if (closeLinker) {
@@ -275,11 +265,8 @@ class ThreadLocalDestructorTest {
         say("unmapped");
     }
 
-    private static void order(JitLinker linker, Path base, Path user) throws Throwable {
-        LoadedSet baseSet = linker.load(base);
-        LoadedSet userSet = linker.load(user);
-        MethodHandle use = userSet.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        long baseText = text(baseSet);
+    /** Calls {@code use(1)} on a daemon thread that then waits for {@link #release}; returns when the call has. */
+    private static Thread useOnAJavaThread(MethodHandle use) {
         CountDownLatch used = new CountDownLatch(1);
         Thread thread = Thread.ofPlatform().daemon().name("user").start(() -> {
             try {
@@ -291,6 +278,15 @@ class ThreadLocalDestructorTest {
             awaitUninterruptibly(release);
         });
         awaitUninterruptibly(used);
+        return thread;
+    }
+
+    private static void order(JitLinker linker, Path base, Path user) throws Throwable {
+        LoadedSet baseSet = linker.load(base);
+        LoadedSet userSet = linker.load(user);
+        MethodHandle use = userSet.function("use", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        long baseText = text(baseSet);
+        Thread thread = useOnAJavaThread(use);
         userSet.close();
         baseSet.close(); // no open set binds to it any more; the closed user set still holds its memory
         assertThat(permissionsAt(baseText)).as("the base set's code").isEqualTo("r-xp");
