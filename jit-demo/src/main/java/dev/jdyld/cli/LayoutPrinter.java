@@ -13,6 +13,8 @@ final class LayoutPrinter {
         StringBuilder out = new StringBuilder();
         out.append(String.format("GOT entries: %d   stubs: %d   relocations: %d%n",
                 layout.gotEntries(), layout.stubs(), layout.relocations()));
+        out.append("Executable stack: ").append(layout.executableStack() == null ? "not needed"
+                : "needed (" + layout.executableStack() + ")").append(System.lineSeparator());
         out.append(String.format("%nGroup   Start              End                Size       Perm%n"));
         for (SetLayout.Group g : layout.groups()) {
             out.append(String.format("%-7s 0x%016x 0x%016x 0x%08x %s%n", g.name(), g.address(),
@@ -51,7 +53,8 @@ final class LayoutPrinter {
         StringBuilder out = new StringBuilder();
         out.append("{\n  \"gotEntries\": ").append(layout.gotEntries())
                 .append(",\n  \"stubs\": ").append(layout.stubs())
-                .append(",\n  \"relocations\": ").append(layout.relocations());
+                .append(",\n  \"relocations\": ").append(layout.relocations())
+                .append(",\n  \"executableStack\": ").append(layout.executableStack() == null ? "null" : quote(layout.executableStack()));
         SetLayout.ThreadLocalBlock tls = layout.threadLocal();
         if (tls != null) {
             out.append(",\n  \"threadLocal\": {\"static\": ").append(tls.staticTls())

@@ -66,6 +66,8 @@ final class LinkerOptions {
             builder.hostLibrary(library);
         }
         builder.relaxGot(!noRelax);
+        // As a native link does: a set that needs an executable stack gets one (run warns, as ld does).
+        builder.executableStack(true);
         if (gdb) {
             Main.needShutdownHooks(); // the interface's library is a temporary file, deleted at exit
             builder.plugin(dev.jdyld.jit.LinkPlugin.gdbJitInterface());

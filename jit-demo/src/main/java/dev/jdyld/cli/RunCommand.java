@@ -53,6 +53,10 @@ final class RunCommand extends Main.LoadingCommand {
         JitLinker linker = linkerOptions.builder().build();
         List<Path> files = files();
         LoadedSet set = linker.load(files);
+        if (set.layout().executableStack() != null) {
+            System.err.println("jdyld: warning: " + set.layout().executableStack()
+                    + "; the threads that run it get an executable stack");
+        }
         List<String> argv = new ArrayList<>();
         argv.add(positionals.get(0));
         argv.addAll(programArguments);

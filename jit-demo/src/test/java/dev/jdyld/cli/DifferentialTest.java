@@ -40,6 +40,9 @@ class DifferentialTest {
     static final List<String> TLS_MODES = List.of("-fPIC", "-fPIC -ftls-model=local-dynamic", "-fPIC -mtls-dialect=gnu2",
             "-fPIC -fno-plt", "-mcmodel=large -fPIC", "", "-fno-pic", "-fPIC -ftls-model=initial-exec");
 
+    /** gcc's default (PIE), explicit PIE and PIC, and non-PIC: for {@link TestPrograms#NESTED_FUNCTIONS}. */
+    static final List<String> NESTED_MODES = List.of("", "-fPIE", "-fPIC", "-fno-pic");
+
     /** Compiled and natively run once per (program, flags); shared by the test cases. */
     record Build(Path dir, Objects objects, Path nativeExe, Result nativeResult) {}
 
@@ -74,6 +77,9 @@ class DifferentialTest {
             }
             for (Program program : TestPrograms.ARCHIVES) {
                 cases.add(Arguments.of(program, opt, ""));
+            }
+            for (String pic : NESTED_MODES) {
+                cases.add(Arguments.of(TestPrograms.NESTED_FUNCTIONS, opt, pic));
             }
             for (Program program : TestPrograms.RUNTIME) {
                 for (String pic : List.of("", "-fPIC")) {

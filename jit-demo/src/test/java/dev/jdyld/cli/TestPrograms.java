@@ -84,6 +84,13 @@ final class TestPrograms {
             // gcc links libgcc_s by default; jdyld run searches it by default too (no --lib).
             new Program("unwind-backtrace", List.of(), List.of(), List.of(), false));
 
+    /**
+     * GNU C nested functions whose address is taken, one of them passed to another thread: the
+     * object's .note.GNU-stack asks for an executable stack, which the native link gives the whole
+     * process and jdyld the threads that run the set.
+     */
+    static final Program NESTED_FUNCTIONS = new Program("nested-functions", List.of(), List.of("pthread"), List.of(), false);
+
     private static final Path SYSTEM_LIBRARIES = Path.of("/usr/lib/x86_64-linux-gnu");
 
     /** Programs using Debian's static archives (installed by .ci/run from the -dev packages). */

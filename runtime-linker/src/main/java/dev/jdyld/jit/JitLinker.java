@@ -49,11 +49,13 @@ import java.util.function.Supplier;
  */
 public final class JitLinker implements AutoCloseable {
     final MemoryManager memory;
-    private final boolean ownsMemory;
+    final boolean ownsMemory;
     final boolean runInitializers;
     /** Calls between sets bind straight to their targets: no redirectable stubs, no {@code redefine}. */
     final boolean directCalls;
     final boolean relaxGot;
+    /** Sets whose code needs an executable stack may load; the threads that run them get one. */
+    final boolean executableStack;
     final Architecture arch = HostArchitecture.get();
     final HostSymbols host = new HostSymbols(arch.multiarchTriple());
     final List<LinkPlugin> plugins = new ArrayList<>();
@@ -67,7 +69,7 @@ public final class JitLinker implements AutoCloseable {
     /** Redirectable stubs and lazy calls. */
     final Redirections<LoadedSet> redirections;
     /** Held by calls that follow a name to a definition from Java: the upcall stubs live until it closes. */
-    final SetLifetime javaDefinitions = new SetLifetime("linker");
+    final SetLifetime javaDefinitions = new SetLifetime("linker", false);
     /** Loading and closing sets. */
     final Lifecycle lifecycle = new Lifecycle(this);
 
@@ -76,6 +78,7 @@ public final class JitLinker implements AutoCloseable {
         this.runInitializers = builder.runInitializers;
         this.directCalls = builder.directCalls;
         this.relaxGot = builder.relaxGot;
+        this.executableStack = builder.executableStack;
         if (runInitializers) {
             plugins.add(new UnwindRegistration());
         }
@@ -273,32 +276,6 @@ public final class JitLinker implements AutoCloseable {
         return scopes.values().stream().flatMap(scope -> scope.sets().stream()).toList();
     }
 
-    /** The last hold on the linker's memory went: stubs, plugins, upcalls of Java definitions, the memory manager. */
-    void releaseLinker() {
-        redirections.close();
-        try {
-            for (LinkPlugin plugin : plugins) {
-                if (plugin instanceof AutoCloseable closeable) { // e.g. a jitdump file: its closing record
-                    try {
-                        closeable.close();
-                    } catch (Exception e) {
-                        throw new LinkException(Location.NONE, "closing plugin " + plugin + " failed: " + e.getMessage(), e);
-                    }
-                }
-            }
-        } finally {
-            if (definitions.scope().isAlive()) {
-                definitions.close();
-            }
-            synchronized (this) {
-                definedData.clear();
-            }
-            if (ownsMemory) {
-                memory.close();
-            }
-        }
-    }
-
     /**
      * Options for a {@link JitLinker}; {@link JitLinker#builder()} makes one.
      */
@@ -310,6 +287,7 @@ public final class JitLinker implements AutoCloseable {
         private boolean runInitializers = true;
         private boolean directCalls;
         private boolean relaxGot = true;
+        private boolean executableStack;
         private Consumer<LinkException> lazyFailures = failure -> System.err.println("jdyld: " + failure.getMessage());
 
         private Builder() {}
@@ -377,6 +355,30 @@ public final class JitLinker implements AutoCloseable {
          */
         public Builder relaxGot(boolean relax) {
             this.relaxGot = relax;
+            return this;
+        }
+
+        /**
+         * Whether sets whose code needs an executable stack may load (default false: such a load
+         * fails with a {@link LinkException} naming the object and why). An object asks for one with
+         * an executable {@code .note.GNU-stack} section (gcc emits it for a GNU C nested function
+         * whose address is taken, called through a trampoline written on the stack), or by having no
+         * such section at all (as GNU ld reads it; hand-written assembly often has none).
+         *
+         * <p>With {@code true}, every thread that runs such a set's code gets an executable stack
+         * for the rest of its life: the thread {@link LoadedSet#runMain} makes, Java threads when
+         * they first call into the set (or load it: its constructors run on the loading thread), and
+         * threads the set's code starts with {@code pthread_create}. That is the security cost an
+         * executable {@code PT_GNU_STACK} has for a native program, for those threads only: a stack
+         * buffer overflow on them can run injected code. Other threads, the JVM's included, keep
+         * stacks that are not executable. {@link SetLayout#executableStack()} says whether and why a
+         * set needs one.
+         *
+         * @param allow whether sets that need an executable stack may load
+         * @return this builder
+         */
+        public Builder executableStack(boolean allow) {
+            this.executableStack = allow;
             return this;
         }
 

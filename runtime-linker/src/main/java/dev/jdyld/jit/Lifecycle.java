@@ -11,6 +11,7 @@ import dev.jdyld.runtime.lifetime.MemoryHolds;
 import dev.jdyld.runtime.lifetime.Retirement;
 import dev.jdyld.runtime.lifetime.SetLifetime;
 import dev.jdyld.runtime.lifetime.ThreadCalls;
+import dev.jdyld.runtime.support.FaultReports;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ final class Lifecycle {
 
     Lifecycle(JitLinker linker) {
         this.linker = linker;
-        this.memoryHolds = new MemoryHolds(linker::releaseLinker);
+        this.memoryHolds = new MemoryHolds(this::releaseLinker);
     }
 
     void checkOpen() {
@@ -108,7 +109,8 @@ final class Lifecycle {
         boolean registered = false;
         // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
         try (Arena writing = Arena.ofConfined()) {
-            LinkedSet linked = new SetLinker(linker.arch, linker.memory, linker.host, bound, writing, linker.relaxGot).link(inputs);
+            LinkedSet linked = new SetLinker(linker.arch, linker.memory, linker.host, bound, writing, linker.relaxGot,
+                    linker.executableStack).link(inputs);
             set = new LoadedSet(linker, scope, linked, List.copyOf(linker.plugins), bound.direct, bound.redirected, sequence);
             synchronized (linker) {
                 checkOpen();
@@ -158,6 +160,32 @@ final class Lifecycle {
             throw new LinkException(Location.file(set.name()).symbol(symbol), "the materializer's objects do not define it");
         }
         return set;
+    }
+
+    /** The last hold on the linker's memory went: stubs, plugins, upcalls of Java definitions, the memory manager. */
+    private void releaseLinker() {
+        linker.redirections.close();
+        try {
+            for (LinkPlugin plugin : linker.plugins) {
+                if (plugin instanceof AutoCloseable closeable) { // e.g. a jitdump file: its closing record
+                    try {
+                        closeable.close();
+                    } catch (Exception e) {
+                        throw new LinkException(Location.NONE, "closing plugin " + plugin + " failed: " + e.getMessage(), e);
+                    }
+                }
+            }
+        } finally {
+            if (linker.definitions.scope().isAlive()) {
+                linker.definitions.close();
+            }
+            synchronized (linker) {
+                linker.definedData.clear();
+            }
+            if (linker.ownsMemory) {
+                linker.memory.close();
+            }
+        }
     }
 
     /** {@link JitLinker#close()}. */
@@ -217,7 +245,7 @@ final class Lifecycle {
         Set<LoadedSet> closingSets = new LinkedHashSet<>();
         for (LoadedSet set : sets) {
             if (!set.closing()) {
-                closingSets.addAll(withDependents ? withDependents(set) : List.of(set));
+                closingSets.addAll(withDependents ? set.withDependents() : List.of(set));
             }
         }
         List<LoadedSet> group = closingSets.stream().sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList();
@@ -249,19 +277,6 @@ final class Lifecycle {
         lifetimes.forEach(SetLifetime::commitClose);
         group.forEach(LoadedSet::unregister);
         return group;
-    }
-
-    /** The set and every open set that binds to it, transitively. Caller holds the lock. */
-    private static Set<LoadedSet> withDependents(LoadedSet root) {
-        Set<LoadedSet> closure = new LinkedHashSet<>();
-        List<LoadedSet> work = new ArrayList<>(List.of(root));
-        while (!work.isEmpty()) {
-            LoadedSet set = work.removeLast();
-            if (closure.add(set)) {
-                work.addAll(set.dependents());
-            }
-        }
-        return closure;
     }
 
     /** Destructors, plugins and memory of closed sets, latest first, outside the lock; every set, whatever fails. */
@@ -304,6 +319,8 @@ final class Lifecycle {
             }
             LoadStage.FINALIZE.reached();
             set.slab.finalizePermissions();
+            set.faultReport = FaultReports.register(set.name, set.slab.address(PermissionGroup.TEXT),
+                    set.slab.length(PermissionGroup.TEXT), set.layout.symbols());
             for (LinkPlugin plugin : set.plugins) {
                 plugin.afterFinalize(set);
                 set.pluginsStarted++;
@@ -332,6 +349,9 @@ final class Lifecycle {
      */
     private static void initialize(LoadedSet set) {
         set.initialized = true;
+        if (set.layout.executableStack() != null) {
+            ThreadCalls.current().needExecutableStack("set " + set.name);
+        }
         ThreadCalls.current().enter(set.lifetime, "constructors");
         try {
             for (Initializers.Ifunc ifunc : set.initializers.ifuncs()) {

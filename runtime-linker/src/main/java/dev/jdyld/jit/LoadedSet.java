@@ -12,6 +12,7 @@ import dev.jdyld.runtime.lifetime.MemoryHolds;
 import dev.jdyld.runtime.lifetime.SetLifetime;
 import dev.jdyld.runtime.lifetime.ThreadCalls;
 import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
+import dev.jdyld.runtime.support.FaultReports;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -83,6 +84,8 @@ public final class LoadedSet implements AutoCloseable {
     int pins;
     /** How many plugins saw afterFinalize: those get beforeClose. */
     int pluginsStarted;
+    /** The set's code as fault reports know it, from when its permissions are final; 0 before. */
+    long faultReport;
     boolean initialized;
     volatile State state = State.STARTING;
 
@@ -103,7 +106,7 @@ public final class LoadedSet implements AutoCloseable {
         this.plugins = plugins;
         this.name = linked.name();
         this.objects = linked.objects();
-        this.lifetime = new SetLifetime("set " + name);
+        this.lifetime = new SetLifetime("set " + name, layout.executableStack() != null);
         this.memory = owner.lifecycle.holdMemory(this::unmap);
         ThreadExitDestructors.register(dsoHandle, memory, lifetime);
     }
@@ -348,6 +351,19 @@ public final class LoadedSet implements AutoCloseable {
         owner.lifecycle.close(List.of(this), true);
     }
 
+    /** The set and every open set that binds to it, transitively. Caller holds the lock. */
+    Set<LoadedSet> withDependents() {
+        Set<LoadedSet> closure = new LinkedHashSet<>();
+        List<LoadedSet> work = new ArrayList<>(List.of(this));
+        while (!work.isEmpty()) {
+            LoadedSet set = work.removeLast();
+            if (closure.add(set)) {
+                work.addAll(set.dependents());
+            }
+        }
+        return closure;
+    }
+
     /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. Under the lock. */
     List<LoadedSet> dependents() {
         Set<LoadedSet> dependents = new LinkedHashSet<>(boundBy);
@@ -389,6 +405,7 @@ public final class LoadedSet implements AutoCloseable {
             try {
                 Lifecycle.finish(this);
             } finally {
+                FaultReports.unregister(faultReport);
                 ThreadExitDestructors.unregister(dsoHandle);
                 if (tls != null) {
                     tls.close();

@@ -15,9 +15,12 @@ import java.util.List;
  * @param symbols     the set's functions and data objects (local ones too), its stubs and its GOT
  *                    slots of named symbols, in address order: what a disassembler or profiler names
  * @param threadLocal the set's thread-local block, or null when the set has no thread-local storage
+ * @param executableStack why the set needs an executable stack ({@code OBJECT: reason}, from its
+ *                    {@code .note.GNU-stack} as GNU ld reads it), or null when it needs none
  */
 public record SetLayout(List<Group> groups, List<Section> sections, int gotEntries, int stubs, long relocations,
-                        List<Member> members, List<Symbol> symbols, ThreadLocalBlock threadLocal) {
+                        List<Member> members, List<Symbol> symbols, ThreadLocalBlock threadLocal,
+                        String executableStack) {
     /**
      * Copies the lists: a layout never changes.
      */

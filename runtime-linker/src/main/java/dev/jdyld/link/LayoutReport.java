@@ -21,7 +21,8 @@ final class LayoutReport {
 
     private LayoutReport() {}
 
-    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled, ThreadLocalStorage tls) {
+    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled, ThreadLocalStorage tls,
+                              String executableStack) {
         SetPlan plan = image.plan;
         Slab slab = image.slab;
         List<SetLayout.Group> groups = new ArrayList<>();
@@ -63,7 +64,8 @@ final class LayoutReport {
                 .map(p -> new SetLayout.Member(p.archive(), p.member(), p.symbol())).toList();
         SetLayout.ThreadLocalBlock block = tls == null ? null : new SetLayout.ThreadLocalBlock(tls.isStatic(),
                 tls.blockSize(), plan.tls.templateSize(), plan.tls.alignment(), tls.threadPointerOffset());
-        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members, symbols(image), block);
+        return new SetLayout(groups, sections, gotEntries, stubs, plan.relocationCount, members, symbols(image), block,
+                executableStack);
     }
 
     /** Named ranges: every loaded function and data symbol, then stubs and GOT slots by target name. */

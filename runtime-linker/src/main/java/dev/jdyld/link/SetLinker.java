@@ -1,6 +1,7 @@
 package dev.jdyld.link;
 
 import dev.jdyld.elf.ElfObject;
+import dev.jdyld.elf.GnuStackNote;
 import dev.jdyld.jit.LinkException;
 import dev.jdyld.jit.Location;
 import dev.jdyld.jit.ObjectFile;
@@ -60,27 +61,41 @@ public final class SetLinker {
     private final EarlierSets earlier;
     private final Arena arena;
     private final boolean relaxGot;
+    private final boolean executableStackAllowed;
 
     /**
      * A linker for one set; {@code arena} is the load's own (confined to the loading thread), which
      * the slab's segments belong to, so that they die with the load without a shared arena's close.
      * {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten to reach them directly.
+     * {@code executableStackAllowed}: whether a set that needs an executable stack may load.
      */
     public SetLinker(Architecture arch, MemoryManager memory, HostSymbols host, EarlierSets earlier, Arena arena,
-                     boolean relaxGot) {
+                     boolean relaxGot, boolean executableStackAllowed) {
         this.arch = arch;
         this.memory = memory;
         this.host = host;
         this.earlier = earlier;
         this.arena = arena;
         this.relaxGot = relaxGot;
+        this.executableStackAllowed = executableStackAllowed;
     }
 
     public LinkedSet link(List<ObjectFile> inputs) {
         LoadStage.PARSE.reached();
         InputSelection selection = new InputSelection(inputs, arch);
         List<ElfObject> objects = selection.objects;
+        GnuStackNote.Need executableStack = GnuStackNote.need(objects);
+        if (executableStack != null && !executableStackAllowed) {
+            throw new LinkException(executableStack.missing() ? Location.file(executableStack.object())
+                    : Location.file(executableStack.object()).section(".note.GNU-stack"), "needs an executable stack: "
+                    + executableStack.reason() + (executableStack.missing()
+                    ? "; give it an empty one (as --noexecstack, or .section .note.GNU-stack,\"\",@progbits), or load it"
+                    + " with JitLinker.builder().executableStack(true)"
+                    : ", as gcc marks code whose GNU C nested functions write trampolines on the stack; load it with"
+                    + " JitLinker.builder().executableStack(true), or compile without nested functions whose address is taken"));
+        }
         SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier));
+        symbols.executableStack = executableStack != null;
         symbols.resolve(earlier, host);
         LoadStage.PLAN.reached();
         SetPlan plan = SetPlan.make(arch, symbols, true, relaxGot);
@@ -111,7 +126,8 @@ public final class SetLinker {
             writeStubs(image);
             LoadStage.RELOCATE.reached();
             applyRelocations(image, tls, plan.staticTls ? Sections.OTHERS : Sections.ALL);
-            return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled, tls),
+            return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled, tls,
+                    executableStack == null ? null : executableStack.toString()),
                     image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects),
                     inputsAsRead(objects));
         } catch (Throwable t) {

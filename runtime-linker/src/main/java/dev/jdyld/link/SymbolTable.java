@@ -5,6 +5,7 @@ import dev.jdyld.jit.DuplicateSymbolException;
 import dev.jdyld.jit.UnresolvedSymbolException;
 import dev.jdyld.runtime.Demangler;
 import dev.jdyld.runtime.HostSymbols;
+import dev.jdyld.runtime.support.ExecutableStacks;
 import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
 
 import java.util.ArrayList;
@@ -37,6 +38,11 @@ final class SymbolTable {
      * these names.
      */
     static final java.util.Set<String> THREAD_ATEXIT = java.util.Set.of("__cxa_thread_atexit", "__cxa_thread_atexit_impl");
+    /**
+     * In a set that needs an executable stack, threads it starts need one too: its
+     * {@code pthread_create} is jdyld's, which makes the new thread's stack executable first.
+     */
+    static final String PTHREAD_CREATE = "pthread_create";
 
     final List<ElfObject> objects;
     final ComdatGroups comdat;
@@ -50,6 +56,9 @@ final class SymbolTable {
         this.comdat = comdat;
         this.globalOf = new int[objects.size()][];
     }
+
+    /** Whether the set needs an executable stack: its {@code pthread_create} is then jdyld's. */
+    boolean executableStack;
 
     void resolve(EarlierSets earlier, HostSymbols host) {
         collectDefinitions();
@@ -137,6 +146,11 @@ final class SymbolTable {
             if (THREAD_ATEXIT.contains(global.name)) {
                 global.kind = GlobalSymbol.Kind.HOST;
                 global.address = ThreadExitDestructors.registrationAddress();
+                continue;
+            }
+            if (executableStack && global.name.equals(PTHREAD_CREATE)) {
+                global.kind = GlobalSymbol.Kind.HOST;
+                global.address = ExecutableStacks.pthreadCreateAddress();
                 continue;
             }
             long address = earlier.find(global.name);

@@ -1,6 +1,7 @@
 package dev.jdyld.runtime;
 
 import dev.jdyld.jit.LinkException;
+import dev.jdyld.runtime.support.FaultReports;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -75,6 +76,7 @@ public final class CRuntime {
                     vector.setAtIndex(JAVA_LONG, i, Native.nulTerminated(arguments, argv.get(i)).address());
                 }
                 vector.setAtIndex(JAVA_LONG, argv.size(), 0L);
+                FaultReports.alternateStackForThisThread(); // a stack overflow in main is reported too
                 enter.run();
                 Throwable lazyFailure;
                 try {

@@ -27,12 +27,15 @@ public final class Toolchain {
         return o;
     }
 
-    /** Assembles x86-64 assembly to an object in {@code dir}. */
+    /**
+     * Assembles x86-64 assembly to an object in {@code dir}, marked as needing no executable stack
+     * ({@code --noexecstack}: the empty {@code .note.GNU-stack} gcc emits), as gcc's output is.
+     */
     public static Path assemble(Path dir, String name, String source) {
         Path s = dir.resolve(name + ".s");
         Path o = dir.resolve(name + ".o");
         write(s, source);
-        run(List.of("as", s.toString(), "-o", o.toString()));
+        run(List.of("as", "--noexecstack", s.toString(), "-o", o.toString()));
         return o;
     }
 

@@ -11,9 +11,9 @@ import java.util.Map;
 
 /**
  * Writes a relocatable x86-64 ELF object in memory, as a JIT's back end would: {@code .text} and
- * {@code .rodata}, global function symbols, undefined symbols for what the code calls, and
- * {@code .rela.text}. Enough for generated code; nothing here knows about jdyld, which loads the
- * bytes like any {@code .o}.
+ * {@code .rodata}, global function symbols, undefined symbols for what the code calls,
+ * {@code .rela.text}, and the note that it needs no executable stack. Enough for generated code;
+ * nothing here knows about jdyld, which loads the bytes like any {@code .o}.
  */
 public final class ObjectWriter {
     /** {@code S + A - P}, 32-bit signed. */
@@ -97,15 +97,18 @@ public final class ObjectWriter {
             rela.putLong(r.offset()).putLong(symbol << 32 | r.type()).putLong(r.addend());
         }
         StringTable sectionNames = new StringTable();
+        // The last section, an empty .note.GNU-stack without SHF_EXECINSTR, says the code needs no
+        // executable stack; without it a linker must assume it does, as GNU ld does.
         byte[][] contents = {text.toByteArray(), rodata.toByteArray(), rela.array(), symtab.array(),
-                strings.bytes(), null};
+                strings.bytes(), null, new byte[0]};
         int[] names = {sectionNames.add(".text"), sectionNames.add(".rodata"), sectionNames.add(".rela.text"),
-                sectionNames.add(".symtab"), sectionNames.add(".strtab"), sectionNames.add(".shstrtab")};
+                sectionNames.add(".symtab"), sectionNames.add(".strtab"), sectionNames.add(".shstrtab"),
+                sectionNames.add(".note.GNU-stack")};
         contents[5] = sectionNames.bytes();
         ByteArrayOutputStream file = new ByteArrayOutputStream();
         file.writeBytes(new byte[64]);
-        long[] offsets = new long[6];
-        for (int i = 0; i < 6; i++) {
+        long[] offsets = new long[7];
+        for (int i = 0; i < 7; i++) {
             while (file.size() % 16 != 0) {
                 file.write(0);
             }
@@ -116,12 +119,12 @@ public final class ObjectWriter {
             file.write(0);
         }
         long shoff = file.size();
-        ByteBuffer headers = buffer(64 * 7);
+        ByteBuffer headers = buffer(64 * 8);
         int[][] typeLinkInfo = {{SHT_PROGBITS, 0, 0}, {SHT_PROGBITS, 0, 0}, {SHT_RELA, 4, TEXT},
-                {SHT_SYMTAB, 5, firstGlobal}, {SHT_STRTAB, 0, 0}, {SHT_STRTAB, 0, 0}};
-        long[] flags = {0x6, 0x2, 0x40, 0, 0, 0};
-        long[] entsize = {0, 0, 24, 24, 0, 0};
-        for (int i = 0; i < 6; i++) {
+                {SHT_SYMTAB, 5, firstGlobal}, {SHT_STRTAB, 0, 0}, {SHT_STRTAB, 0, 0}, {SHT_PROGBITS, 0, 0}};
+        long[] flags = {0x6, 0x2, 0x40, 0, 0, 0, 0};
+        long[] entsize = {0, 0, 24, 24, 0, 0, 0};
+        for (int i = 0; i < 7; i++) {
             int h = 64 * (i + 1);
             headers.putInt(h, names[i]).putInt(h + 4, typeLinkInfo[i][0]).putLong(h + 8, flags[i])
                     .putLong(h + 24, offsets[i]).putLong(h + 32, contents[i].length).putInt(h + 40, typeLinkInfo[i][1])
@@ -133,7 +136,7 @@ public final class ObjectWriter {
         ByteBuffer header = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         header.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0});
         header.putShort(16, (short) 1).putShort(18, (short) 62).putInt(20, 1).putLong(40, shoff)
-                .putShort(52, (short) 64).putShort(58, (short) 64).putShort(60, (short) 7).putShort(62, (short) 6);
+                .putShort(52, (short) 64).putShort(58, (short) 64).putShort(60, (short) 8).putShort(62, (short) 6);
         return bytes;
     }
 

@@ -31,16 +31,20 @@ public final class SetLifetime {
     /** What it is the lifetime of, for messages: {@code set NAME}. */
     private final String name;
     private volatile boolean reachedThroughStub;
+    /** Whether the set's code needs an executable stack on every thread that runs it. */
+    private final boolean executableStack;
     /** Made on first use; guarded by this object's monitor. */
     private Arena arena;
 
     /**
      * An open lifetime.
      *
-     * @param name what it is the lifetime of, for messages ({@code set NAME})
+     * @param name            what it is the lifetime of, for messages ({@code set NAME})
+     * @param executableStack whether threads that call into the set need an executable stack
      */
-    public SetLifetime(String name) {
+    public SetLifetime(String name, boolean executableStack) {
         this.name = name;
+        this.executableStack = executableStack;
     }
 
     /** What it is the lifetime of ({@code set NAME}). */
@@ -68,6 +72,9 @@ public final class SetLifetime {
      * @return whether the call was entered; false, with nothing recorded, when the lifetime is over
      */
     public boolean tryEnter(ThreadCalls calls, String symbol, long target) {
+        if (executableStack) {
+            calls.needExecutableStack(name);
+        }
         calls.enter(this, symbol, target); // fenced: the state is read after the entry is visible
         while (true) {
             int now = state.get();

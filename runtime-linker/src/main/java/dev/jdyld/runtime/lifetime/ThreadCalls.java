@@ -1,5 +1,7 @@
 package dev.jdyld.runtime.lifetime;
 
+import dev.jdyld.runtime.support.ExecutableStacks;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -59,6 +61,8 @@ public final class ThreadCalls {
     private long generation;
     /** The first failure native code could not report, for the innermost Java call to throw. */
     private Throwable failure;
+    /** Whether the thread's stack was made executable (for code with GNU C nested functions). */
+    private boolean stackExecutable;
 
     private ThreadCalls(Thread thread) {
         this.thread = thread;
@@ -134,6 +138,17 @@ public final class ThreadCalls {
      */
     public void enter(SetLifetime lifetime, String what) {
         enter(lifetime, what, 0);
+    }
+
+    /**
+     * Makes the thread's stack executable, once, until the thread ends: it is about to run code of
+     * {@code what} that writes trampolines there.
+     */
+    public void needExecutableStack(String what) {
+        if (!stackExecutable) {
+            ExecutableStacks.makeThisThreadsExecutable(what);
+            stackExecutable = true;
+        }
     }
 
     /** Whether a Java call into loaded code is on this thread's stack. */

@@ -1,0 +1,97 @@
+package dev.jdyld.runtime.support;
+
+import dev.jdyld.jit.LinkException;
+import dev.jdyld.runtime.Native;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * jdyld's own native library ({@code src/main/c}, {@code jdyld_support.h}): built by the project's
+ * build for the machine's architecture into the jar, written into a memory file and opened from
+ * there on first use, so nothing is left on disk. Every function of it is bound here.
+ *
+ * <p>Its calls share the shape of the C library's in {@link Native} (six integer words in, one
+ * out, errno captured), whose stub the FFM runtime has generated already.
+ */
+final class SupportLibrary {
+    private static final String RESOURCE = "libjdyld-support-" + System.getProperty("os.arch") + ".so";
+    private static final MethodHandle SIX_WORDS = Linker.nativeLinker().downcallHandle(FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"));
+    private static final ThreadLocal<MemorySegment> CALL_STATE = ThreadLocal.withInitial(
+            () -> Arena.ofAuto().allocate(Linker.Option.captureStateLayout()));
+
+    private static final long HANDLE = open();
+    /* int jdyld_faults_install(void); */
+    static final long JDYLD_FAULTS_INSTALL = symbol("jdyld_faults_install");
+    /* long jdyld_faults_register(uintptr_t start, uintptr_t end, const void *table, size_t table_size, size_t count); */
+    static final long JDYLD_FAULTS_REGISTER = symbol("jdyld_faults_register");
+    /* void jdyld_faults_unregister(long id); */
+    static final long JDYLD_FAULTS_UNREGISTER = symbol("jdyld_faults_unregister");
+    /* int jdyld_faults_alternate_stack(void); */
+    static final long JDYLD_FAULTS_ALTERNATE_STACK = symbol("jdyld_faults_alternate_stack");
+    /* int jdyld_stack_make_executable(void); */
+    static final long JDYLD_STACK_MAKE_EXECUTABLE = symbol("jdyld_stack_make_executable");
+    /* int jdyld_pthread_create_executable_stack(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *); */
+    static final long JDYLD_PTHREAD_CREATE_EXECUTABLE_STACK = symbol("jdyld_pthread_create_executable_stack");
+
+    private SupportLibrary() {}
+
+    private static long open() {
+        byte[] bytes;
+        try (InputStream in = SupportLibrary.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new LinkException("jdyld's support library " + RESOURCE + " is not in the jar: this build has none"
+                        + " for the architecture " + System.getProperty("os.arch"));
+            }
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw new LinkException("cannot read jdyld's support library " + RESOURCE + ": " + e.getMessage(), e);
+        }
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment copy = arena.allocate(bytes.length);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, copy, 0, bytes.length);
+            fd = Native.memoryFile("jdyld-support", copy);
+        }
+        if (fd < 0) {
+            throw new LinkException("cannot make a memory file for jdyld's support library");
+        }
+        try {
+            long handle = Native.dlopen("/proc/self/fd/" + fd);
+            if (handle == 0) {
+                throw new LinkException("cannot open jdyld's support library: " + Native.dlerror());
+            }
+            return handle;
+        } finally {
+            Native.closeFile(fd); // the mapping stays
+        }
+    }
+
+    private static long symbol(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            long address = Native.dlsym(HANDLE, Native.nulTerminated(arena, name));
+            if (address == 0) {
+                throw new LinkException("jdyld's support library has no " + name + ": it is from another build");
+            }
+            return address;
+        }
+    }
+
+    /** Calls the library's function at {@code function} with up to four integer or pointer arguments. */
+    @SuppressWarnings("restricted")
+    static long call(String name, long function, long a, long b, long c, long d, long e) {
+        try {
+            return (long) SIX_WORDS.invokeExact(MemorySegment.ofAddress(function), CALL_STATE.get(), a, b, c, d, e, 0L);
+        } catch (Throwable t) {
+            throw new AssertionError("the downcall to " + name + " failed", t);
+        }
+    }
+}
