@@ -151,4 +151,24 @@ class CliRunTest {
         Result r = NativeToolchain.runJdyld(List.of(), List.of(obj), List.of(), dir);
         assertRun(r, dir, "main done\n[first][second]\n", 4);
     }
+
+    /**
+     * Non-PIC code that reads host data directly (a native link copies stderr into the program, a
+     * copy relocation) cannot be both below 2 GiB and near the C library: one line says what to do.
+     */
+    @Test
+    void nonPicCodeReadingHostDataIsRefusedWithWhatToDo() throws IOException {
+        Path dir = Files.createDirectories(workRoot.resolve("copy-relocation"));
+        Path c = Files.writeString(dir.resolve("err.c"), """
+                #include <stdio.h>
+                static int table[4] = {1, 2, 3, 4};
+                int main(void) { fprintf(stderr, "%d\\n", table[1]); return 0; }
+                """);
+        Path obj = NativeToolchain.compile(List.of(c), dir, List.of("-O2", "-fno-pic")).files().getFirst();
+        Result r = NativeToolchain.runJdyld(List.of(), List.of(obj), List.of(), dir);
+        assertThat(r.exitCode()).as(r::describe).isEqualTo(1);
+        assertThat(r.stderr().lines().toList()).as(r::describe).hasSize(1);
+        assertThat(r.stderr()).as(r::describe).contains("stderr").contains("no address satisfies both")
+                .endsWith("recompile with -fPIE or -fPIC (gcc's default is -fPIE)\n");
+    }
 }

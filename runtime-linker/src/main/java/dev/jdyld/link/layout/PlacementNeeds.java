@@ -37,7 +37,8 @@ public final class PlacementNeeds {
         if (low2GiB && nearReason != null && nearHigh >= 1L << 32) {
             throw new RelocationException(Location.NONE, "the set needs the low 2 GiB (" + lowReason + ") and must"
                     + " also reach host data near 0x" + Long.toHexString(nearHigh) + " (" + nearReason + "): no"
-                    + " address satisfies both; compile with -fPIC or -fPIE");
+                    + " address satisfies both (a native link copies such data into the program, which a loader that"
+                    + " starts after the C library cannot do safely); recompile with -fPIE or -fPIC (gcc's default is -fPIE)");
         }
         boolean near = nearHigh != Long.MIN_VALUE;
         return new Placement(low2GiB, near ? nearLow : 0, near ? nearHigh : 0, reach);
