@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * copies the object's TLS image into it in every running thread, and into every thread created
  * later. So a set's block becomes such an object: {@link ElfImages#staticTlsModule} writes a shared
  * object holding the block (template and size) into a memory-only file, and {@code dlopen} of
- * {@code /proc/self/fd/N} places it and reports the offset through a {@code TPOFF64} relocation of
+ * {@code /proc/PID/fd/N} places it and reports the offset through a {@code TPOFF64} relocation of
  * the object's one data word. The data then lives in glibc's own blocks, so {@code fork},
  * {@code pthread_create} and thread exit need nothing from jdyld; closing the set {@code dlclose}s
  * the object, which returns its piece to the surplus when it is the last one taken.
@@ -91,8 +91,9 @@ public final class StaticTlsModule {
             throw new LinkException("cannot create a memory file for the set's static TLS module");
         }
         // The descriptor stays open while the module is loaded: dlopen finds an already loaded object
-        // by its name, and /proc/self/fd/N must not name a different file until this one is closed.
-        long handle = Native.dlopen("/proc/self/fd/" + fd, Native.RTLD_NOW);
+        // by its name, and /proc/PID/fd/N must not name a different file until this one is closed.
+        // Not /proc/self: a debugger reads the names of loaded objects in its own process.
+        long handle = Native.dlopen("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd, Native.RTLD_NOW);
         if (handle == 0) {
             Native.closeFile(fd);
             return null;

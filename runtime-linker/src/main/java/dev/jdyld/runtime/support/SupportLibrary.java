@@ -16,7 +16,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * jdyld's own native library ({@code src/main/c}, {@code jdyld_support.h}): built by the project's
  * build for the machine's architecture into the jar, written into a memory file and opened from
- * there on first use, so nothing is left on disk. Every function of it is bound here.
+ * there on first use, so nothing is left on disk (the file's descriptor stays open). Every function of it is bound here.
  *
  * <p>Its calls share the shape of the C library's in {@link Native} (six integer words in, one
  * out, errno captured), whose stub the FFM runtime has generated already.
@@ -64,15 +64,15 @@ final class SupportLibrary {
         if (fd < 0) {
             throw new LinkException("cannot make a memory file for jdyld's support library");
         }
-        try {
-            long handle = Native.dlopen("/proc/self/fd/" + fd);
-            if (handle == 0) {
-                throw new LinkException("cannot open jdyld's support library: " + Native.dlerror());
-            }
-            return handle;
-        } finally {
-            Native.closeFile(fd); // the mapping stays
+        // The descriptor stays open for the life of the process: the dynamic loader knows the library
+        // by this path, and would take a later memory file that got the same number for it. The path
+        // names this process, not "self": a debugger reads the library list's paths in its own.
+        long handle = Native.dlopen("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+        if (handle == 0) {
+            Native.closeFile(fd);
+            throw new LinkException("cannot open jdyld's support library: " + Native.dlerror());
         }
+        return handle;
     }
 
     private static long symbol(String name) {
