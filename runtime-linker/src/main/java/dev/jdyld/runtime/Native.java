@@ -377,6 +377,12 @@ public final class Native {
         call("function at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address), argument);
     }
 
+    /** Calls the C function at {@code address} (of jdyld's support library) with up to five integer arguments. */
+    @SuppressWarnings("restricted")
+    public static long callAt(String name, long address, long a, long b, long c, long d, long e) {
+        return call(name, MemorySegment.ofAddress(address), a, b, c, d, e, 0);
+    }
+
     /** Calls a {@code void *(*)(void)} at {@code address}, an IFUNC resolver, and returns its answer. */
     @SuppressWarnings("restricted")
     public static long callResolver(long address) {

@@ -6,28 +6,17 @@ import dev.jdyld.runtime.Native;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * jdyld's own native library ({@code src/main/c}, {@code jdyld_support.h}): built by the project's
  * build for the machine's architecture into the jar, written into a memory file and opened from
  * there on first use, so nothing is left on disk (the file's descriptor stays open). Every function of it is bound here.
  *
- * <p>Its calls share the shape of the C library's in {@link Native} (six integer words in, one
- * out, errno captured), whose stub the FFM runtime has generated already.
+ * <p>Its calls go through {@link Native}'s one call stub, as the C library's do.
  */
 final class SupportLibrary {
     private static final String RESOURCE = "libjdyld-support-" + System.getProperty("os.arch") + ".so";
-    private static final MethodHandle SIX_WORDS = Linker.nativeLinker().downcallHandle(FunctionDescriptor.of(JAVA_LONG,
-            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"));
-    private static final ThreadLocal<MemorySegment> CALL_STATE = ThreadLocal.withInitial(
-            () -> Arena.ofAuto().allocate(Linker.Option.captureStateLayout()));
-
     private static final long HANDLE = open();
     /* int jdyld_faults_install(void); */
     static final long JDYLD_FAULTS_INSTALL = symbol("jdyld_faults_install");
@@ -85,13 +74,8 @@ final class SupportLibrary {
         }
     }
 
-    /** Calls the library's function at {@code function} with up to four integer or pointer arguments. */
-    @SuppressWarnings("restricted")
+    /** Calls the library's function at {@code function} with up to five integer or pointer arguments. */
     static long call(String name, long function, long a, long b, long c, long d, long e) {
-        try {
-            return (long) SIX_WORDS.invokeExact(MemorySegment.ofAddress(function), CALL_STATE.get(), a, b, c, d, e, 0L);
-        } catch (Throwable t) {
-            throw new AssertionError("the downcall to " + name + " failed", t);
-        }
+        return Native.callAt(name, function, a, b, c, d, e);
     }
 }
