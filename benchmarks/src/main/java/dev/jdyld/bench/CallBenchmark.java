@@ -2,7 +2,7 @@ package dev.jdyld.bench;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.ObjectFile;
+import dev.jdyld.core.ObjectFile;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

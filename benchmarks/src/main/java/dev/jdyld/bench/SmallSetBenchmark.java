@@ -2,7 +2,7 @@ package dev.jdyld.bench;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.ObjectFile;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.WindowUsage;
 import org.openjdk.jmh.annotations.AuxCounters;

@@ -1,7 +1,7 @@
 package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 import dev.jdyld.jit.LoadedSet;
 
 import java.io.IOException;

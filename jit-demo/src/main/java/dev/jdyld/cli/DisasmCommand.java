@@ -2,7 +2,7 @@ package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.SetLayout;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import dev.jdyld.cli.jit.BrainfuckCompiler;
 import dev.jdyld.cli.jit.ObjectWriter;
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.ObjectFile;
+import dev.jdyld.core.ObjectFile;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -2,7 +2,7 @@ package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.WindowUsage;
 
 import java.nio.file.Path;

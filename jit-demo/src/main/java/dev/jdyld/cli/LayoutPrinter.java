@@ -1,6 +1,7 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.SetLayout;
+import dev.jdyld.jit.JitLinker;
 import dev.jdyld.memory.WindowUsage;
 
 import java.util.List;
@@ -32,7 +33,7 @@ final class LayoutPrinter {
                     tls.alignment()));
             if (tls.staticTls()) {
                 out.append(String.format("  at %%fs:0 - 0x%x in every thread; static TLS reserve left: %d bytes%n",
-                        -tls.threadPointerOffset(), SetLayout.ThreadLocalBlock.staticReserveLeft()));
+                        -tls.threadPointerOffset(), JitLinker.staticTlsReserveLeft()));
             }
         }
         if (!layout.members().isEmpty()) {
@@ -63,7 +64,7 @@ final class LayoutPrinter {
                     .append(", \"alignment\": ").append(tls.alignment())
                     .append(", \"threadPointerOffset\": ").append(tls.threadPointerOffset());
             if (tls.staticTls()) {
-                out.append(", \"staticReserveLeft\": ").append(SetLayout.ThreadLocalBlock.staticReserveLeft());
+                out.append(", \"staticReserveLeft\": ").append(JitLinker.staticTlsReserveLeft());
             }
             out.append('}');
         }

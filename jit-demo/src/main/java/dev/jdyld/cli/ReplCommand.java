@@ -1,6 +1,6 @@
 package dev.jdyld.cli;
 
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 import dev.jdyld.jit.LoadedSet;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;

@@ -1,9 +1,9 @@
 package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.ObjectFile;
+import dev.jdyld.core.ObjectFile;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.SetLayout;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;

@@ -1,8 +1,8 @@
 package dev.jdyld.elf;
 
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.MalformedObjectException;
-import dev.jdyld.jit.UnsupportedObjectException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.MalformedObjectException;
+import dev.jdyld.core.UnsupportedObjectException;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package dev.jdyld.elf;
 
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.UnsupportedObjectException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.UnsupportedObjectException;
 
 import static dev.jdyld.elf.Elf.*;
 

@@ -1,11 +1,14 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.DuplicateSymbolException;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.HostArchitecture;
 import dev.jdyld.link.Redirections;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.HostSymbols;
-import dev.jdyld.runtime.UnwindRegistration;
 import dev.jdyld.runtime.lifetime.SetLifetime;
 
 import java.lang.foreign.Arena;
@@ -237,6 +240,18 @@ public final class JitLinker implements AutoCloseable {
     public void addHostLibrary(String name) {
         checkOpen();
         host.addLibrary(name);
+    }
+
+    /**
+     * Bytes of static TLS the process has left now for sets with local- or initial-exec code: the
+     * largest block that would still fit (found by loading probes, about a millisecond). glibc
+     * fixes the reserve at process start; raise it with
+     * {@code GLIBC_TUNABLES=glibc.rtld.optional_static_tls=BYTES}.
+     *
+     * @return bytes left, a multiple of 16
+     */
+    public static long staticTlsReserveLeft() {
+        return dev.jdyld.runtime.StaticTlsModule.reserveLeft();
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SetLinker;
 import dev.jdyld.link.SymbolBinding;

@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.SetLayout;
+
 /**
  * Code that takes part in every load and close of a linker's sets, as ORC's
  * {@code ObjectLinkingLayer::Plugin}: registering unwind tables is one (built in, when the linker
@@ -20,7 +22,7 @@ public interface LinkPlugin {
      * @return the plugin, for {@link JitLinker.Builder#plugin}
      */
     static LinkPlugin perfMap() {
-        return new dev.jdyld.runtime.PerfMap(java.nio.file.Path.of("/tmp"));
+        return new PerfMap(java.nio.file.Path.of("/tmp"));
     }
 
     /**
@@ -32,7 +34,7 @@ public interface LinkPlugin {
      * @return the plugin, for {@link JitLinker.Builder#plugin}
      */
     static LinkPlugin jitdump(java.nio.file.Path directory) {
-        return new dev.jdyld.runtime.JitDump(directory);
+        return new JitDump(directory);
     }
 
     /**
@@ -43,7 +45,7 @@ public interface LinkPlugin {
      * @return the plugin, for {@link JitLinker.Builder#plugin}
      */
     static LinkPlugin gdbJitInterface() {
-        return new dev.jdyld.runtime.GdbJitInterface();
+        return new GdbJitInterface();
     }
 
     /**

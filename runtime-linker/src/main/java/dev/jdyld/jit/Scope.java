@@ -1,5 +1,9 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.DuplicateSymbolException;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.EarlierSets;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SymbolBinding;

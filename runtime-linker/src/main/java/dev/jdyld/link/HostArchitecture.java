@@ -1,6 +1,6 @@
 package dev.jdyld.link;
 
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.link.x86_64.X86_64;
 

@@ -3,10 +3,10 @@ package dev.jdyld.link;
 import dev.jdyld.elf.Archive;
 import dev.jdyld.elf.Elf;
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.ObjectFile;
-import dev.jdyld.jit.UnsupportedObjectException;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.UnsupportedObjectException;
 import dev.jdyld.link.arch.Architecture;
 
 import java.util.ArrayList;

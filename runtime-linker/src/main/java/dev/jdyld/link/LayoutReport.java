@@ -1,7 +1,7 @@
 package dev.jdyld.link;
 
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;

@@ -1,7 +1,7 @@
 package dev.jdyld.link;
 
-import dev.jdyld.jit.ObjectFile;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.ThreadLocalStorage;

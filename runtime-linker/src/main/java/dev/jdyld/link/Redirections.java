@@ -1,7 +1,7 @@
 package dev.jdyld.link;
 
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.Location;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.runtime.Indirections;

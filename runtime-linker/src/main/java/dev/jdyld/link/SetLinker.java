@@ -2,9 +2,9 @@ package dev.jdyld.link;
 
 import dev.jdyld.elf.ElfObject;
 import dev.jdyld.elf.GnuStackNote;
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.ObjectFile;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.link.arch.RelocationTarget;
 import dev.jdyld.link.arch.ResolvedSymbols;
@@ -94,7 +94,7 @@ public final class SetLinker {
                     : ", as gcc marks code whose GNU C nested functions write trampolines on the stack; load it with"
                     + " JitLinker.builder().executableStack(true), or compile without nested functions whose address is taken"));
         }
-        SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier));
+        SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier), arch);
         symbols.executableStack = executableStack != null;
         symbols.resolve(earlier, host);
         LoadStage.PLAN.reached();

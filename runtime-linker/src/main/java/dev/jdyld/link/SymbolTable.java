@@ -1,8 +1,9 @@
 package dev.jdyld.link;
 
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.DuplicateSymbolException;
-import dev.jdyld.jit.UnresolvedSymbolException;
+import dev.jdyld.link.arch.Architecture;
+import dev.jdyld.core.DuplicateSymbolException;
+import dev.jdyld.core.UnresolvedSymbolException;
 import dev.jdyld.runtime.Demangler;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.support.ExecutableStacks;
@@ -45,13 +46,15 @@ final class SymbolTable {
     static final String PTHREAD_CREATE = "pthread_create";
 
     final List<ElfObject> objects;
+    private final Architecture arch;
     final ComdatGroups comdat;
     final Map<String, GlobalSymbol> byName = new HashMap<>();
     final List<GlobalSymbol> globals = new ArrayList<>();
     /** Per object, per symbol index: the global's id, or -1 for a local symbol. */
     final int[][] globalOf;
 
-    SymbolTable(List<ElfObject> objects, ComdatGroups comdat) {
+    SymbolTable(List<ElfObject> objects, ComdatGroups comdat, Architecture arch) {
+        this.arch = arch;
         this.objects = objects;
         this.comdat = comdat;
         this.globalOf = new int[objects.size()][];
@@ -145,7 +148,7 @@ final class SymbolTable {
             }
             if (THREAD_ATEXIT.contains(global.name)) {
                 global.kind = GlobalSymbol.Kind.HOST;
-                global.address = ThreadExitDestructors.registrationAddress();
+                global.address = ThreadExitDestructors.registrationAddress(arch);
                 continue;
             }
             if (executableStack && global.name.equals(PTHREAD_CREATE)) {

@@ -1,6 +1,6 @@
 package dev.jdyld.runtime;
 
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.SetLayout;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -12,7 +12,7 @@ import java.util.List;
  * ELF files jdyld writes for other programs to read: the shared object that defines the GDB JIT
  * interface's symbols, and the symbol file a debugger reads for one loaded set.
  */
-final class ElfImages {
+public final class ElfImages {
     private ElfImages() {}
 
     private static final int PAGE = 0x1000;
@@ -28,7 +28,7 @@ final class ElfImages {
      * separate pages (never writable and executable), a SysV hash table for {@code dlsym}, section
      * headers for gdb.
      */
-    static byte[] jitDebugLibrary() {
+    public static byte[] jitDebugLibrary() {
         String dynstr = "\0__jit_debug_register_code\0__jit_debug_descriptor\0.shstrtab\0.hash\0.dynsym\0.dynstr\0"
                 + ".text\0.dynamic\0.data\0";
         int dynsym = 0x200, dynstrAt = 0x248, hash = 0x300, text = PAGE, dynamic = 2 * PAGE, data = 2 * PAGE + 0x100;
@@ -110,7 +110,7 @@ final class ElfImages {
      * {@code SHT_NOBITS} section per permission group at its address (gdb reads the code itself
      * from memory) and a symbol table.
      */
-    static byte[] symbolFile(SetLayout layout) {
+    public static byte[] symbolFile(SetLayout layout) {
         List<SetLayout.Group> groups = layout.groups();
         ByteArrayOutputStream strtab = new ByteArrayOutputStream();
         strtab.write(0);
@@ -165,7 +165,7 @@ final class ElfImages {
      * {@code .debug_*} sections itself, from the object's relocations and those addresses, and
      * reads code and data from memory. Null when the object has no {@code .debug_info}.
      */
-    static byte[] debugObject(dev.jdyld.jit.ObjectFile object, List<SetLayout.Section> sections) {
+    public static byte[] debugObject(dev.jdyld.core.ObjectFile object, List<SetLayout.Section> sections) {
         byte[] bytes = object.bytes();
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 64) {

@@ -1,7 +1,7 @@
 package dev.jdyld.runtime;
 
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.Location;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,6 +1,6 @@
 package dev.jdyld.runtime;
 
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

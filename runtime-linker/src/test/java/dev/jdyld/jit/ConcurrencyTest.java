@@ -1,8 +1,8 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.memory.WindowUsage;
 import dev.jdyld.runtime.ThreadLocalStorage;
-import dev.jdyld.runtime.UnwindRegistration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.memory.MemoryMaps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,12 +1,13 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.Native;
 import dev.jdyld.runtime.ThreadLocalStorage;
-import dev.jdyld.runtime.UnwindRegistration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

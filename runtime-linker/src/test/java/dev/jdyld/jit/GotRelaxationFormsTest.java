@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.runtime.HostSymbols;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.ObjectFile;
 import dev.jdyld.elf.ElfObject;
 import dev.jdyld.memory.WindowUsage;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,8 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.MalformedObjectException;
+import dev.jdyld.core.SetLayout;
+import dev.jdyld.core.UnsupportedObjectException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.memory.MemoryMaps;
 import org.junit.jupiter.api.AfterEach;

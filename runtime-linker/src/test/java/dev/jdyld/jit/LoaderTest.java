@@ -1,5 +1,12 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.DuplicateSymbolException;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.MalformedObjectException;
+import dev.jdyld.core.RelocationException;
+import dev.jdyld.core.SetLayout;
+import dev.jdyld.core.UnresolvedSymbolException;
+import dev.jdyld.core.UnsupportedObjectException;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;

@@ -1,5 +1,10 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.MalformedObjectException;
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.SetLayout;
+import dev.jdyld.core.UnsupportedObjectException;
 import dev.jdyld.elf.Elf;
 import dev.jdyld.elf.ElfObject;
 import org.junit.jupiter.api.AfterEach;

@@ -1,10 +1,11 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;
 import dev.jdyld.runtime.ThreadLocalStorage;
-import dev.jdyld.runtime.UnwindRegistration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

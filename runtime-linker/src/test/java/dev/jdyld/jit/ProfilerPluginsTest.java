@@ -1,8 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.MemoryMaps;
-import dev.jdyld.runtime.JitDump;
-import dev.jdyld.runtime.PerfMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,8 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.DuplicateSymbolException;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.ObjectFile;
 import org.junit.jupiter.api.Test;
 
 import java.lang.invoke.MethodHandle;

@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.UnresolvedSymbolException;
 import org.junit.jupiter.api.Test;
 
 import java.lang.invoke.MethodHandles;

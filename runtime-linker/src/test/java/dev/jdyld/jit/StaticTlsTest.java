@@ -1,5 +1,7 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.StaticTlsModule;
@@ -174,10 +176,10 @@ class StaticTlsTest {
     @Test
     void closingGivesTheReserveBackAndRemovesTheModule() throws Throwable {
         Path object = compile("gcc", "counter", COUNTER, "-O2");
-        long reserve = SetLayout.ThreadLocalBlock.staticReserveLeft();
+        long reserve = JitLinker.staticTlsReserveLeft();
         try (JitLinker linker = JitLinker.create()) {
             LoadedSet set = linker.load(object);
-            assertThat(SetLayout.ThreadLocalBlock.staticReserveLeft()).as("20 bytes, measured in 16-byte steps")
+            assertThat(JitLinker.staticTlsReserveLeft()).as("20 bytes, measured in 16-byte steps")
                     .isBetween(reserve - 20 - 16, reserve - 16);
             assertThat(staticTlsMappings()).hasSize(1);
             set.close();
@@ -190,13 +192,13 @@ class StaticTlsTest {
         }
         // glibc keeps the padding that aligned the first block (under 8 bytes here) for the next one:
         // 201 loads and closes must not lose more than that.
-        assertThat(SetLayout.ThreadLocalBlock.staticReserveLeft()).isBetween(reserve - 16, reserve);
+        assertThat(JitLinker.staticTlsReserveLeft()).isBetween(reserve - 16, reserve);
     }
 
     @Test
     void anExhaustedReserveIsALinkExceptionThatSaysWhatToRaise() throws Throwable {
         Path big = compile("gcc", "big", "__thread char big[16 << 20];\nchar *big_address(void) { return big; }\n", "-O2");
-        long reserve = SetLayout.ThreadLocalBlock.staticReserveLeft();
+        long reserve = JitLinker.staticTlsReserveLeft();
         try (JitLinker linker = JitLinker.create()) {
             assertThatThrownBy(() -> linker.load(big)).isInstanceOf(LinkException.class)
                     .hasMessageContaining("big.o")
@@ -215,7 +217,7 @@ class StaticTlsTest {
     void aLoadFailedAfterTheBlockWasPlacedUnloadsIt(LoadStage stage) throws Throwable {
         Path object = compile("gcc", "counter", COUNTER + "__attribute__((constructor)) static void init(void) { counter++; }\n",
                 "-O2");
-        long reserve = SetLayout.ThreadLocalBlock.staticReserveLeft();
+        long reserve = JitLinker.staticTlsReserveLeft();
         try (JitLinker linker = JitLinker.create()) {
             LoadStage.setHook(reached -> {
                 if (reached == stage) {
@@ -226,7 +228,7 @@ class StaticTlsTest {
             LoadStage.setHook(null);
             assertThat(StaticTlsModule.openModules()).isZero();
             assertThat(staticTlsMappings()).isEmpty();
-            assertThat(SetLayout.ThreadLocalBlock.staticReserveLeft()).isBetween(reserve - 16, reserve);
+            assertThat(JitLinker.staticTlsReserveLeft()).isBetween(reserve - 16, reserve);
             try (LoadedSet set = linker.load(object)) {
                 assertThat((long) set.function("bump", LONG_INT).invokeExact(1)).isEqualTo(901);
             }

@@ -1,5 +1,8 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.ObjectFile;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;

@@ -1,5 +1,6 @@
 package dev.jdyld.jit;
 
+import dev.jdyld.core.ObjectFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

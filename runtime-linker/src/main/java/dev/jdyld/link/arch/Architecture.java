@@ -35,7 +35,7 @@ public abstract class Architecture {
     /**
      * The planning pass's look at one relocation: tells {@code context} what it needs (GOT slot,
      * stub, TLS entries, placement) given what {@code symbol} is; refuses a type it cannot apply
-     * with a {@link dev.jdyld.jit.RelocationException} from {@link Relocation#error}.
+     * with a {@link dev.jdyld.core.RelocationException} from {@link Relocation#error}.
      */
     public abstract void scan(ScanContext context, Relocation relocation, SymbolRef symbol);
 

@@ -1,8 +1,8 @@
 package dev.jdyld.link.arch;
 
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.RelocationException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
 
 /**
  * The relocation the planning pass is looking at: one instance per pass, moved from entry to

@@ -1,8 +1,8 @@
 package dev.jdyld.link.arch;
 
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.RelocationException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

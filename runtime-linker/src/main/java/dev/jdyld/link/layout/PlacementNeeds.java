@@ -1,7 +1,7 @@
 package dev.jdyld.link.layout;
 
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.RelocationException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
 import dev.jdyld.memory.Placement;
 
 /**

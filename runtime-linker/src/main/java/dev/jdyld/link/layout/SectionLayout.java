@@ -1,8 +1,8 @@
 package dev.jdyld.link.layout;
 
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.UnsupportedObjectException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.UnsupportedObjectException;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.runtime.Initializers;
 

@@ -2,8 +2,8 @@ package dev.jdyld.link.x86_64;
 
 import dev.jdyld.elf.Elf;
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.RelocationException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.link.arch.Relocation;
 import dev.jdyld.link.arch.RelocationTarget;

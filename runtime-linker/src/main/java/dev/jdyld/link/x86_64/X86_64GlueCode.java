@@ -1,7 +1,7 @@
 package dev.jdyld.link.x86_64;
 
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.RelocationException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

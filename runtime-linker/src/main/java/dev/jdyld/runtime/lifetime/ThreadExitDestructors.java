@@ -1,6 +1,7 @@
 package dev.jdyld.runtime.lifetime;
 
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.runtime.Native;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -19,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * defers its {@code dlclose}: a set with destructors pending on live threads keeps its memory
  * until those threads have run them.
  *
- * <p>Loaded code's references to both names resolve to {@link #registrationAddress()}, which leads
+ * <p>Loaded code's references to both names resolve to {@link #registrationAddress}, which leads
  * to an upcall that finds the set by the {@code dso_symbol} argument (its {@code __dso_handle}),
  * takes a hold on its memory and registers with glibc a record of the destructor instead of the
  * destructor itself. At thread exit glibc hands the record to a second upcall, which calls the
@@ -75,7 +76,15 @@ public final class ThreadExitDestructors {
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         /* void run(struct record *record); */
         static final long RUN_UPCALL = upcall("runDestructor", FunctionDescriptor.ofVoid(JAVA_LONG));
-        static final ThreadExitGuard GUARDED = ThreadExitGuard.around(REGISTER_UPCALL, RUN_UPCALL);
+        /** The guarded entries, made with the first architecture asked for: the process's own. */
+        static volatile ThreadExitGuard guarded;
+
+        static synchronized ThreadExitGuard guarded(Architecture arch) {
+            if (guarded == null) {
+                guarded = ThreadExitGuard.around(arch, REGISTER_UPCALL, RUN_UPCALL);
+            }
+            return guarded;
+        }
 
         private static long upcall(String name, FunctionDescriptor descriptor) {
             try {
@@ -94,9 +103,9 @@ public final class ThreadExitDestructors {
      * @return the address of the registration function, valid for the life of the process
      * @throws LinkException when its code or upcalls cannot be made
      */
-    public static long registrationAddress() {
+    public static long registrationAddress(Architecture arch) {
         try {
-            return Entries.GUARDED.register();
+            return Entries.guarded(arch).register();
         } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
             // Say why each time a set needs it, not once obscurely.
             Throwable cause = e.getCause() != null ? e.getCause() : e;
@@ -170,7 +179,7 @@ public final class ThreadExitDestructors {
             // dso_symbol: the entry itself, which lives as long as the process and in no shared
             // object, so glibc counts the registration on the main program. Not 0: glibc caches the
             // last dso_symbol per thread, starting from 0 with no object, and would use that none.
-            long run = Entries.GUARDED.run();
+            long run = Entries.guarded.run(); // made when the set's registration resolved
             int result = Native.cxaThreadAtexitImpl(run, record, run);
             registered = result == 0;
             return result;

@@ -1,6 +1,5 @@
 package dev.jdyld.runtime.lifetime;
 
-import dev.jdyld.link.HostArchitecture;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.runtime.Native;
@@ -29,12 +28,11 @@ record ThreadExitGuard(long register, long run) {
      * The guarded entries in front of {@code registerUpcall} and {@code runUpcall}; the upcalls
      * themselves when the JVM's library cannot be found (then nothing guards the JVM's end).
      */
-    static ThreadExitGuard around(long registerUpcall, long runUpcall) {
+    static ThreadExitGuard around(Architecture arch, long registerUpcall, long runUpcall) {
         long jvms = jniGetCreatedJavaVms();
         if (jvms == 0) {
             return new ThreadExitGuard(registerUpcall, runUpcall);
         }
-        Architecture arch = HostArchitecture.get();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment code = arena.allocate(arch.threadExitCodeSize());
             arch.writeThreadExitCode(code, 0, jvms, registerUpcall, Native.libcAddress("__cxa_thread_atexit_impl"),

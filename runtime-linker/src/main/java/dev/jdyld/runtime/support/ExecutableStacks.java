@@ -1,6 +1,6 @@
 package dev.jdyld.runtime.support;
 
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 
 /**
  * Executable stacks for exactly the threads that run code which needs one ({@code

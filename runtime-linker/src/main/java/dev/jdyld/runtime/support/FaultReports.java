@@ -1,7 +1,7 @@
 package dev.jdyld.runtime.support;
 
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.SetLayout;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

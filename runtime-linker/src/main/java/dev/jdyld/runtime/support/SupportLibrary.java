@@ -1,6 +1,6 @@
 package dev.jdyld.runtime.support;
 
-import dev.jdyld.jit.LinkException;
+import dev.jdyld.core.LinkException;
 import dev.jdyld.runtime.Native;
 
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.jdyld.link.x86_64;
 
 import dev.jdyld.elf.ElfObject;
-import dev.jdyld.jit.RelocationException;
+import dev.jdyld.core.RelocationException;
 import dev.jdyld.link.arch.RelocationTarget;
 import dev.jdyld.link.arch.ResolvedSymbols;
 import dev.jdyld.jit.Toolchain;

@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 import java.util.List;
 
@@ -45,17 +45,6 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
      */
     public record ThreadLocalBlock(boolean staticTls, long size, long templateSize, long alignment,
                                    long threadPointerOffset) {
-        /**
-         * Bytes of static TLS the process has left now for sets with local- or initial-exec code: the
-         * largest block that would still fit (found by loading probes, about a millisecond). glibc
-         * fixes the reserve at process start; raise it with
-         * {@code GLIBC_TUNABLES=glibc.rtld.optional_static_tls=BYTES}.
-         *
-         * @return bytes left, a multiple of 16
-         */
-        public static long staticReserveLeft() {
-            return dev.jdyld.runtime.StaticTlsModule.reserveLeft();
-        }
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 /**
  * Where a load went wrong, as far as it is known: the input file (an archive member is named

@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 /** Two objects of a set give strong definitions of one symbol. */
 public final class DuplicateSymbolException extends LinkException {

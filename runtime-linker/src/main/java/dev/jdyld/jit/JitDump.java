@@ -1,10 +1,10 @@
-package dev.jdyld.runtime;
+package dev.jdyld.jit;
 
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.LinkPlugin;
-import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.runtime.Demangler;
+import dev.jdyld.runtime.Native;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.SetLayout;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -23,7 +23,7 @@ import java.nio.file.StandardOpenOption;
  * {@code perf record} learns of it (the mapping is of the file, never writable); timestamps are
  * {@code CLOCK_MONOTONIC}, so record with {@code perf record -k 1}.
  */
-public final class JitDump implements LinkPlugin, AutoCloseable {
+final class JitDump implements LinkPlugin, AutoCloseable {
     private static final int MAGIC = 0x4A695444; // "JiTD"
     private static final int VERSION = 1;
     private static final int HEADER_SIZE = 40;

@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 /** The input is well-formed but of a kind jdyld does not load (machine, class, type, feature). */
 public final class UnsupportedObjectException extends LinkException {

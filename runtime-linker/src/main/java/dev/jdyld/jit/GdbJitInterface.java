@@ -1,10 +1,10 @@
-package dev.jdyld.runtime;
+package dev.jdyld.jit;
 
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.LinkPlugin;
-import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.runtime.ElfImages;
+import dev.jdyld.runtime.Native;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.SetLayout;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -29,7 +29,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * writes a tiny shared object defining them ({@link ElfImages#jitDebugLibrary()}) to a temporary
  * file and {@code dlopen}s it.
  */
-public final class GdbJitInterface implements LinkPlugin {
+final class GdbJitInterface implements LinkPlugin {
     private static final int JIT_REGISTER_FN = 1;
     private static final int JIT_UNREGISTER_FN = 2;
     /** struct jit_descriptor { uint32_t version; uint32_t action_flag; entry *relevant_entry; entry *first_entry; } */
@@ -54,7 +54,7 @@ public final class GdbJitInterface implements LinkPlugin {
             Arena arena = Arena.ofShared();
             java.util.List<MemorySegment> entries = new java.util.ArrayList<>();
             entries.add(register(arena, ElfImages.symbolFile(set.layout())));
-            for (dev.jdyld.jit.ObjectFile object : set.objects()) {
+            for (dev.jdyld.core.ObjectFile object : set.objects()) {
                 byte[] debug = ElfImages.debugObject(object, set.layout().sections());
                 if (debug != null) {
                     entries.add(register(arena, debug));

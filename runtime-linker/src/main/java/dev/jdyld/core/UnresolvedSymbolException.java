@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 import java.util.List;
 

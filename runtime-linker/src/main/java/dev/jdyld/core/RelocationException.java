@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 /** A relocation cannot be applied: unknown type, value out of range, or a bad target. */
 public final class RelocationException extends LinkException {

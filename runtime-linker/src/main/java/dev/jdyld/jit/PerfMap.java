@@ -1,10 +1,9 @@
-package dev.jdyld.runtime;
+package dev.jdyld.jit;
 
-import dev.jdyld.jit.LinkException;
-import dev.jdyld.jit.LinkPlugin;
-import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.Location;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.runtime.Demangler;
+import dev.jdyld.core.LinkException;
+import dev.jdyld.core.Location;
+import dev.jdyld.core.SetLayout;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,7 @@ import java.nio.file.StandardOpenOption;
  * {@code perf report} names samples in loaded code. The format cannot remove a range, so when a
  * set closes its ranges are appended again as {@code [unloaded] NAME}.
  */
-public final class PerfMap implements LinkPlugin {
+final class PerfMap implements LinkPlugin {
     private final Path file;
 
     /** A map in {@code directory} (perf reads {@code /tmp}) for this process. */

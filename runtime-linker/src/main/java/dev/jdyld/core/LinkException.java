@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 /**
  * A load failed. The message is one line: the {@link Location} (file, section, offset,

@@ -1,8 +1,8 @@
-package dev.jdyld.runtime;
+package dev.jdyld.jit;
 
-import dev.jdyld.jit.LinkPlugin;
-import dev.jdyld.jit.LoadedSet;
-import dev.jdyld.jit.SetLayout;
+import dev.jdyld.runtime.LoadStage;
+import dev.jdyld.runtime.Native;
+import dev.jdyld.core.SetLayout;
 
 /**
  * Registers a set's {@code .eh_frame} sections with the host's unwinder ({@code libgcc_s.so.1},
@@ -11,7 +11,7 @@ import dev.jdyld.jit.SetLayout;
  * memory goes away. (Each section was laid out with a zero terminator word after it, so it can be
  * registered on its own.)
  */
-public final class UnwindRegistration implements LinkPlugin {
+final class UnwindRegistration implements LinkPlugin {
     private static final String EH_FRAME = ".eh_frame";
     /** Sections registered now, in all sets: tests check that a failed load leaves none behind. */
     private static final java.util.concurrent.atomic.AtomicInteger REGISTERED = new java.util.concurrent.atomic.AtomicInteger();

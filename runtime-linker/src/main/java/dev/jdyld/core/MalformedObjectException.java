@@ -1,4 +1,4 @@
-package dev.jdyld.jit;
+package dev.jdyld.core;
 
 /** The input is not a well-formed object or archive: truncated, inconsistent or hostile. */
 public final class MalformedObjectException extends LinkException {
