@@ -26,10 +26,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code disassemble} know the loaded functions by name.
  *
  * <p>gdb finds the two symbols by name in a library it knows: the JVM has none, so the first use
- * writes a tiny shared object defining them ({@link ElfImages#jitDebugLibrary()}) to a temporary
+ * writes a tiny shared object defining them ({@link ElfImages#jitDebugLibrary}) to a temporary
  * file and {@code dlopen}s it.
  */
 final class GdbJitInterface implements LinkPlugin {
+    /** The images gdb reads are for the process\'s own machine. */
+    private static final ElfImages.Target TARGET = JitLinker.hostElfTarget();
     private static final int JIT_REGISTER_FN = 1;
     private static final int JIT_UNREGISTER_FN = 2;
     /** struct jit_descriptor { uint32_t version; uint32_t action_flag; entry *relevant_entry; entry *first_entry; } */
@@ -53,7 +55,7 @@ final class GdbJitInterface implements LinkPlugin {
             }
             Arena arena = Arena.ofShared();
             java.util.List<MemorySegment> entries = new java.util.ArrayList<>();
-            entries.add(register(arena, ElfImages.symbolFile(set.layout())));
+            entries.add(register(arena, ElfImages.symbolFile(TARGET, set.layout())));
             for (dev.jdyld.core.ObjectFile object : set.objects()) {
                 byte[] debug = ElfImages.debugObject(object, set.layout().sections());
                 if (debug != null) {
@@ -117,7 +119,7 @@ final class GdbJitInterface implements LinkPlugin {
         Path library;
         try {
             library = Files.createTempFile("jdyld-jit-debug-", ".so");
-            Files.write(library, ElfImages.jitDebugLibrary());
+            Files.write(library, ElfImages.jitDebugLibrary(TARGET));
             library.toFile().deleteOnExit();
         } catch (IOException e) {
             throw new LinkException(Location.NONE, "cannot write the GDB JIT interface library: " + e.getMessage(), e);

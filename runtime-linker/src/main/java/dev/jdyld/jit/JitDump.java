@@ -3,6 +3,7 @@ package dev.jdyld.jit;
 import dev.jdyld.runtime.Demangler;
 import dev.jdyld.runtime.Native;
 import dev.jdyld.core.LinkException;
+import dev.jdyld.link.HostArchitecture;
 import dev.jdyld.core.Location;
 import dev.jdyld.core.SetLayout;
 
@@ -27,7 +28,6 @@ final class JitDump implements LinkPlugin, AutoCloseable {
     private static final int MAGIC = 0x4A695444; // "JiTD"
     private static final int VERSION = 1;
     private static final int HEADER_SIZE = 40;
-    private static final int EM_X86_64 = 62;
     private static final int JIT_CODE_LOAD = 0;
     private static final int JIT_CODE_CLOSE = 3;
 
@@ -43,7 +43,7 @@ final class JitDump implements LinkPlugin, AutoCloseable {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE, StandardOpenOption.READ);
             ByteBuffer header = buffer(HEADER_SIZE);
-            header.putInt(MAGIC).putInt(VERSION).putInt(HEADER_SIZE).putInt(EM_X86_64).putInt(0)
+            header.putInt(MAGIC).putInt(VERSION).putInt(HEADER_SIZE).putInt(HostArchitecture.get().machine()).putInt(0)
                     .putInt((int) ProcessHandle.current().pid()).putLong(System.nanoTime()).putLong(0);
             write(header);
         } catch (IOException e) {

@@ -251,7 +251,13 @@ public final class JitLinker implements AutoCloseable {
      * @return bytes left, a multiple of 16
      */
     public static long staticTlsReserveLeft() {
-        return dev.jdyld.runtime.StaticTlsModule.reserveLeft();
+        return dev.jdyld.runtime.StaticTlsModule.reserveLeft(hostElfTarget());
+    }
+
+    /** The machine facts of the process's own architecture that the ELF images jdyld writes need. */
+    static dev.jdyld.runtime.ElfImages.Target hostElfTarget() {
+        Architecture host = HostArchitecture.get();
+        return new dev.jdyld.runtime.ElfImages.Target(host.machine(), host.threadPointerOffsetRelocation());
     }
 
     /**

@@ -14,6 +14,7 @@ import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.CRuntime;
+import dev.jdyld.runtime.ElfImages;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.LoadStage;
@@ -118,7 +119,8 @@ public final class SetLinker {
                 // glibc copies the template into every thread when the block is placed, so it must be
                 // final first: relocate the .tdata sections, then place the block.
                 applyRelocations(image, null, Sections.THREAD_LOCAL);
-                tls = ThreadLocalStorage.createStatic(image.segment(PermissionGroup.RELRO).asSlice(
+                tls = ThreadLocalStorage.createStatic(new ElfImages.Target(arch.machine(), arch.threadPointerOffsetRelocation()),
+                        image.segment(PermissionGroup.RELRO).asSlice(
                         plan.linkerSections.tlsTemplate(), plan.tls.templateSize()), plan.tls.blockSize(),
                         plan.tls.alignment(), describe(objects));
             }

@@ -15,6 +15,15 @@ import java.util.List;
 public final class ElfImages {
     private ElfImages() {}
 
+    /**
+     * What an image needs to know of the machine it is for; the architecture package supplies it.
+     *
+     * @param machine                         {@code e_machine}
+     * @param threadPointerOffsetRelocation   the relocation type that writes a symbol's offset from the
+     *                                        thread pointer into a data word ({@code TPOFF64} on x86-64)
+     */
+    public record Target(int machine, int threadPointerOffsetRelocation) {}
+
     private static final int PAGE = 0x1000;
     private static final int SHT_PROGBITS = 1, SHT_SYMTAB = 2, SHT_STRTAB = 3, SHT_HASH = 5, SHT_DYNAMIC = 6,
             SHT_NOBITS = 8, SHT_DYNSYM = 11;
@@ -28,14 +37,14 @@ public final class ElfImages {
      * separate pages (never writable and executable), a SysV hash table for {@code dlsym}, section
      * headers for gdb.
      */
-    public static byte[] jitDebugLibrary() {
+    public static byte[] jitDebugLibrary(Target target) {
         String dynstr = "\0__jit_debug_register_code\0__jit_debug_descriptor\0.shstrtab\0.hash\0.dynsym\0.dynstr\0"
                 + ".text\0.dynamic\0.data\0";
         int dynsym = 0x200, dynstrAt = 0x248, hash = 0x300, text = PAGE, dynamic = 2 * PAGE, data = 2 * PAGE + 0x100;
         int shoff = 2 * PAGE + 0x200;
         int sections = 8; // null, .hash, .dynsym, .dynstr, .text, .dynamic, .data, .shstrtab
         ByteBuffer b = buffer(shoff + sections * 64);
-        header(b, 3 /* ET_DYN */, 64, 4, shoff, sections, 7);
+        header(b, target, 3 /* ET_DYN */, 64, 4, shoff, sections, 7);
         programHeader(b, 0, PT_LOAD, PF_R | PF_X, 0, 0, text + 1, PAGE);
         programHeader(b, 1, PT_LOAD, PF_R | PF_W, dynamic, dynamic, 0x118, PAGE);
         programHeader(b, 2, PT_DYNAMIC, PF_R | PF_W, dynamic, dynamic, 6 * 16, 8);
@@ -75,7 +84,7 @@ public final class ElfImages {
      * offset from the thread pointer into the word. One read-write {@code PT_LOAD}, no code; a
      * {@code PT_GNU_STACK} so that loading it never makes stacks executable.
      */
-    static byte[] staticTlsModule(byte[] template, long blockSize, long alignment) {
+    static byte[] staticTlsModule(Target target, byte[] template, long blockSize, long alignment) {
         String dynstr = "\0" + TLS_OFFSET_SYMBOL + "\0";
         int phdrs = 4;
         int dynsym = 64 + 56 * phdrs, dynstrAt = dynsym + 48, hash = (dynstrAt + dynstr.length() + 7) & ~7;
@@ -83,7 +92,7 @@ public final class ElfImages {
         long tls = (word + 8 + alignment - 1) & -alignment;
         int size = Math.toIntExact(tls + template.length);
         ByteBuffer b = buffer(size);
-        header(b, 3 /* ET_DYN */, 64, phdrs, 0, 0, 0);
+        header(b, target, 3 /* ET_DYN */, 64, phdrs, 0, 0, 0);
         programHeader(b, 0, PT_LOAD, PF_R | PF_W, 0, 0, size, PAGE);
         programHeader(b, 1, PT_DYNAMIC, PF_R | PF_W, dynamic, dynamic, 11 * 16, 8);
         programHeader(b, 2, PT_TLS, PF_R, tls, tls, template.length, alignment);
@@ -92,7 +101,7 @@ public final class ElfImages {
         symbol(b, dynsym + 24, 1, 0x11 /* GLOBAL OBJECT */, 1 /* any defined, non-absolute section */, word, 8);
         b.put(dynstrAt, dynstr.getBytes(StandardCharsets.US_ASCII));
         b.putInt(hash, 1).putInt(hash + 4, 2).putInt(hash + 8, 1).putInt(hash + 12, 0).putInt(hash + 16, 0);
-        b.putLong(rela, word).putLong(rela + 8, 18 /* R_X86_64_TPOFF64, symbol 0: the module's own block */)
+        b.putLong(rela, word).putLong(rela + 8, target.threadPointerOffsetRelocation()) // symbol 0: the module's own block
                 .putLong(rela + 16, 0);
         long[][] entries = {{4 /* DT_HASH */, hash}, {5 /* DT_STRTAB */, dynstrAt}, {6 /* DT_SYMTAB */, dynsym},
                 {10 /* DT_STRSZ */, dynstr.length()}, {11 /* DT_SYMENT */, 24}, {7 /* DT_RELA */, rela},
@@ -110,7 +119,7 @@ public final class ElfImages {
      * {@code SHT_NOBITS} section per permission group at its address (gdb reads the code itself
      * from memory) and a symbol table.
      */
-    public static byte[] symbolFile(SetLayout layout) {
+    public static byte[] symbolFile(Target target, SetLayout layout) {
         List<SetLayout.Group> groups = layout.groups();
         ByteArrayOutputStream strtab = new ByteArrayOutputStream();
         strtab.write(0);
@@ -143,7 +152,7 @@ public final class ElfImages {
         int namesAt = strtabAt + strtab.size();
         int shoff = (namesAt + names.length() + 7) & ~7;
         ByteBuffer b = buffer(shoff + sections * 64);
-        header(b, 1 /* ET_REL */, 0, 0, shoff, sections, sections - 1);
+        header(b, target, 1 /* ET_REL */, 0, 0, shoff, sections, sections - 1);
         b.put(symtabAt, symbols.toByteArray()).put(strtabAt, strtab.toByteArray());
         b.put(namesAt, names.getBytes(StandardCharsets.US_ASCII));
         for (int g = 0; g < groups.size(); g++) {
@@ -205,9 +214,10 @@ public final class ElfImages {
         return -1;
     }
 
-    private static void header(ByteBuffer b, int type, int phoff, int phnum, long shoff, int shnum, int shstrndx) {
+    private static void header(ByteBuffer b, Target target, int type, int phoff, int phnum, long shoff, int shnum,
+                               int shstrndx) {
         b.put(0, new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0});
-        b.putShort(16, (short) type).putShort(18, (short) 62).putInt(20, 1).putLong(32, phoff).putLong(40, shoff)
+        b.putShort(16, (short) type).putShort(18, (short) target.machine()).putInt(20, 1).putLong(32, phoff).putLong(40, shoff)
                 .putShort(52, (short) 64).putShort(54, (short) 56).putShort(56, (short) phnum).putShort(58, (short) 64)
                 .putShort(60, (short) shnum).putShort(62, (short) shstrndx);
     }

@@ -59,17 +59,18 @@ public final class StaticTlsModule {
      * @param setName names the set in the error when the reserve is exhausted
      * @throws LinkException when the alignment is more than static TLS has, or the reserve is exhausted
      */
-    public static StaticTlsModule load(MemorySegment template, long blockSize, long alignment, String setName) {
+    public static StaticTlsModule load(ElfImages.Target target, MemorySegment template, long blockSize, long alignment,
+                                       String setName) {
         if (alignment > MAX_ALIGNMENT) {
             throw new LinkException(Location.file(setName), "thread-local storage aligned to " + alignment
                     + " bytes cannot be in static TLS (at most " + MAX_ALIGNMENT + "); compile with -fPIC"
                     + " (-ftls-model=global-dynamic)");
         }
-        StaticTlsModule module = tryLoad(template.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), blockSize,
+        StaticTlsModule module = tryLoad(target, template.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), blockSize,
                 Math.max(alignment, 1));
         if (module == null) {
             String why = Native.dlerror();
-            long left = reserveLeft();
+            long left = reserveLeft(target);
             throw new LinkException(Location.file(setName), "the set's thread-locals are accessed as static TLS"
                     + " (local-exec or initial-exec code) and need " + blockSize + " bytes of it, but the process's"
                     + " static TLS reserve has " + left + " bytes left (" + why + "); start the JVM with"
@@ -81,8 +82,8 @@ public final class StaticTlsModule {
 
     /** The module, or null when {@code dlopen} refused it ({@link Native#dlerror} says why). */
     @SuppressWarnings("restricted")
-    private static StaticTlsModule tryLoad(byte[] template, long blockSize, long alignment) {
-        byte[] image = ElfImages.staticTlsModule(template, blockSize, alignment);
+    private static StaticTlsModule tryLoad(ElfImages.Target target, byte[] template, long blockSize, long alignment) {
+        byte[] image = ElfImages.staticTlsModule(target, template, blockSize, alignment);
         int fd;
         try (Arena arena = Arena.ofConfined()) {
             fd = Native.memoryFile("jdyld-static-tls", arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, image));
@@ -123,13 +124,13 @@ public final class StaticTlsModule {
      * one taken, as a probe always is). A set's block may take up to its alignment more, in padding
      * that glibc keeps when the set is closed and reuses for the next block of that alignment.
      */
-    public static long reserveLeft() {
+    public static long reserveLeft(ElfImages.Target target) {
         long fits = 0;
         long step = 1L << 24;
         // Binary search on the largest size that loads, in 16-byte steps.
         for (long size = step; step >= 16; step >>= 1, size = fits + step) {
             // Alignment 1: glibc then places the probe with no padding, so closing it gives back exactly what it took.
-            StaticTlsModule probe = tryLoad(new byte[0], size, 1);
+            StaticTlsModule probe = tryLoad(target, new byte[0], size, 1);
             if (probe != null) {
                 probe.close();
                 fits = size;

@@ -99,9 +99,9 @@ public final class ThreadLocalStorage {
      *
      * @throws LinkException when static TLS has no room for it (the message says what to raise)
      */
-    public static ThreadLocalStorage createStatic(MemorySegment template, long blockSize, long alignment,
-                                                  String setName) {
-        StaticTlsModule module = StaticTlsModule.load(template, blockSize, alignment, setName);
+    public static ThreadLocalStorage createStatic(ElfImages.Target target, MemorySegment template, long blockSize,
+                                                  long alignment, String setName) {
+        StaticTlsModule module = StaticTlsModule.load(target, template, blockSize, alignment, setName);
         return new ThreadLocalStorage(-1, template.address(), template.byteSize(), blockSize, alignment, module);
     }
 

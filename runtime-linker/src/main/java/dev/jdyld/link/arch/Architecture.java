@@ -13,6 +13,13 @@ public abstract class Architecture {
     /** {@code e_machine} value of the objects this architecture links. */
     public abstract int machine();
 
+    /**
+     * The relocation type that writes a symbol's offset from the thread pointer into a data word
+     * ({@code R_X86_64_TPOFF64}): how a shared object jdyld writes learns where glibc put its
+     * static TLS block.
+     */
+    public abstract int threadPointerOffsetRelocation();
+
     /** Debian's multiarch triple ({@code x86_64-linux-gnu}): where the host keeps its libraries. */
     public abstract String multiarchTriple();
 

@@ -55,6 +55,11 @@ public final class X86_64 extends Architecture {
     }
 
     @Override
+    public int threadPointerOffsetRelocation() {
+        return R_X86_64_TPOFF64;
+    }
+
+    @Override
     public String multiarchTriple() {
         return "x86_64-linux-gnu";
     }
