@@ -7,7 +7,7 @@ import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.EarlierSets;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SymbolBinding;
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -1,7 +1,7 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.runtime.LoadStage;
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.SetLayout;
 
 /**

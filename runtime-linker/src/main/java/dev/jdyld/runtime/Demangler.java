@@ -1,5 +1,6 @@
 package dev.jdyld.runtime;
 
+import dev.jdyld.runtime.ffi.Native;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

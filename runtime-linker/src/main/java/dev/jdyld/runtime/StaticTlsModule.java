@@ -1,5 +1,6 @@
 package dev.jdyld.runtime;
 
+import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
 

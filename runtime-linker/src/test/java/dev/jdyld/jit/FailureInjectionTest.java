@@ -6,7 +6,7 @@ import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.MemoryMaps;
 import dev.jdyld.memory.WindowUsage;
 import dev.jdyld.runtime.LoadStage;
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.runtime.ThreadLocalStorage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;

@@ -12,7 +12,7 @@ import dev.jdyld.link.arch.ScanContext;
 import dev.jdyld.link.arch.SymbolKind;
 import dev.jdyld.link.arch.SymbolRef;
 import dev.jdyld.link.arch.TlsModel;
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

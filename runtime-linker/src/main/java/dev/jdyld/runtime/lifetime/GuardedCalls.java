@@ -1,6 +1,6 @@
 package dev.jdyld.runtime.lifetime;
 
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -2,7 +2,7 @@ package dev.jdyld.runtime.lifetime;
 
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryMaps;
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,7 +1,7 @@
 package dev.jdyld.runtime.support;
 
 import dev.jdyld.core.LinkException;
-import dev.jdyld.runtime.Native;
+import dev.jdyld.runtime.ffi.Native;
 
 import java.io.IOException;
 import java.io.InputStream;

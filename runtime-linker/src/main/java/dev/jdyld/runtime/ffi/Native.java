@@ -1,4 +1,4 @@
-package dev.jdyld.runtime;
+package dev.jdyld.runtime.ffi;
 
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
@@ -15,7 +15,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * Every call jdyld's runtime makes into native code, in one place: the C library (with the
  * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34) and the unwinder
- * ({@code libgcc_s.so.1}); the C++ runtime's demangler is looked up in {@link Demangler}. All of
+ * ({@code libgcc_s.so.1}); the C++ runtime's demangler is looked up in {@code Demangler}. All of
  * them share one call stub. A library that cannot be found is
  * reported as a {@link LinkException} naming it and what it is needed for when that is first
  * needed, not as a class-initialisation failure.
@@ -50,7 +50,7 @@ public final class Native {
     }
 
     /** Calls the C function at {@code function} with up to six integer or pointer arguments (the rest 0). */
-    static long call(String name, MemorySegment function, long a, long b, long c, long d, long e, long f) {
+    public static long call(String name, MemorySegment function, long a, long b, long c, long d, long e, long f) {
         try {
             return (long) Call.SIX_WORDS.invokeExact(function, Call.CALL_STATE.get(), a, b, c, d, e, f);
         } catch (Throwable t) {
@@ -83,9 +83,9 @@ public final class Native {
         return C.findOrThrow(name).address();
     }
 
-    static final int RTLD_NOW = 0x2;
-    static final int RTLD_GLOBAL = 0x100;
-    static final int RTLD_NOLOAD = 0x4;
+    public static final int RTLD_NOW = 0x2;
+    public static final int RTLD_GLOBAL = 0x100;
+    public static final int RTLD_NOLOAD = 0x4;
 
     /* void *dlopen(const char *filename, int flags); */
     private static final MemorySegment DLOPEN = libc("dlopen");
@@ -144,7 +144,7 @@ public final class Native {
         return dlopen(name, RTLD_NOW | RTLD_GLOBAL);
     }
 
-    static long dlopen(String name, int flags) {
+    public static long dlopen(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             return call("dlopen", DLOPEN, nulTerminated(arena, name).address(), flags);
         }
