@@ -1,6 +1,8 @@
 package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.Executor;
+import dev.jdyld.jit.JitLinkerBuilder;
 import dev.jdyld.memory.MemoryManager;
 
 import java.nio.file.Path;
@@ -24,6 +26,8 @@ final class LinkerOptions {
                     + " relaxation (mov to lea, indirect to direct call or jump) for the set's own symbols."),
             new Main.Option(null, "--gdb", null, "Register loaded code with GDB's JIT interface (break, bt and"
                     + " disassemble by name)."),
+            new Main.Option(null, "--isolate", null, "Run the code in a child process (jdyld-executor): a crash of"
+                    + " the code ends the child, reported with its signal and function, never jdyld."),
     };
 
     List<String> libraries = new ArrayList<>();
@@ -33,6 +37,7 @@ final class LinkerOptions {
     Path jitdump;
     boolean noRelax;
     boolean gdb;
+    boolean isolate;
 
     /** {@code options} followed by these. */
     static Main.Option[] with(Main.Option... options) {
@@ -52,6 +57,7 @@ final class LinkerOptions {
             case "--jitdump" -> jitdump = Path.of(value);
             case "--gdb" -> gdb = true;
             case "--no-relax" -> noRelax = true;
+            case "--isolate" -> isolate = true;
             default -> {
                 return false;
             }
@@ -59,13 +65,16 @@ final class LinkerOptions {
         return true;
     }
 
-    JitLinker.Builder builder() {
-        JitLinker.Builder builder = JitLinker.builder().memoryOptions(
+    JitLinkerBuilder builder() {
+        JitLinkerBuilder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
         for (String library : libraries) {
             builder.hostLibrary(library);
         }
         builder.relaxGot(!noRelax);
+        if (isolate) {
+            builder.executor(Executor.childProcess());
+        }
         // As a native link does: a set that needs an executable stack gets one (run warns, as ld does).
         builder.executableStack(true);
         if (gdb) {

@@ -1,5 +1,6 @@
 package dev.jdyld.cli;
 
+import dev.jdyld.core.ExecutorCrashedException;
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
 
@@ -60,7 +61,20 @@ final class RunCommand extends Main.LoadingCommand {
         List<String> argv = new ArrayList<>();
         argv.add(positionals.get(0));
         argv.addAll(programArguments);
-        // The set stays loaded: handlers the program registered (atexit) may run at process exit.
-        return set.runMain(entry, argv);
+        if (!linkerOptions.isolate) {
+            // The set stays loaded: handlers the program registered (atexit) may run at process exit.
+            return set.runMain(entry, argv);
+        }
+        try {
+            return set.runMain(entry, argv);
+        } catch (ExecutorCrashedException e) {
+            // As a shell reports a child's death, and with its status: 128 + the signal.
+            String report = e.getMessage();
+            int end = report.indexOf("; the executor");
+            System.err.println("jdyld: " + files.get(0) + ": " + (end < 0 ? report : report.substring(0, end)));
+            return 128 + e.signal();
+        } finally {
+            linker.close(); // the program's exit handlers run in the child, then it exits: all its output is out
+        }
     }
 }

@@ -152,6 +152,13 @@ class DifferentialTest {
         assertMatchesNative(program, opt, pic, List.of("--dual-mapping"));
     }
 
+    /** The whole suite once more with the code in a child-process executor (link here, run there). */
+    @ParameterizedTest(name = "{0} {1} {2} --isolate")
+    @MethodSource("cases")
+    void isolatedRunMatchesNativeRun(Program program, String opt, String pic) {
+        assertMatchesNative(program, opt, pic, List.of("--isolate"));
+    }
+
     private void assertMatchesNative(Program program, String opt, String pic, List<String> extraOptions) {
         Build build = build(program, opt, pic);
         Result expected = build.nativeResult();

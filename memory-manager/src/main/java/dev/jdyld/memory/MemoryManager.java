@@ -33,6 +33,10 @@ import java.util.Objects;
  * <p>Closing a slab returns its own pages to {@code PROT_NONE} and their memory to the kernel; the
  * ranges are reused by later sets. System calls are made outside the manager's lock: only
  * choosing and giving back ranges take it.
+ *
+ * <p>The sets may live in another process ({@link AddressSpace}): then every window is a memory
+ * file that process maps at the chosen addresses with the final permissions, and this one maps
+ * once, writable, to write the sets in place; placement reads that process's maps.
  */
 public final class MemoryManager implements AutoCloseable {
     static final long LOW_LIMIT = 1L << 31;
@@ -85,6 +89,7 @@ public final class MemoryManager implements AutoCloseable {
 
     private final long pageSize;
     private final Options options;
+    private final AddressSpace space;
     /** Guarded by this manager's lock, as are the windows' regions, shared pages and counts. */
     private final List<Window> windows = new ArrayList<>();
     private boolean closed;
@@ -102,17 +107,32 @@ public final class MemoryManager implements AutoCloseable {
      * @param options how to map windows
      */
     public MemoryManager(Options options) {
-        this(Libc.pageSize(), options);
+        this(Libc.pageSize(), options, AddressSpace.self());
+    }
+
+    /**
+     * A memory manager that places sets in {@code space}; a remote space implies dual mapping.
+     *
+     * @param options how to map windows
+     * @param space   the process the sets live in
+     */
+    public MemoryManager(Options options, AddressSpace space) {
+        this(Libc.pageSize(), space.isRemote() ? options.withDualMapping(true) : options, space);
     }
 
     /** With a page size other than the system's (a multiple of it), to test layout for 16 and 64 KiB pages. */
     MemoryManager(long pageSize, Options options) {
+        this(pageSize, options, AddressSpace.self());
+    }
+
+    private MemoryManager(long pageSize, Options options, AddressSpace space) {
         if (pageSize % Libc.pageSize() != 0 || Long.bitCount(pageSize) != 1) {
             throw new IllegalArgumentException("page size " + pageSize + " is not a power-of-two multiple of "
                     + Libc.pageSize());
         }
         this.pageSize = pageSize;
         this.options = options;
+        this.space = space;
     }
 
     /**
@@ -184,7 +204,7 @@ public final class MemoryManager implements AutoCloseable {
                 }
             }
             if (window == null) {
-                window = Window.reserve(request.placement(), need.size(), need.alignment(), options, Libc.hostAnchor(), pageSize);
+                window = Window.reserve(request.placement(), need.size(), need.alignment(), options, space, pageSize);
                 windows.add(window);
                 chunks = take(window, need);
                 if (chunks == null) {
@@ -264,12 +284,19 @@ public final class MemoryManager implements AutoCloseable {
                     continue;
                 }
                 boolean viaView = window.memfd >= 0 && chunk.kind != Chunk.DATA;
+                chunk.writable = window.local(chunk.address);
                 if (chunk.packed) {
                     if (chunk.freshPage) {
-                        Libc.mprotect(chunk.address, pageSize, chunk.finalProtection());
+                        space.protect(chunk.address, pageSize, chunk.finalProtection());
                     }
                     // With dual mapping the slab writes the chunk into a buffer of its own, and
                     // finalization writes that to the memory file: no view to map and unmap.
+                } else if (window.localView != 0) {
+                    // Another process's memory, written through this process's view of the whole window;
+                    // there, code and read-only pages stay PROT_NONE until finalization.
+                    if (chunk.kind == Chunk.DATA) {
+                        space.protect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
+                    }
                 } else if (viaView) {
                     // The executable/read view stays PROT_NONE; the linker writes through an alias.
                     chunk.view = Libc.mmap(0, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
@@ -279,7 +306,7 @@ public final class MemoryManager implements AutoCloseable {
                 } else {
                     Libc.mprotect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
                 }
-                if (options.hugePages() && chunk.kind == Chunk.TEXT && !chunk.packed) {
+                if (options.hugePages() && chunk.kind == Chunk.TEXT && !chunk.packed && !space.isRemote()) {
                     Libc.madvise(chunk.address, chunk.length, Libc.MADV_HUGEPAGE);
                 }
             }
@@ -357,18 +384,21 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /** Gives a range's memory back to the kernel and makes it inaccessible. */
-    private static void decommit(Window window, long address, long length) {
+    private void decommit(Window window, long address, long length) {
         if (window.memfd >= 0) {
             Libc.punchHole(window.memfd, address - window.base, length);
         } else {
             Libc.madvise(address, length, Libc.MADV_DONTNEED);
         }
-        Libc.mprotect(address, length, Libc.PROT_NONE);
+        space.protect(address, length, Libc.PROT_NONE);
     }
 
     private void unmap(Window window) {
         windows.remove(window);
-        Libc.munmap(window.base, window.size);
+        space.unmap(window.base, window.size);
+        if (window.localView != 0) {
+            Libc.munmap(window.localView, window.size);
+        }
         if (window.memfd >= 0) {
             Libc.close(window.memfd);
         }
@@ -410,9 +440,28 @@ public final class MemoryManager implements AutoCloseable {
             long committed = window.committedBytes();
             result.add(new WindowUsage(window.base, window.size, committed, window.usedBytes,
                     committed - window.usedBytes, window.slabs, window.memfd >= 0,
-                    MemoryMaps.countMappings(window.base, window.end())));
+                    countMappings(window.base, window.end())));
         }
         return result;
+    }
+
+    private int countMappings(long from, long to) {
+        int count = 0;
+        for (long[] range : space.mappedRanges()) {
+            if (range[0] < to && from < range[1]) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /**
+     * The process the sets live in.
+     *
+     * @return this process, or an executor's
+     */
+    public AddressSpace addressSpace() {
+        return space;
     }
 
     static long alignUp(long value, long alignment) {

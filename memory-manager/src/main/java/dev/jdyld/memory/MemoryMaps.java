@@ -73,11 +73,17 @@ public final class MemoryMaps {
         return count;
     }
 
-    /** Mapped ranges as {start, end} pairs, sorted by start. */
-    static List<long[]> mappedRanges() {
+    /**
+     * Mapped ranges of a process as {start, end} pairs, sorted by start.
+     *
+     * @param process {@code self}, or a process id of the same user
+     * @return the ranges
+     * @throws MemoryException if its maps cannot be read
+     */
+    public static List<long[]> mappedRanges(String process) {
         List<long[]> ranges = new ArrayList<>();
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+            for (String line : Files.readAllLines(Path.of("/proc/" + process + "/maps"))) {
                 int dash = line.indexOf('-');
                 int space = line.indexOf(' ');
                 if (dash <= 0 || space <= dash) {
@@ -87,7 +93,7 @@ public final class MemoryMaps {
                         Long.parseUnsignedLong(line, dash + 1, space, 16)});
             }
         } catch (IOException e) {
-            throw new MemoryException("cannot read /proc/self/maps: " + e.getMessage());
+            throw new MemoryException("cannot read /proc/" + process + "/maps: " + e.getMessage());
         }
         ranges.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
         return ranges;
@@ -97,11 +103,11 @@ public final class MemoryMaps {
      * The address of a free range of {@code length} bytes, aligned to {@code alignment}, whose start
      * lies in {@code [minStart, maxStart]}, as close to {@code anchor} as possible; -1 if none.
      */
-    static long findFree(long length, long alignment, long minStart, long maxStart, long anchor) {
+    static long findFree(List<long[]> mapped, long length, long alignment, long minStart, long maxStart, long anchor) {
         long best = -1;
         long bestDistance = Long.MAX_VALUE;
         long previousEnd = 0x10000; // below vm.mmap_min_addr nothing can be mapped
-        List<long[]> ranges = mappedRanges();
+        List<long[]> ranges = new ArrayList<>(mapped);
         ranges.add(new long[] {0x7fff_ffff_f000L, 0x7fff_ffff_f000L}); // top of the user address space
         for (long[] range : ranges) {
             long gapStart = previousEnd;

@@ -49,7 +49,7 @@ public final class Slab implements AutoCloseable {
         this.groupLength = groupLength;
         this.usedBytes = usedBytes;
         for (Chunk chunk : chunks) {
-            if (chunk.packed && window.memfd >= 0 && chunk.kind != Chunk.DATA) {
+            if (chunk.packed && window.memfd >= 0 && window.localView == 0 && chunk.kind != Chunk.DATA) {
                 // Dual mapping: the slot is written here and then into the memory file at once, so
                 // no writable view of a page other sets execute from is ever mapped.
                 chunk.staging = arena.allocate(chunk.length, Chunk.SLOT); // zeroed, as the slot must read
@@ -80,6 +80,17 @@ public final class Slab implements AutoCloseable {
      */
     public long address(PermissionGroup group) {
         return groupAddress[group.ordinal()];
+    }
+
+    /**
+     * Where this process reads a group's bytes: its {@linkplain #address address}, or, when the set
+     * lives in another process, the same bytes in this process's view of that memory.
+     *
+     * @param group the permission group
+     * @return the address of its first byte here
+     */
+    public long viewAddress(PermissionGroup group) {
+        return window.local(groupAddress[group.ordinal()]);
     }
 
     /**
@@ -149,7 +160,7 @@ public final class Slab implements AutoCloseable {
         for (PermissionGroup group : new PermissionGroup[] {PermissionGroup.TEXT, PermissionGroup.RODATA,
                 PermissionGroup.RELRO}) {
             int g = group.ordinal();
-            groupSegment[g] = segmentAt(groupAddress[g], groupLength[g]).asReadOnly();
+            groupSegment[g] = segmentAt(window.local(groupAddress[g]), groupLength[g]).asReadOnly();
         }
         finalized = true;
     }
@@ -164,17 +175,17 @@ public final class Slab implements AutoCloseable {
             }
             Libc.pwriteFully(window.memfd, chunk.staging.address(), chunk.length, chunk.address - window.base);
             chunk.staging = null;
-            chunk.writable = chunk.address;
+            chunk.writable = window.local(chunk.address);
         }
         if (chunk.view != 0) {
             // Dual mapping: drop the write view first, so that pages of the set's own have no
             // writable view once executable; a shared page's other views belong to loads in progress.
             Libc.munmap(chunk.view, chunk.viewLength);
             chunk.view = 0;
-            chunk.writable = chunk.address;
+            chunk.writable = window.local(chunk.address);
         }
         if (!chunk.packed) {
-            Libc.mprotect(chunk.address, chunk.length, chunk.finalProtection()); // a packed chunk's page has it already
+            owner.addressSpace().protect(chunk.address, chunk.length, chunk.finalProtection()); // a packed chunk's page has it already
         }
     }
 

@@ -24,10 +24,15 @@ final class Window {
     final SharedPages[] shared = new SharedPages[Chunk.COUNT];
     /** Descriptor of the memory file behind the window in dual-mapping mode, else -1. */
     final int memfd;
+    /**
+     * In a remote address space, where this process maps the whole memory file (read-write, never
+     * executable) to write the sets; else 0.
+     */
+    final long localView;
     long usedBytes;
     int slabs;
 
-    Window(long base, long textSize, long readSize, long dataSize, int memfd, long pageSize) {
+    Window(long base, long textSize, long readSize, long dataSize, int memfd, long localView, long pageSize) {
         this.base = base;
         this.size = textSize + readSize + dataSize;
         this.text = new Region(base, textSize);
@@ -38,6 +43,7 @@ final class Window {
             shared[c] = new SharedPages(pageSize);
         }
         this.memfd = memfd;
+        this.localView = localView;
     }
 
     long end() {
@@ -56,6 +62,11 @@ final class Window {
         return !placement.hasNearConstraint() || reaches(placement.nearLow(), placement.nearHigh(), placement.reach());
     }
 
+    /** Where this process writes the byte the sets see at {@code address}: itself, or its place in the local view. */
+    long local(long address) {
+        return localView == 0 ? address : localView + (address - base);
+    }
+
     long committedBytes() {
         return text.allocatedBytes() + read.allocatedBytes() + data.allocatedBytes();
     }
@@ -69,7 +80,7 @@ final class Window {
      * @throws MemoryException if the set does not fit its reach or no such range is free
      */
     static Window reserve(Placement placement, long[] need, long[] alignment, MemoryManager.Options options,
-                          long anchor, long pageSize) {
+                          AddressSpace space, long pageSize) {
         long[] sizes = new long[Chunk.COUNT];
         long[] minimum = new long[Chunk.COUNT];
         long[] room = {16L << 20, 16L << 20, 32L << 20};
@@ -94,7 +105,7 @@ final class Window {
         long size = total;
         long minBase = 0x10000;
         long maxBase = 0x7fff_0000_0000L - size;
-        long target = anchor - size;
+        long target = space.anchor() - size;
         if (placement.below2GiB()) {
             maxBase = MemoryManager.LOW_LIMIT - size;
             target = maxBase;
@@ -107,29 +118,32 @@ final class Window {
         if (minBase > maxBase) {
             throw new MemoryException(placementError(placement, size));
         }
-        int flags = Libc.MAP_NORESERVE | Libc.MAP_FIXED_NOREPLACE;
-        int fd = -1;
-        if (options.dualMapping()) {
-            fd = Libc.memfdCreate("jdyld-window", size);
-            flags |= Libc.MAP_SHARED;
-        } else {
-            flags |= Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS;
-        }
+        int fd = options.dualMapping() || space.isRemote() ? Libc.memfdCreate("jdyld-window", size) : -1;
         try {
             for (int attempt = 0; attempt < 8; attempt++) {
-                long base = MemoryMaps.findFree(size, ALIGNMENT, minBase, maxBase, target);
+                long base = MemoryMaps.findFree(space.mappedRanges(), size, ALIGNMENT, minBase, maxBase, target);
                 if (base < 0) {
                     break;
                 }
-                long result = Libc.tryMmap(base, size, Libc.PROT_NONE, flags, fd, 0);
+                long result = space.reserve(base, size, fd);
                 if (result == base) {
                     if (fd < 0) {
                         shareAnonymousMemoryObject(base);
                     }
-                    return new Window(base, sizes[0], sizes[1], sizes[2], fd, pageSize);
+                    long view = 0;
+                    if (space.isRemote()) {
+                        try {
+                            view = Libc.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE,
+                                    Libc.MAP_SHARED | Libc.MAP_NORESERVE, fd, 0);
+                        } catch (MemoryException e) {
+                            space.unmap(base, size);
+                            throw e;
+                        }
+                    }
+                    return new Window(base, sizes[0], sizes[1], sizes[2], fd, view, pageSize);
                 }
                 if (result > 0) {
-                    Libc.munmap(result, size); // a kernel without MAP_FIXED_NOREPLACE put it elsewhere
+                    space.unmap(result, size); // a kernel without MAP_FIXED_NOREPLACE put it elsewhere
                 } else if (result != -Libc.EEXIST) {
                     throw new MemoryException("mmap", base, size, (int) -result, Libc.strerror((int) -result));
                 }

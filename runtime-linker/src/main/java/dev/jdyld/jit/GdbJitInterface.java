@@ -1,6 +1,7 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.runtime.ElfImages;
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
@@ -111,7 +112,7 @@ final class GdbJitInterface implements LinkPlugin {
     private static void notifyDebugger(MemorySegment entry, int action) {
         descriptor.set(JAVA_INT, ACTION, action);
         descriptor.set(ADDRESS, RELEVANT, entry);
-        Native.callVoid(registerCode); // gdb stops here, reads the descriptor, and continues
+        LoadedCode.callVoid(registerCode); // gdb stops here, reads the descriptor, and continues
     }
 
     @SuppressWarnings("restricted")

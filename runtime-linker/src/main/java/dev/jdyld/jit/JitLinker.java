@@ -8,7 +8,11 @@ import dev.jdyld.link.HostArchitecture;
 import dev.jdyld.link.Redirections;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
+import dev.jdyld.executor.HostLookup;
+import dev.jdyld.executor.TargetProcess;
+import dev.jdyld.executor.child.ChildTarget;
 import dev.jdyld.runtime.HostSymbols;
+import dev.jdyld.runtime.InProcessTarget;
 import dev.jdyld.runtime.lifetime.SetLifetime;
 
 import java.lang.foreign.Arena;
@@ -60,7 +64,9 @@ public final class JitLinker implements AutoCloseable {
     /** Sets whose code needs an executable stack may load; the threads that run them get one. */
     final boolean executableStack;
     final Architecture arch = HostArchitecture.get();
-    final HostSymbols host = new HostSymbols(arch.multiarchTriple());
+    /** Where the code runs: this process, or a child-process executor of this linker's own. */
+    final TargetProcess target;
+    final HostLookup host;
     final List<LinkPlugin> plugins = new ArrayList<>();
     /** Everything below is guarded by this linker's lock. */
     private final Map<String, Scope> scopes = new LinkedHashMap<>();
@@ -76,20 +82,35 @@ public final class JitLinker implements AutoCloseable {
     /** Loading and closing sets. */
     final Lifecycle lifecycle = new Lifecycle(this);
 
-    private JitLinker(Builder builder) {
+    JitLinker(JitLinkerBuilder builder) {
         this.ownsMemory = builder.memory == null;
         this.runInitializers = builder.runInitializers;
         this.directCalls = builder.directCalls;
         this.relaxGot = builder.relaxGot;
         this.executableStack = builder.executableStack;
+        if (builder.executor.isChildProcess()) {
+            if (!ownsMemory) {
+                throw new IllegalArgumentException("a memory manager cannot be shared with a child-process executor:"
+                        + " the child's memory is its own");
+            }
+            ChildTarget child = ChildTarget.start(builder.memoryOptions, arch.multiarchTriple(), builder.libraries,
+                    builder.executor.callTimeout().toMillis(), hostElfTarget());
+            child.symbolizer(this::describeAddress);
+            this.target = child;
+        } else {
+            HostSymbols symbols = new HostSymbols(arch.multiarchTriple());
+            for (String library : builder.libraries) {
+                symbols.addLibrary(library);
+            }
+            this.target = new InProcessTarget(ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory,
+                    symbols, arch);
+        }
+        this.host = target.host();
+        this.memory = target.memory();
         if (runInitializers) {
-            plugins.add(new UnwindRegistration());
+            plugins.add(new UnwindRegistration(target));
         }
         plugins.addAll(builder.plugins);
-        for (String library : builder.libraries) {
-            host.addLibrary(library);
-        }
-        this.memory = ownsMemory ? new MemoryManager(builder.memoryOptions) : builder.memory;
         this.redirections = new Redirections<>(this, arch, memory, builder.lazyFailures);
         this.main = new Scope(this, "main");
         scopes.put(main.name(), main);
@@ -109,8 +130,8 @@ public final class JitLinker implements AutoCloseable {
      *
      * @return a builder with the defaults
      */
-    public static Builder builder() {
-        return new Builder();
+    public static JitLinkerBuilder builder() {
+        return new JitLinkerBuilder();
     }
 
     /**
@@ -233,7 +254,7 @@ public final class JitLinker implements AutoCloseable {
 
     /**
      * Opens a host library ({@code dlopen}, {@code RTLD_GLOBAL}) and adds it to the end of the host
-     * search order for later loads; names as for {@link Builder#hostLibrary}.
+     * search order for later loads; names as for {@link JitLinkerBuilder#hostLibrary}.
      *
      * @param name a {@code dlopen} name, a path, or a short name like {@code m}
      */
@@ -292,158 +313,26 @@ public final class JitLinker implements AutoCloseable {
         lifecycle.checkOpen();
     }
 
+    /**
+     * The function of an open set an address is in, for a child executor's crash reports:
+     * {@code fib+0x12 in set prog.o}; null when no set's code holds it.
+     */
+    private String describeAddress(long address) {
+        List<LoadedSet> sets;
+        synchronized (this) {
+            sets = openSets();
+        }
+        for (LoadedSet set : sets) {
+            String name = set.describeAddress(address);
+            if (name != null) {
+                return name;
+            }
+        }
+        return null;
+    }
+
     /** Every set of every scope that is open. Caller holds the lock. */
     List<LoadedSet> openSets() {
         return scopes.values().stream().flatMap(scope -> scope.sets().stream()).toList();
-    }
-
-    /**
-     * Options for a {@link JitLinker}; {@link JitLinker#builder()} makes one.
-     */
-    public static final class Builder {
-        private final List<String> libraries = new ArrayList<>();
-        private final List<LinkPlugin> plugins = new ArrayList<>();
-        private MemoryManager memory;
-        private MemoryManager.Options memoryOptions = MemoryManager.Options.DEFAULT;
-        private boolean runInitializers = true;
-        private boolean directCalls;
-        private boolean relaxGot = true;
-        private boolean executableStack;
-        private Consumer<LinkException> lazyFailures = failure -> System.err.println("jdyld: " + failure.getMessage());
-
-        private Builder() {}
-
-        /**
-         * What happens to a lazy symbol's failure (its materializer threw, or loaded nothing that
-         * defines it) when no Java call is there to throw it: the symbol was called by loaded code
-         * on a thread that did not enter it through a jdyld handle (a thread the C code started, or a
-         * raw downcall). The C caller gets 0 either way, as it cannot unwind; when a handle's call
-         * is on the thread's stack, that call throws the {@link LinkException} when it returns and
-         * this handler is not called. By default the message is printed on stderr, as ORC's
-         * default error reporter does.
-         *
-         * @param handler takes the failure, on the thread of the failed call; must not throw
-         * @return this builder
-         */
-        public Builder onLazyFailure(Consumer<LinkException> handler) {
-            this.lazyFailures = Objects.requireNonNull(handler, "handler");
-            return this;
-        }
-
-        /**
-         * A host library to {@code dlopen} and search after the process's global symbols, in order.
-         *
-         * @param name a {@code dlopen} name ({@code libstdc++.so.6}), a path, or a short name ({@code m})
-         * @return this builder
-         */
-        public Builder hostLibrary(String name) {
-            libraries.add(name);
-            return this;
-        }
-
-        /**
-         * Whether a load registers the set's unwind tables and destructors and runs its constructors
-         * (default true); {@code false} loads without running any of the set's code.
-         *
-         * @param run whether loads run the set's initialisers
-         * @return this builder
-         */
-        public Builder runInitializers(boolean run) {
-            this.runInitializers = run;
-            return this;
-        }
-
-        /**
-         * Whether calls from one set to a function of another bind straight to its address (one
-         * jump less) instead of through the linker's redirectable stub; default false. With
-         * {@code true}, {@link JitLinker#redefine} is refused, as it could not reach earlier callers.
-         *
-         * @param direct whether calls between sets bind directly
-         * @return this builder
-         */
-        public Builder directCalls(boolean direct) {
-            this.directCalls = direct;
-            return this;
-        }
-
-        /**
-         * Whether a load rewrites {@code mov foo@GOTPCREL(%rip)} to {@code lea foo(%rip)}, and calls
-         * and jumps through the GOT to direct ones, where {@code foo} is the set's own (the psABI's
-         * {@code GOTPCRELX} relaxation), saving the GOT slot; default true.
-         *
-         * @param relax whether loads relax GOT references to the set's own symbols
-         * @return this builder
-         */
-        public Builder relaxGot(boolean relax) {
-            this.relaxGot = relax;
-            return this;
-        }
-
-        /**
-         * Whether sets whose code needs an executable stack may load (default false: such a load
-         * fails with a {@link LinkException} naming the object and why). An object asks for one with
-         * an executable {@code .note.GNU-stack} section (gcc emits it for a GNU C nested function
-         * whose address is taken, called through a trampoline written on the stack), or by having no
-         * such section at all (as GNU ld reads it; hand-written assembly often has none).
-         *
-         * <p>With {@code true}, every thread that runs such a set's code gets an executable stack
-         * for the rest of its life: the thread {@link LoadedSet#runMain} makes, Java threads when
-         * they first call into the set (or load it: its constructors run on the loading thread), and
-         * threads the set's code starts with {@code pthread_create}. That is the security cost an
-         * executable {@code PT_GNU_STACK} has for a native program, for those threads only: a stack
-         * buffer overflow on them can run injected code. Other threads, the JVM's included, keep
-         * stacks that are not executable. {@link SetLayout#executableStack()} says whether and why a
-         * set needs one.
-         *
-         * @param allow whether sets that need an executable stack may load
-         * @return this builder
-         */
-        public Builder executableStack(boolean allow) {
-            this.executableStack = allow;
-            return this;
-        }
-
-        /**
-         * A plugin called at every load and close, after the built-in ones.
-         *
-         * @param plugin the plugin
-         * @return this builder
-         */
-        public Builder plugin(LinkPlugin plugin) {
-            plugins.add(Objects.requireNonNull(plugin, "plugin"));
-            return this;
-        }
-
-        /**
-         * Options for the memory manager the linker makes (ignored when one is given).
-         *
-         * @param options memory-manager options
-         * @return this builder
-         */
-        public Builder memoryOptions(MemoryManager.Options options) {
-            this.memoryOptions = options;
-            return this;
-        }
-
-        /**
-         * A memory manager to share between linkers; the linker does not close it.
-         *
-         * @param memory the shared memory manager
-         * @return this builder
-         */
-        public Builder memoryManager(MemoryManager memory) {
-            this.memory = memory;
-            return this;
-        }
-
-        /**
-         * Makes the linker, opening the host libraries given.
-         *
-         * @return the linker
-         * @throws LinkException if a host library cannot be opened
-         */
-        public JitLinker build() {
-            return new JitLinker(this);
-        }
     }
 }

@@ -7,7 +7,6 @@ import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SetLinker;
 import dev.jdyld.link.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
-import dev.jdyld.runtime.CRuntime;
 import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.LoadStage;
 import dev.jdyld.runtime.lifetime.MemoryHolds;
@@ -112,7 +111,7 @@ final class Lifecycle {
         boolean registered = false;
         // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
         try (Arena writing = Arena.ofConfined()) {
-            LinkedSet linked = new SetLinker(linker.arch, linker.memory, linker.host, bound, writing, linker.relaxGot,
+            LinkedSet linked = new SetLinker(linker.arch, linker.target, bound, writing, linker.relaxGot,
                     linker.executableStack).link(inputs);
             set = new LoadedSet(linker, scope, linked, List.copyOf(linker.plugins), bound.direct, bound.redirected, sequence);
             synchronized (linker) {
@@ -188,6 +187,7 @@ final class Lifecycle {
             if (linker.ownsMemory) {
                 linker.memory.close();
             }
+            linker.target.close();
         }
     }
 
@@ -322,8 +322,10 @@ final class Lifecycle {
             }
             LoadStage.FINALIZE.reached();
             set.slab.finalizePermissions();
-            set.faultReport = FaultReports.register(set.name, set.slab.address(PermissionGroup.TEXT),
-                    set.slab.length(PermissionGroup.TEXT), set.layout.symbols());
+            if (linker.target.inThisProcess()) { // a child's faults are reported by the child
+                set.faultReport = FaultReports.register(set.name, set.slab.address(PermissionGroup.TEXT),
+                        set.slab.length(PermissionGroup.TEXT), set.layout.symbols());
+            }
             for (LinkPlugin plugin : set.plugins) {
                 plugin.afterFinalize(set);
                 set.pluginsStarted++;
@@ -350,7 +352,7 @@ final class Lifecycle {
      * Resolves the set's IFUNCs, registers its destructors to run at exit or when it closes, and
      * runs its constructors, recorded as a call into the set on this thread.
      */
-    private static void initialize(LoadedSet set) {
+    private void initialize(LoadedSet set) {
         set.initialized = true;
         if (set.layout.executableStack() != null) {
             ThreadCalls.current().needExecutableStack("set " + set.name);
@@ -358,16 +360,16 @@ final class Lifecycle {
         ThreadCalls.current().enter(set.lifetime, "constructors");
         try {
             for (Initializers.Ifunc ifunc : set.initializers.ifuncs()) {
-                set.slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), CRuntime.callResolver(ifunc.resolver()));
+                set.slab.segment(PermissionGroup.DATA).set(U64, ifunc.slotOffset(), linker.target.callResolver(ifunc.resolver()));
             }
             // Registered before the constructors run, so that the handlers they register (C++ static
             // destructors) run first, as exit() runs them before a module's fini array.
             for (long destructor : set.initializers.fini()) {
-                CRuntime.atexit(destructor, set.dsoHandle);
+                linker.target.registerExitHandler(destructor, set.dsoHandle);
             }
             for (long constructor : set.initializers.init()) {
                 LoadStage.CONSTRUCTOR.reached();
-                CRuntime.call(constructor);
+                linker.target.callVoid(constructor);
             }
         } finally {
             ThreadCalls.current().exit();
@@ -420,7 +422,7 @@ final class Lifecycle {
             if (set.initialized && set.dsoHandle != 0) {
                 ThreadCalls.current().enter(set.lifetime, "destructors");
                 try {
-                    CRuntime.finalize(set.dsoHandle); // the set's atexit handlers, C++ static destructors, fini array
+                    set.owner.target.runExitHandlers(set.dsoHandle); // atexit handlers, C++ static destructors, fini array
                 } finally {
                     ThreadCalls.current().exit();
                 }

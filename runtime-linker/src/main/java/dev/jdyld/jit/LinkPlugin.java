@@ -19,7 +19,7 @@ public interface LinkPlugin {
      * A plugin that appends {@code START SIZE NAME} lines for every loaded function and stub to
      * {@code /tmp/perf-<pid>.map}, so {@code perf report} names samples in loaded code.
      *
-     * @return the plugin, for {@link JitLinker.Builder#plugin}
+     * @return the plugin, for {@link JitLinkerBuilder#plugin}
      */
     static LinkPlugin perfMap() {
         return new PerfMap(java.nio.file.Path.of("/tmp"));
@@ -31,7 +31,7 @@ public interface LinkPlugin {
      * {@code perf record -k 1}; the file is complete once the linker is closed.
      *
      * @param directory where the file goes
-     * @return the plugin, for {@link JitLinker.Builder#plugin}
+     * @return the plugin, for {@link JitLinkerBuilder#plugin}
      */
     static LinkPlugin jitdump(java.nio.file.Path directory) {
         return new JitDump(directory);
@@ -42,7 +42,7 @@ public interface LinkPlugin {
      * ELF image of its symbols at their load addresses), and withdraws it before the set closes,
      * so gdb's {@code break}, {@code bt} and {@code disassemble} know loaded functions by name.
      *
-     * @return the plugin, for {@link JitLinker.Builder#plugin}
+     * @return the plugin, for {@link JitLinkerBuilder#plugin}
      */
     static LinkPlugin gdbJitInterface() {
         return new GdbJitInterface();

@@ -7,10 +7,9 @@ import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.LinkedSet.ExportKind;
 import dev.jdyld.link.SymbolBinding;
+import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
-import dev.jdyld.runtime.CRuntime;
 import dev.jdyld.runtime.Initializers;
-import dev.jdyld.runtime.ThreadLocalStorage;
 import dev.jdyld.runtime.lifetime.GuardedCalls;
 import dev.jdyld.runtime.lifetime.MemoryHolds;
 import dev.jdyld.runtime.lifetime.SetLifetime;
@@ -55,9 +54,9 @@ public final class LoadedSet implements AutoCloseable {
     /** Where a set is in its life; changed under the owner's lock. */
     enum State { STARTING, OPEN, CLOSING, CLOSED }
 
-    private final JitLinker owner;
+    final JitLinker owner;
     final Slab slab;
-    final ThreadLocalStorage tls;
+    final dev.jdyld.executor.ThreadLocalBlock tls;
     final long dsoHandle;
     final Initializers.Calls initializers;
     private final Set<String> comdatGroups;
@@ -169,8 +168,9 @@ public final class LoadedSet implements AutoCloseable {
             case ABSOLUTE -> throw new LinkException(Location.file(name).symbol(symbol),
                     "is an absolute symbol: a value (0x" + Long.toHexString(address) + "), not memory of the set");
         }
-        MemorySegment segment = MemorySegment.ofAddress(address)
-                .reinterpret(exports.sizes().getOrDefault(symbol, 0L), lifetime.arena(), null);
+        long size = exports.sizes().getOrDefault(symbol, 0L);
+        MemorySegment segment = MemorySegment.ofAddress(owner.target.inThisProcess() ? address : inJvmView(address, size))
+                .reinterpret(size, lifetime.arena(), null);
         return kind == ExportKind.READ_ONLY_DATA ? segment.asReadOnly() : segment;
     }
 
@@ -195,6 +195,9 @@ public final class LoadedSet implements AutoCloseable {
             throw new LinkException(Location.file(name).symbol(symbol), "is not a function but " + kind.description()
                     + "; a downcall to it would jump into data");
         }
+        if (!owner.target.inThisProcess()) {
+            return owner.target.functionHandle(address, descriptor);
+        }
         return GuardedCalls.handle(GuardedCalls.FixedTarget.ENTRY,
                 new GuardedCalls.FixedTarget(lifetime, symbol, address), descriptor, options);
     }
@@ -218,7 +221,7 @@ public final class LoadedSet implements AutoCloseable {
         // The run thread enters the set as a handle's call would; no handle is made, since a guarded
         // one costs a cold start ~10 ms of method handle set-up.
         long main = address(entry);
-        return CRuntime.runMain(main, argv, entry, () -> lifetime.enter(ThreadCalls.current(), entry, main),
+        return owner.target.runMain(main, argv, entry, () -> lifetime.enter(ThreadCalls.current(), entry, main),
                 () -> ThreadCalls.current().exit());
     }
 
@@ -316,7 +319,7 @@ public final class LoadedSet implements AutoCloseable {
 
     /** Thread-local blocks threads hold now for this set (0 without TLS); for tests and accounting. */
     int threadLocalBlocks() {
-        return tls == null ? 0 : tls.liveBlocks();
+        return tls instanceof dev.jdyld.runtime.ThreadLocalStorage own ? own.liveBlocks() : 0;
     }
 
     /**
@@ -420,6 +423,35 @@ public final class LoadedSet implements AutoCloseable {
             heldSets.forEach(MemoryHolds::release);
             owner.lifecycle.releaseMemory();
         }
+    }
+
+    /** {@code f+0x4 in set prog.o} when the address is in the set's code (nearest function before it), else null. */
+    String describeAddress(long address) {
+        long text = slab.address(PermissionGroup.TEXT);
+        if (address < text || address >= text + slab.length(PermissionGroup.TEXT)) {
+            return null;
+        }
+        SetLayout.Symbol nearest = null;
+        for (SetLayout.Symbol symbol : layout.symbols()) {
+            if (symbol.kind() != SetLayout.Symbol.Kind.OBJECT && symbol.address() <= address
+                    && (nearest == null || symbol.address() > nearest.address())) {
+                nearest = symbol;
+            }
+        }
+        String where = nearest == null ? "0x" + Long.toHexString(address)
+                : nearest.name() + "+0x" + Long.toHexString(address - nearest.address());
+        return where + " in set " + name;
+    }
+
+    /** Where the JVM's view of a child-process executor's memory holds the bytes the child sees at {@code address}. */
+    private long inJvmView(long address, long size) {
+        for (PermissionGroup group : PermissionGroup.values()) {
+            long start = slab.address(group);
+            if (address >= start && address + size <= start + slab.length(group)) {
+                return slab.viewAddress(group) + (address - start);
+            }
+        }
+        throw new LinkException(Location.file(name), "0x" + Long.toHexString(address) + " is not in the set's memory");
     }
 
     private void checkOpen() {

@@ -7,6 +7,7 @@ import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.EarlierSets;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SymbolBinding;
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -35,7 +36,7 @@ import java.util.function.Supplier;
  * {@link #redefine}.
  *
  * <p>Calls from a set to a function of another set go through a redirectable stub of the linker
- * (unless the linker was built with {@link JitLinker.Builder#directCalls directCalls}), so
+ * (unless the linker was built with {@link JitLinkerBuilder#directCalls directCalls}), so
  * {@link #redefine} re-points every caller with one store, and a lazy symbol can be called before
  * it exists. {@link JitLinker}'s own {@code load}, {@code define*}, {@code function} and
  * {@code redefine} act on its main scope.
@@ -97,7 +98,7 @@ public final class Scope {
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
-            bindings.put(name, SymbolBinding.java(name, Native.upcall(target, descriptor, linker.definitions).address(), true,
+            bindings.put(name, SymbolBinding.java(name, LoadedCode.upcall(target, descriptor, linker.definitions).address(), true,
                     linker.javaDefinitions));
         }
     }
@@ -131,7 +132,7 @@ public final class Scope {
      * fails and the next call tries again: a call from Java through any handle throws the
      * {@link LinkException} (when it returns, if loaded code made the failing call); loaded code's
      * call gets 0, and with no Java call on the thread the failure goes to
-     * {@link JitLinker.Builder#onLazyFailure}.
+     * {@link JitLinkerBuilder#onLazyFailure}.
      *
      * @throws IllegalArgumentException if {@code name} is defined in this scope already
      * @param name         the function's C name

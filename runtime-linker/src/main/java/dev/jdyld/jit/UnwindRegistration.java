@@ -1,7 +1,7 @@
 package dev.jdyld.jit;
 
 import dev.jdyld.runtime.LoadStage;
-import dev.jdyld.runtime.ffi.Native;
+import dev.jdyld.executor.TargetProcess;
 import dev.jdyld.core.SetLayout;
 
 /**
@@ -13,6 +13,12 @@ import dev.jdyld.core.SetLayout;
  */
 final class UnwindRegistration implements LinkPlugin {
     private static final String EH_FRAME = ".eh_frame";
+    /** Where the code runs: its unwinder gets the sections. */
+    private final TargetProcess target;
+
+    UnwindRegistration(TargetProcess target) {
+        this.target = target;
+    }
     /** Sections registered now, in all sets: tests check that a failed load leaves none behind. */
     private static final java.util.concurrent.atomic.AtomicInteger REGISTERED = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -22,7 +28,7 @@ final class UnwindRegistration implements LinkPlugin {
         try {
             for (SetLayout.Section section : set.layout().sections()) {
                 if (section.name().equals(EH_FRAME)) {
-                    Native.registerFrame(section.address());
+                    target.registerFrames(section.address());
                     registered.add(section.address());
                     REGISTERED.incrementAndGet();
                 }
@@ -32,7 +38,7 @@ final class UnwindRegistration implements LinkPlugin {
             // A plugin whose afterFinalize throws gets no beforeClose: undo exactly what was
             // registered (deregistering a section the unwinder does not know aborts the process).
             for (long ehFrame : registered) {
-                Native.deregisterFrame(ehFrame);
+                target.deregisterFrames(ehFrame);
                 REGISTERED.decrementAndGet();
             }
             throw e;
@@ -43,7 +49,7 @@ final class UnwindRegistration implements LinkPlugin {
     public void beforeClose(LoadedSet set) {
         for (SetLayout.Section section : set.layout().sections()) {
             if (section.name().equals(EH_FRAME)) {
-                Native.deregisterFrame(section.address());
+                target.deregisterFrames(section.address());
                 REGISTERED.decrementAndGet();
             }
         }

@@ -5,7 +5,7 @@ import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
-import dev.jdyld.runtime.ThreadLocalStorage;
+import dev.jdyld.executor.ThreadLocalBlock;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,7 +21,7 @@ final class LayoutReport {
 
     private LayoutReport() {}
 
-    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled, ThreadLocalStorage tls,
+    static SetLayout describe(SetImage image, List<InputSelection.Pulled> pulled, ThreadLocalBlock tls,
                               String executableStack) {
         SetPlan plan = image.plan;
         Slab slab = image.slab;

@@ -4,7 +4,7 @@ import dev.jdyld.core.ObjectFile;
 import dev.jdyld.core.SetLayout;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.Initializers;
-import dev.jdyld.runtime.ThreadLocalStorage;
+import dev.jdyld.executor.ThreadLocalBlock;
 
 import java.util.List;
 import java.util.Map;
@@ -24,7 +24,7 @@ import java.util.Set;
  * @param name         its inputs, for messages: the first, and how many more
  * @param objects      the objects it was linked from, archive members included, as read
  */
-public record LinkedSet(Slab slab, ThreadLocalStorage tls, Exports exports, SetLayout layout, long dsoHandle,
+public record LinkedSet(Slab slab, ThreadLocalBlock tls, Exports exports, SetLayout layout, long dsoHandle,
                         Initializers.Calls initializers, Set<String> comdatGroups, String name,
                         List<ObjectFile> objects) {
     /** What an exported name is, as handles and segments of it need to know. */

@@ -9,16 +9,14 @@ import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.link.arch.RelocationTarget;
 import dev.jdyld.link.arch.ResolvedSymbols;
 import dev.jdyld.link.layout.GotTable;
+import dev.jdyld.executor.RuntimeFunction;
+import dev.jdyld.executor.TargetProcess;
+import dev.jdyld.executor.ThreadLocalBlock;
 import dev.jdyld.memory.MemoryException;
-import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
-import dev.jdyld.runtime.CRuntime;
-import dev.jdyld.runtime.ElfImages;
-import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.LoadStage;
-import dev.jdyld.runtime.ThreadLocalStorage;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,7 +45,7 @@ import static dev.jdyld.elf.Elf.STV_INTERNAL;
  *   <li>resolve symbols ({@link SymbolTable});</li>
  *   <li>plan ({@link SetPlan}): the relocation scan sizes the GOT and stubs exactly, then every
  *       section gets its offset;</li>
- *   <li>map the slab ({@link MemoryManager#allocate}); copy section bytes;</li>
+ *   <li>map the slab (the {@linkplain TargetProcess target}'s memory manager); copy section bytes;</li>
  *   <li>make the set's TLS key and write the code the linker emits; give every global its address;</li>
  *   <li>fill the GOT, write stubs, apply relocations.</li>
  * </ol>
@@ -57,8 +55,7 @@ import static dev.jdyld.elf.Elf.STV_INTERNAL;
  */
 public final class SetLinker {
     private final Architecture arch;
-    private final MemoryManager memory;
-    private final HostSymbols host;
+    private final TargetProcess target;
     private final EarlierSets earlier;
     private final Arena arena;
     private final boolean relaxGot;
@@ -70,11 +67,10 @@ public final class SetLinker {
      * {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten to reach them directly.
      * {@code executableStackAllowed}: whether a set that needs an executable stack may load.
      */
-    public SetLinker(Architecture arch, MemoryManager memory, HostSymbols host, EarlierSets earlier, Arena arena,
+    public SetLinker(Architecture arch, TargetProcess target, EarlierSets earlier, Arena arena,
                      boolean relaxGot, boolean executableStackAllowed) {
         this.arch = arch;
-        this.memory = memory;
-        this.host = host;
+        this.target = target;
         this.earlier = earlier;
         this.arena = arena;
         this.relaxGot = relaxGot;
@@ -97,7 +93,7 @@ public final class SetLinker {
         }
         SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier), arch);
         symbols.executableStack = executableStack != null;
-        symbols.resolve(earlier, host);
+        symbols.resolve(earlier, target);
         LoadStage.PLAN.reached();
         SetPlan plan = SetPlan.make(arch, symbols, true, relaxGot);
         LoadStage.ALLOCATE.reached();
@@ -107,7 +103,7 @@ public final class SetLinker {
             plan = SetPlan.make(arch, symbols, false, relaxGot);
             slab = allocate(plan, false);
         }
-        ThreadLocalStorage tls = null;
+        ThreadLocalBlock tls = null;
         try {
             SetImage image = new SetImage(plan, slab);
             LoadStage.COPY.reached();
@@ -119,8 +115,7 @@ public final class SetLinker {
                 // glibc copies the template into every thread when the block is placed, so it must be
                 // final first: relocate the .tdata sections, then place the block.
                 applyRelocations(image, null, Sections.THREAD_LOCAL);
-                tls = ThreadLocalStorage.createStatic(new ElfImages.Target(arch.machine(), arch.threadPointerOffsetRelocation()),
-                        image.segment(PermissionGroup.RELRO).asSlice(
+                tls = target.createStaticThreadLocalStorage(image.segment(PermissionGroup.RELRO).asSlice(
                         plan.linkerSections.tlsTemplate(), plan.tls.templateSize()), plan.tls.blockSize(),
                         plan.tls.alignment(), describe(objects));
             }
@@ -144,7 +139,7 @@ public final class SetLinker {
     /** Maps the slab; null when placement failed and a plan with stubs for earlier-set calls may succeed. */
     private Slab allocate(SetPlan plan, boolean mayRetry) {
         try {
-            return memory.allocate(plan.slabRequest(), arena);
+            return target.memory().allocate(plan.slabRequest(), arena);
         } catch (MemoryException e) {
             if (mayRetry) {
                 return null;
@@ -187,7 +182,7 @@ public final class SetLinker {
      * The set's pthread key, template and emitted TLS runtime code; null when the set has no TLS or
      * its block goes to static TLS, which needs the template relocated first.
      */
-    private ThreadLocalStorage createThreadLocalStorage(SetImage image) {
+    private ThreadLocalBlock createThreadLocalStorage(SetImage image) {
         SetPlan plan = image.plan;
         if (!plan.usesTls) {
             return null;
@@ -198,8 +193,9 @@ public final class SetLinker {
             return null;
         }
         arch.writeTlsCode(image.segment(PermissionGroup.TEXT), plan.linkerSections.tlsCode(),
-                ThreadLocalStorage.PTHREAD_GETSPECIFIC, ThreadLocalStorage.SLOW_PATH, ThreadLocalStorage.FREE_ADDRESS);
-        return ThreadLocalStorage.create(image.tlsCode + arch.tlsDestructorEntry(),
+                target.runtimeFunction(RuntimeFunction.PTHREAD_GETSPECIFIC), target.runtimeFunction(RuntimeFunction.TLS_SLOW_PATH),
+                target.runtimeFunction(RuntimeFunction.FREE));
+        return target.createThreadLocalStorage(image.tlsCode + arch.tlsDestructorEntry(),
                 image.base(PermissionGroup.RELRO) + plan.linkerSections.tlsTemplate(), plan.tls.templateSize(),
                 plan.tls.blockSize(), plan.tls.alignment());
     }
@@ -207,8 +203,8 @@ public final class SetLinker {
     private void writeGlueCode(SetImage image) {
         if (image.glueCode != 0) {
             arch.writeGlueCode(image.segment(PermissionGroup.TEXT), image.plan.linkerSections.glueCode(), image.glueCode,
-                    image.dsoHandle, CRuntime.cxaAtexitAddress(), CRuntime.cxaAtQuickExitAddress(),
-                    CRuntime.registerAtforkAddress());
+                    image.dsoHandle, target.runtimeFunction(RuntimeFunction.CXA_ATEXIT),
+                    target.runtimeFunction(RuntimeFunction.CXA_AT_QUICK_EXIT), target.runtimeFunction(RuntimeFunction.REGISTER_ATFORK));
         }
     }
 
@@ -231,7 +227,7 @@ public final class SetLinker {
     }
 
     /** GOT entries of globals: addresses, host TLS offsets, TLS index pairs and descriptors. */
-    private void fillGlobalGot(SetImage image, ThreadLocalStorage tls) {
+    private void fillGlobalGot(SetImage image, ThreadLocalBlock tls) {
         GotTable got = image.plan.got;
         long module = tls == null ? 0 : tls.moduleId();
         long tp = tls == null ? 0 : tls.threadPointerOffset();
@@ -285,7 +281,7 @@ public final class SetLinker {
      * Per object: its resolved symbols and local GOT entries, then every relocation section of a
      * loaded section that {@code which} selects.
      */
-    private void applyRelocations(SetImage image, ThreadLocalStorage tls, Sections which) {
+    private void applyRelocations(SetImage image, ThreadLocalBlock tls, Sections which) {
         SetPlan plan = image.plan;
         long module = tls == null ? 0 : tls.moduleId();
         long tp = tls == null ? 0 : tls.threadPointerOffset();

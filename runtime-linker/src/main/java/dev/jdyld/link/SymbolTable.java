@@ -5,9 +5,8 @@ import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.core.DuplicateSymbolException;
 import dev.jdyld.core.UnresolvedSymbolException;
 import dev.jdyld.runtime.Demangler;
-import dev.jdyld.runtime.HostSymbols;
-import dev.jdyld.runtime.support.ExecutableStacks;
-import dev.jdyld.runtime.lifetime.ThreadExitDestructors;
+import dev.jdyld.executor.RuntimeFunction;
+import dev.jdyld.executor.TargetProcess;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -63,9 +62,9 @@ final class SymbolTable {
     /** Whether the set needs an executable stack: its {@code pthread_create} is then jdyld's. */
     boolean executableStack;
 
-    void resolve(EarlierSets earlier, HostSymbols host) {
+    void resolve(EarlierSets earlier, TargetProcess target) {
         collectDefinitions();
-        resolveReferences(earlier, host);
+        resolveReferences(earlier, target);
     }
 
     private void collectDefinitions() {
@@ -135,8 +134,12 @@ final class SymbolTable {
         global.size = global.commonSize;
     }
 
-    private void resolveReferences(EarlierSets earlier, HostSymbols host) {
-        Map<String, String> unresolved = new LinkedHashMap<>();
+    /**
+     * Binds every undefined name: to the linker's own definitions, to an earlier set, else to the
+     * host, whose names are looked up all at once (one round trip to a child executor).
+     */
+    private void resolveReferences(EarlierSets earlier, TargetProcess target) {
+        List<GlobalSymbol> forHost = new ArrayList<>();
         for (GlobalSymbol global : globals) {
             if (global.kind != GlobalSymbol.Kind.UNDEFINED) {
                 continue;
@@ -148,12 +151,12 @@ final class SymbolTable {
             }
             if (THREAD_ATEXIT.contains(global.name)) {
                 global.kind = GlobalSymbol.Kind.HOST;
-                global.address = ThreadExitDestructors.registrationAddress(arch);
+                global.address = target.runtimeFunction(RuntimeFunction.CXA_THREAD_ATEXIT);
                 continue;
             }
             if (executableStack && global.name.equals(PTHREAD_CREATE)) {
                 global.kind = GlobalSymbol.Kind.HOST;
-                global.address = ExecutableStacks.pthreadCreateAddress();
+                global.address = target.runtimeFunction(RuntimeFunction.PTHREAD_CREATE);
                 continue;
             }
             long address = earlier.find(global.name);
@@ -162,7 +165,17 @@ final class SymbolTable {
                 global.address = address;
                 continue;
             }
-            address = host.find(global.name);
+            forHost.add(global);
+        }
+        List<String> names = new ArrayList<>(forHost.size());
+        for (GlobalSymbol global : forHost) {
+            names.add(global.name);
+        }
+        long[] hostAddresses = target.host().findAll(names);
+        Map<String, String> unresolved = new LinkedHashMap<>();
+        for (int i = 0; i < hostAddresses.length; i++) {
+            GlobalSymbol global = forHost.get(i);
+            long address = hostAddresses[i];
             if (address != 0) {
                 global.kind = GlobalSymbol.Kind.HOST;
                 global.address = address;
@@ -178,8 +191,9 @@ final class SymbolTable {
                     + " (referenced by " + objects.get(global.firstReference).name + ")");
         }
         if (!unresolved.isEmpty()) {
-            List<String> names = List.copyOf(unresolved.keySet());
-            throw new UnresolvedSymbolException(names, List.copyOf(unresolved.values()), host.missingLibraryHint(names));
+            List<String> missing = List.copyOf(unresolved.keySet());
+            throw new UnresolvedSymbolException(missing, List.copyOf(unresolved.values()),
+                    target.host().missingLibraryHint(missing));
         }
     }
 

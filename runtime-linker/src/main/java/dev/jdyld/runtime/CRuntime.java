@@ -1,5 +1,6 @@
 package dev.jdyld.runtime;
 
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.LinkException;
 import dev.jdyld.runtime.support.FaultReports;
@@ -46,7 +47,7 @@ public final class CRuntime {
 
     /** Calls an IFUNC resolver of loaded code ({@code void *(*)(void)}) and returns its answer. */
     public static long callResolver(long resolver) {
-        return Native.callResolver(resolver);
+        return LoadedCode.callResolver(resolver);
     }
 
     /** The stack a C program's main thread gets on Linux by default. */
@@ -121,6 +122,6 @@ public final class CRuntime {
 
     /** Calls a {@code void (*)(void)} of loaded code. */
     public static void call(long function) {
-        Native.callVoid(function);
+        LoadedCode.callVoid(function);
     }
 }

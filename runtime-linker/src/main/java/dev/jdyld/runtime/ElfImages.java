@@ -73,7 +73,7 @@ public final class ElfImages {
     }
 
     /** The one symbol of {@link #staticTlsModule}: the word that receives the block's thread-pointer offset. */
-    static final String TLS_OFFSET_SYMBOL = "jdyld_tls_offset";
+    public static final String TLS_OFFSET_SYMBOL = "jdyld_tls_offset";
 
     /**
      * A shared object with nothing but a thread-local block: {@code PT_TLS} of {@code blockSize}
@@ -84,7 +84,7 @@ public final class ElfImages {
      * offset from the thread pointer into the word. One read-write {@code PT_LOAD}, no code; a
      * {@code PT_GNU_STACK} so that loading it never makes stacks executable.
      */
-    static byte[] staticTlsModule(Target target, byte[] template, long blockSize, long alignment) {
+    public static byte[] staticTlsModule(Target target, byte[] template, long blockSize, long alignment) {
         String dynstr = "\0" + TLS_OFFSET_SYMBOL + "\0";
         int phdrs = 4;
         int dynsym = 64 + 56 * phdrs, dynstrAt = dynsym + 48, hash = (dynstrAt + dynstr.length() + 7) & ~7;

@@ -15,15 +15,32 @@ import java.util.List;
  * ({@code RTLD_DEFAULT}), then the host libraries given to the linker, in order, then the JDK's
  * view of the C library.
  */
-public final class HostSymbols {
+public final class HostSymbols implements dev.jdyld.executor.HostLookup {
     private final List<String> libraryDirectories;
     private final List<Long> libraries = new ArrayList<>();
     private final List<String> libraryNames = new ArrayList<>();
 
     /** A search order whose short library names ({@code -l} style) are looked up in the directories of {@code multiarchTriple}. */
     public HostSymbols(String multiarchTriple) {
-        this.libraryDirectories = List.of("/lib/" + multiarchTriple, "/usr/lib/" + multiarchTriple, "/lib64",
-                "/usr/lib64", "/usr/local/lib", "/usr/lib");
+        this.libraryDirectories = directories(multiarchTriple);
+    }
+
+    private static List<String> directories(String multiarchTriple) {
+        return List.of("/lib/" + multiarchTriple, "/usr/lib/" + multiarchTriple, "/lib64", "/usr/lib64", "/usr/local/lib",
+                "/usr/lib");
+    }
+
+    /**
+     * What to {@code dlopen} for a host library, in order: the name itself, then, for a short
+     * name ({@code m}), {@code lib<name>.so.<version>} in the system library directories.
+     */
+    public static List<String> libraryCandidates(String multiarchTriple, String name) {
+        List<String> candidates = new ArrayList<>();
+        candidates.add(name);
+        if (!name.contains("/") && !name.contains(".so")) {
+            candidates.addAll(shortNameCandidates(directories(multiarchTriple), name));
+        }
+        return candidates;
     }
 
     /**
@@ -36,7 +53,7 @@ public final class HostSymbols {
         long handle = Native.dlopen(name);
         String firstError = handle == 0 ? Native.dlerror() : null;
         if (handle == 0 && !name.contains("/") && !name.contains(".so")) {
-            for (String candidate : shortNameCandidates(name)) {
+            for (String candidate : shortNameCandidates(libraryDirectories, name)) {
                 handle = Native.dlopen(candidate);
                 if (handle != 0) {
                     break;
@@ -50,7 +67,7 @@ public final class HostSymbols {
         libraryNames.add(name);
     }
 
-    private List<String> shortNameCandidates(String name) {
+    private static List<String> shortNameCandidates(List<String> libraryDirectories, String name) {
         List<String> candidates = new ArrayList<>();
         String prefix = "lib" + name + ".so.";
         for (String directory : libraryDirectories) {
@@ -77,6 +94,11 @@ public final class HostSymbols {
      * runtime, libm, the unwinder), what to add; null otherwise.
      */
     public synchronized String missingLibraryHint(List<String> unresolved) {
+        return missingLibraryHint(libraryNames, unresolved);
+    }
+
+    /** As {@link #missingLibraryHint(List)}, given the libraries that are open. */
+    public static String missingLibraryHint(List<String> libraryNames, List<String> unresolved) {
         record Library(String soname, String what, java.util.function.Predicate<String> defines) {}
         List<Library> candidates = List.of(
                 new Library("libstdc++.so.6", "C++ runtime symbols",

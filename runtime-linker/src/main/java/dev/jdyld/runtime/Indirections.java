@@ -1,5 +1,6 @@
 package dev.jdyld.runtime;
 
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
@@ -132,7 +133,7 @@ public final class Indirections implements AutoCloseable {
 
     private void addBlock() {
         if (resolverStub == 0) {
-            resolverStub = Native.upcall(RESOLVE.bindTo(this),
+            resolverStub = LoadedCode.upcall(RESOLVE.bindTo(this),
                     FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), upcalls).address();
         }
         long[] sizes = new long[PermissionGroup.values().length];

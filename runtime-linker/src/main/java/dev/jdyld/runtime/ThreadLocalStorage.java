@@ -1,5 +1,6 @@
 package dev.jdyld.runtime;
 
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.LinkException;
 
@@ -37,7 +38,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Block layout: a 16-byte header {@code {void *malloc_pointer; long *slot}} right below the
  * aligned block.
  */
-public final class ThreadLocalStorage {
+public final class ThreadLocalStorage implements dev.jdyld.executor.ThreadLocalBlock {
     /** Addresses the emitted TLS code calls: the fast path and the key destructor never enter the JVM. */
     public static final long PTHREAD_GETSPECIFIC = Native.libcAddress("pthread_getspecific");
     public static final long FREE_ADDRESS = Native.libcAddress("free");
@@ -273,7 +274,7 @@ public final class ThreadLocalStorage {
         try {
             MethodHandle target = MethodHandles.lookup().findStatic(ThreadLocalStorage.class, "slowPath",
                     MethodType.methodType(long.class, long.class));
-            return Native.upcall(target, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+            return LoadedCode.upcall(target, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         } catch (ReflectiveOperationException e) {
             throw new AssertionError(e);
         }

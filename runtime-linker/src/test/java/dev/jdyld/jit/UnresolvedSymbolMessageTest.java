@@ -41,7 +41,7 @@ class UnresolvedSymbolMessageTest {
      */
     public static void main(String[] args) {
         for (int attempt = 0; attempt < 2; attempt++) {
-            JitLinker.Builder builder = JitLinker.builder();
+            JitLinkerBuilder builder = JitLinker.builder();
             if (args.length > 1) {
                 builder.hostLibrary(args[1]);
             }

@@ -6,17 +6,19 @@ import dev.jdyld.core.Location;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Every call jdyld's runtime makes into native code, in one place: the C library (with the
- * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34) and the unwinder
- * ({@code libgcc_s.so.1}); the C++ runtime's demangler is looked up in {@code Demangler}. All of
- * them share one call stub. A library that cannot be found is
+ * dynamic loader's {@code dlopen}/{@code dlsym}, part of libc since glibc 2.34), and calls into
+ * loaded code; the unwinder ({@code libgcc_s.so.1}) is bound in {@link Libgcc}, the C++ runtime's
+ * demangler looked up in {@code Demangler}. All of them share one call stub. A library that cannot be found is
  * reported as a {@link LinkException} naming it and what it is needed for when that is first
  * needed, not as a class-initialisation failure.
  *
@@ -24,7 +26,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * a bug of the binding, so it is rethrown as an {@link AssertionError} naming the function.
  */
 public final class Native {
-    private static final Linker LINKER = Linker.nativeLinker();
+    static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup C = LINKER.defaultLookup();
 
     private Native() {}
@@ -58,11 +60,11 @@ public final class Native {
         }
     }
 
-    private static long call(String name, MemorySegment function) {
+    static long call(String name, MemorySegment function) {
         return call(name, function, 0, 0, 0, 0, 0, 0);
     }
 
-    private static long call(String name, MemorySegment function, long a) {
+    static long call(String name, MemorySegment function, long a) {
         return call(name, function, a, 0, 0, 0, 0, 0);
     }
 
@@ -70,7 +72,7 @@ public final class Native {
         return call(name, function, a, b, 0, 0, 0, 0);
     }
 
-    private static long call(String name, MemorySegment function, long a, long b, long c) {
+    static long call(String name, MemorySegment function, long a, long b, long c) {
         return call(name, function, a, b, c, 0, 0, 0);
     }
 
@@ -330,65 +332,6 @@ public final class Native {
         return (int) call("gettid", GETTID);
     }
 
-    /** The unwinder libstdc++ throws with; loaded when a set first registers unwind tables. */
-    private static final class Unwinder {
-        static final SymbolLookup LIBGCC_S = library("libgcc_s.so.1", "registering unwind tables (.eh_frame)");
-        /* void __register_frame(void *begin);  begin: a .eh_frame list ended by a zero length word */
-        static final MemorySegment REGISTER_FRAME = LIBGCC_S.findOrThrow("__register_frame");
-        /* void __deregister_frame(void *begin); */
-        static final MemorySegment DEREGISTER_FRAME = LIBGCC_S.findOrThrow("__deregister_frame");
-    }
-
-    public static void registerFrame(long ehFrame) {
-        call("__register_frame", unwinder(true), ehFrame);
-    }
-
-    public static void deregisterFrame(long ehFrame) {
-        call("__deregister_frame", unwinder(false), ehFrame);
-    }
-
-    private static MemorySegment unwinder(boolean register) {
-        try {
-            return register ? Unwinder.REGISTER_FRAME : Unwinder.DEREGISTER_FRAME;
-        } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
-            // The holder failed to load libgcc_s: say so each time it is needed, not once obscurely.
-            throw new LinkException("libgcc_s.so.1 cannot be loaded; it is needed for registering unwind"
-                    + " tables (.eh_frame): " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
-        }
-    }
-
-    private static SymbolLookup library(String name, String neededFor) {
-        try {
-            return SymbolLookup.libraryLookup(name, Arena.global());
-        } catch (IllegalArgumentException e) {
-            throw new LinkException(name + " cannot be loaded; it is needed for " + neededFor + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Calls a {@code void (*)(void)} at {@code address}: a constructor or destructor of loaded code. */
-    @SuppressWarnings("restricted")
-    public static void callVoid(long address) {
-        call("function at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address));
-    }
-
-    /** Calls a {@code void (*)(void *)} at {@code address} with {@code argument}: a destructor of loaded code. */
-    @SuppressWarnings("restricted")
-    public static void callVoid(long address, long argument) {
-        call("function at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address), argument);
-    }
-
-    /** Calls the C function at {@code address} (of jdyld's support library) with up to five integer arguments. */
-    @SuppressWarnings("restricted")
-    public static long callAt(String name, long address, long a, long b, long c, long d, long e) {
-        return call(name, MemorySegment.ofAddress(address), a, b, c, d, e, 0);
-    }
-
-    /** Calls a {@code void *(*)(void)} at {@code address}, an IFUNC resolver, and returns its answer. */
-    @SuppressWarnings("restricted")
-    public static long callResolver(long address) {
-        return call("IFUNC resolver at 0x" + Long.toHexString(address), MemorySegment.ofAddress(address));
-    }
-
     /**
      * {@code text} as a NUL-terminated UTF-8 string in {@code arena}. Copied from a
      * byte array rather than with {@code Arena.allocateFrom(String)}, whose first use sets up
@@ -409,34 +352,93 @@ public final class Native {
         return memory.address();
     }
 
-    /**
-     * A downcall handle for loaded code at {@code target}'s address, with {@code target} bound as
-     * its first argument: a call keeps {@code target}'s arena open for its duration, and fails with
-     * {@link IllegalStateException} once the arena is closed.
-     */
-    public static MethodHandle downcall(MemorySegment target, FunctionDescriptor descriptor, Linker.Option... options) {
-        return java.lang.invoke.MethodHandles.insertArguments(LINKER.downcallHandle(descriptor, options), 0, target);
+    public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
+    public static final int SOL_SOCKET = 1, SCM_RIGHTS = 1;
+    public static final int MSG_NOSIGNAL = 0x4000;
+    public static final short POLLIN = 0x1;
+    public static final int WNOHANG = 1;
+    public static final int SIGKILL = 9;
+    /** Bytes of glibc's {@code posix_spawn_file_actions_t} (80 on x86-64 and AArch64), with room to spare. */
+    public static final long POSIX_SPAWN_FILE_ACTIONS_SIZE = 128;
+
+    /** The process calls of an executor in another process; each returns {@code -errno} when it fails. */
+    private static final class Process {
+        /* int socketpair(int domain, int type, int protocol, int sv[2]); */
+        static final MemorySegment SOCKETPAIR = libc("socketpair");
+        /* int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa, attr, argv, envp); */
+        static final MemorySegment POSIX_SPAWN = libc("posix_spawn");
+        /* int posix_spawn_file_actions_init(posix_spawn_file_actions_t *actions); */
+        static final MemorySegment FILE_ACTIONS_INIT = libc("posix_spawn_file_actions_init");
+        /* int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *actions, int fd, int newfd); */
+        static final MemorySegment FILE_ACTIONS_ADDDUP2 = libc("posix_spawn_file_actions_adddup2");
+        /* int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *actions); */
+        static final MemorySegment FILE_ACTIONS_DESTROY = libc("posix_spawn_file_actions_destroy");
+        /* ssize_t read(int fd, void *buf, size_t count); */
+        static final MemorySegment READ = libc("read");
+        /* ssize_t send(int fd, const void *buf, size_t len, int flags); */
+        static final MemorySegment SEND = libc("send");
+        /* ssize_t sendmsg(int fd, const struct msghdr *msg, int flags); */
+        static final MemorySegment SENDMSG = libc("sendmsg");
+        /* int poll(struct pollfd *fds, nfds_t nfds, int timeout); */
+        static final MemorySegment POLL = libc("poll");
+        /* pid_t waitpid(pid_t pid, int *wstatus, int options); */
+        static final MemorySegment WAITPID = libc("waitpid");
+        /* int kill(pid_t pid, int sig); */
+        static final MemorySegment KILL = libc("kill");
+        static final long ERRNO = Linker.Option.captureStateLayout().byteOffset(PathElement.groupElement("errno"));
     }
 
-    /** A downcall handle that takes the target as a leading {@code MemorySegment} argument. */
-    public static MethodHandle downcall(FunctionDescriptor descriptor, Linker.Option... options) {
-        return LINKER.downcallHandle(descriptor, options);
+    private static long orErrno(long result) {
+        return result < 0 ? -Call.CALL_STATE.get().get(JAVA_INT, Process.ERRNO) : result;
     }
 
-    /** A downcall handle for loaded code at {@code address}. */
-    @SuppressWarnings("restricted")
-    public static MethodHandle downcall(long address, FunctionDescriptor descriptor, Linker.Option... options) {
-        return LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor, options);
+    /** {@code socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)}: 0, or -errno. */
+    public static int socketPair(long fds) {
+        return (int) orErrno(call("socketpair", Process.SOCKETPAIR, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds, 0, 0));
     }
 
-    /** An upcall stub that lives as long as {@code arena}. */
-    public static MemorySegment upcall(MethodHandle target, FunctionDescriptor descriptor, Arena arena) {
-        return LINKER.upcallStub(target, descriptor, arena);
+    /** {@code posix_spawn} without attributes: 0, or the error number it returns. */
+    public static int posixSpawn(long pidOut, long path, long fileActions, long argv, long envp) {
+        return (int) call("posix_spawn", Process.POSIX_SPAWN, pidOut, path, fileActions, 0, argv, envp);
     }
 
-    /** An upcall stub that lives as long as the process. */
-    public static long upcall(MethodHandle target, FunctionDescriptor descriptor) {
-        return LINKER.upcallStub(target, descriptor, Arena.global()).address();
+    /** {@code posix_spawn_file_actions_init}, then one {@code adddup2(from, to)}: 0, or an error number. */
+    public static int fileActionsDup2(long fileActions, int from, int to) {
+        int rc = (int) call("posix_spawn_file_actions_init", Process.FILE_ACTIONS_INIT, fileActions);
+        return rc != 0 ? rc : (int) call("posix_spawn_file_actions_adddup2", Process.FILE_ACTIONS_ADDDUP2, fileActions, from, to);
+    }
+
+    public static void fileActionsDestroy(long fileActions) {
+        call("posix_spawn_file_actions_destroy", Process.FILE_ACTIONS_DESTROY, fileActions);
+    }
+    /** {@code read}: bytes read, 0 at end of file, or -errno. */
+    public static long read(int fd, long address, long length) {
+        return orErrno(call("read", Process.READ, fd, address, length));
+    }
+
+    /** {@code send(fd, buf, len, MSG_NOSIGNAL)}: bytes sent or -errno, never SIGPIPE. */
+    public static long send(int fd, long address, long length) {
+        return orErrno(call("send", Process.SEND, fd, address, length, MSG_NOSIGNAL, 0, 0));
+    }
+
+    /** {@code sendmsg(fd, msg, MSG_NOSIGNAL)}: bytes sent, or -errno. */
+    public static long sendmsg(int fd, long message) {
+        return orErrno(call("sendmsg", Process.SENDMSG, fd, message, MSG_NOSIGNAL));
+    }
+
+    /** {@code poll}: descriptors ready, 0 on timeout, or -errno. */
+    public static int poll(long fds, int count, int timeoutMillis) {
+        return (int) orErrno(call("poll", Process.POLL, fds, count, timeoutMillis));
+    }
+
+    /** {@code waitpid}: the pid reaped, 0 ({@code WNOHANG}: still running), or -errno. */
+    public static int waitpid(int pid, long statusOut, int options) {
+        return (int) orErrno(call("waitpid", Process.WAITPID, pid, statusOut, options));
+    }
+
+    /** {@code kill}: 0, or -errno. */
+    public static int kill(int pid, int signal) {
+        return (int) orErrno(call("kill", Process.KILL, pid, signal));
     }
 
     private static AssertionError failed(String function, Throwable t) {

@@ -1,5 +1,6 @@
 package dev.jdyld.runtime.lifetime;
 
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -82,7 +83,7 @@ public final class GuardedCalls {
 
     /** {@code (Object context, args...)}: enter, call, exit whether the call returns or throws. */
     private static MethodHandle template(Entry entry, FunctionDescriptor descriptor, Linker.Option... options) {
-        MethodHandle call = Native.downcall(descriptor, options);               // (MemorySegment, args...)R
+        MethodHandle call = LoadedCode.downcall(descriptor, options);               // (MemorySegment, args...)R
         MethodHandle withToken = MethodHandles.filterArguments(call, 0, ADDRESS); // (ThreadCalls, args...)R
         // (Throwable thrown, ThreadCalls)void: exit, then throw what exit handed back if the call returned
         MethodHandle exitAndCheck = MethodHandles.filterArguments(RETHROW, 1, EXIT);

@@ -2,6 +2,7 @@ package dev.jdyld.runtime.lifetime;
 
 import dev.jdyld.core.LinkException;
 import dev.jdyld.link.arch.Architecture;
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -88,7 +89,7 @@ public final class ThreadExitDestructors {
 
         private static long upcall(String name, FunctionDescriptor descriptor) {
             try {
-                return Native.upcall(MethodHandles.lookup().findStatic(ThreadExitDestructors.class, name,
+                return LoadedCode.upcall(MethodHandles.lookup().findStatic(ThreadExitDestructors.class, name,
                         descriptor.toMethodType()), descriptor);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
@@ -221,7 +222,7 @@ public final class ThreadExitDestructors {
         calls.enter(set.lifetime(), "thread_local destructor");
         Throwable unreported;
         try {
-            Native.callVoid(dtor, obj);
+            LoadedCode.callVoid(dtor, obj);
         } finally {
             unreported = calls.exit();
         }

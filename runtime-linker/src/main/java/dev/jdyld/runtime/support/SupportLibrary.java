@@ -1,6 +1,7 @@
 package dev.jdyld.runtime.support;
 
 import dev.jdyld.core.LinkException;
+import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 
 import java.io.IOException;
@@ -76,6 +77,6 @@ final class SupportLibrary {
 
     /** Calls the library's function at {@code function} with up to five integer or pointer arguments. */
     static long call(String name, long function, long a, long b, long c, long d, long e) {
-        return Native.callAt(name, function, a, b, c, d, e);
+        return LoadedCode.callAt(name, function, a, b, c, d, e);
     }
 }
