@@ -4,6 +4,8 @@
  */
 #include "executor.h"
 
+#include <dlfcn.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -103,7 +105,13 @@ void handle_run_main(struct reader *in, struct reply *out) {
         return;
     }
     int status = ((main_function *) (uintptr_t) function)((int) argc, argv, environ);
-    fflush(NULL); /* what returning from a native main would write out, written before the reply */
+    /* What exit runs first: the main thread's thread_local destructors (glibc's, GLIBC_PRIVATE), then
+     * the streams' buffers, written before the reply. */
+    void (*call_tls_dtors)(void) = (void (*)(void)) dlsym(RTLD_DEFAULT, "__call_tls_dtors");
+    if (call_tls_dtors != NULL) {
+        call_tls_dtors();
+    }
+    fflush(NULL);
     put_u32(out, (uint32_t) status);
 }
 

@@ -72,6 +72,9 @@ static void run_all(void) {
     run(NULL, 1);
 }
 
+/* glibc's; not in its headers */
+void __cxa_finalize(void *dso);
+
 void handle_finalize(struct reader *in, struct reply *out) {
     uint64_t dso;
     if (!read_u64(in, "dso", &dso) || !read_end(in)) {
@@ -79,6 +82,9 @@ void handle_finalize(struct reader *in, struct reply *out) {
         return;
     }
     run((void *) (uintptr_t) dso, 0);
+    /* What the set registered with libc's own __cxa_atexit (its atexit glue, C++ static destructors,
+     * its fini array) and pthread_atfork, as dlclose runs them for a shared object. */
+    __cxa_finalize((void *) (uintptr_t) dso);
 }
 
 /* libc's own list, for quick_exit; it runs no handler at a normal exit, so nothing is lost. */

@@ -6,6 +6,7 @@
  * Usage: jdyld-executor SOCKET-FD. One request at a time, on the main thread; see protocol.h.
  */
 #include "executor.h"
+#include "../jdyld_support.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -54,7 +55,9 @@ static void send_hello(void) {
     put_u64(&hello, (uint64_t) sysconf(_SC_PAGESIZE));
     put_u64(&hello, libc == NULL ? host_symbol("printf") : (uint64_t) (uintptr_t) dlsym(libc, "printf"));
     static const char *const HOST[] = {"pthread_getspecific", "free", "__cxa_thread_atexit_impl", "pthread_create"};
-    put_u32(&hello, 4 + sizeof HOST / sizeof HOST[0]);
+    put_u32(&hello, 5 + sizeof HOST / sizeof HOST[0]);
+    put_string(&hello, "jdyld_pthread_create_executable_stack");
+    put_u64(&hello, (uint64_t) (uintptr_t) jdyld_pthread_create_executable_stack);
     put_string(&hello, "jdyld_cxa_atexit");
     put_u64(&hello, (uint64_t) (uintptr_t) jdyld_cxa_atexit);
     put_string(&hello, "jdyld_cxa_at_quick_exit");

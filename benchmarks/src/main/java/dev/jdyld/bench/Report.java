@@ -25,14 +25,28 @@ import java.util.regex.Pattern;
  * measured in this run next to its yardstick (the C loop, llvm-jitlink, a plain JVM), printed as
  * one table of figure, target, ratio and whether the target is met.
  *
- * <p>Warm figures come from JMH (short runs: the table is for tracking, the JMH classes for
- * detail); whole-process figures are the median of alternating runs of the two commands, timed
- * from this process with {@link System#nanoTime} around start and exit.
+ * <p>Every figure is a median with its range (min–max) over at least five repeats, so that a reader
+ * can tell a change from noise: warm figures over JMH's measured iterations (short runs: the table
+ * is for tracking, the JMH classes for detail), whole-process figures over alternating runs of the
+ * two commands, timed from this process with {@link System#nanoTime} around start and exit.
  */
 public final class Report {
     private static final Path SQLITE = Path.of("/usr/lib/x86_64-linux-gnu/libsqlite3.a");
     private static final int PROCESS_RUNS = 11;
     private static final String PACKAGE = Report.class.getPackageName() + ".";
+
+    /** A figure over repeats: the median, and the range the repeats spanned. */
+    record Figure(double median, double min, double max) {
+        /** The median with {@code number} (a format such as {@code %.2f}), then the range: "1.23 (1.10–1.40)". */
+        String show(String number) {
+            return String.format(number, median) + " (" + String.format(number, min) + "–" + String.format(number, max) + ")";
+        }
+
+        static Figure of(List<Double> values) {
+            double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            return new Figure(sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1]);
+        }
+    }
 
     private final Path root;
     private final List<String[]> rows = new ArrayList<>();
@@ -50,6 +64,7 @@ public final class Report {
             report.sqliteLoad(dir);
             report.coldStart(dir);
             report.smallSets();
+            report.isolation();
         } finally {
             Fixtures.delete(dir);
         }
@@ -58,17 +73,17 @@ public final class Report {
 
     /** Target 1: the relocation loop alone, as a share of the C loop's relocations per second. */
     private void hotLoop() throws RunnerException {
-        Map<String, Double> score = jmh("dev.jdyld.link.x86_64.RelocationLoopBenchmark");
-        double jdyld = score.get("jdyldLoop");
-        double c = score.get("cLoop");
-        row("hot relocation loop (sqlite mix)", String.format("%.2f ns/reloc vs C %.2f", jdyld, c),
-                "≥ 0.50 of C", c / jdyld, c / jdyld >= 0.5);
+        Map<String, Figure> score = jmh("dev.jdyld.link.x86_64.RelocationLoopBenchmark");
+        double jdyld = score.get("jdyldLoop").median();
+        double c = score.get("cLoop").median();
+        row("hot relocation loop (sqlite mix)", score.get("jdyldLoop").show("%.2f") + " ns/reloc vs C "
+                + score.get("cLoop").show("%.2f"), "≥ 0.50 of C", c / jdyld, c / jdyld >= 0.5);
     }
 
     /** Target 2: a warm whole load of the SQLite program against llvm-jitlink's link time. */
     private void sqliteLoad(Path dir) throws Exception {
-        Map<String, Double> score = jmh(PACKAGE + "SqliteLoadBenchmark");
-        double jdyld = score.get("loadAndClose");
+        Map<String, Figure> score = jmh(PACKAGE + "SqliteLoadBenchmark");
+        double jdyld = score.get("loadAndClose").median();
         Path main = sqliteProgram(dir);
         List<Double> links = new ArrayList<>();
         Pattern link = Pattern.compile("([0-9.]+) \\([ 0-9.]+%\\)\\s+time to link object files");
@@ -80,9 +95,9 @@ public final class Report {
             }
             links.add(Double.parseDouble(m.group(1)) * 1000); // the wall-time column comes last on the line
         }
-        double llvm = median(links);
-        row("warm load of SQLite (main.o + libsqlite3.a)", String.format("%.2f ms vs llvm-jitlink %.2f ms", jdyld, llvm),
-                "≤ 0.25", jdyld / llvm, jdyld / llvm <= 0.25);
+        double llvm = Figure.of(links).median();
+        row("warm load of SQLite (main.o + libsqlite3.a)", score.get("loadAndClose").show("%.2f") + " ms vs llvm-jitlink "
+                + Figure.of(links).show("%.2f") + " ms", "≤ 0.25", jdyld / llvm, jdyld / llvm <= 0.25);
     }
 
     /** Target 3: whole processes, cold: jdyld run against llvm-jitlink, jdyld --help against a JVM hello world. */
@@ -90,41 +105,69 @@ public final class Report {
         Path main = sqliteProgram(dir);
         String jdyld = root.resolve("bin/jdyld").toString();
         capture(List.of(jdyld, "--help")); // builds and records the AOT cache if needed: not a cold run to count
-        double[] run = paired(List.of(jdyld, "run", main.toString(), SQLITE.toString()),
+        Figure[] run = paired(List.of(jdyld, "run", main.toString(), SQLITE.toString()),
                 List.of("llvm-jitlink-14", main.toString(), SQLITE.toString()));
-        row("cold `jdyld run` of the SQLite program", String.format("%.3f s vs llvm-jitlink %.3f s", run[0], run[1]),
-                "≤ 2 (1.5)", run[0] / run[1], run[0] / run[1] <= 2);
+        row("cold `jdyld run` of the SQLite program", run[0].show("%.3f") + " s vs llvm-jitlink " + run[1].show("%.3f")
+                + " s", "≤ 2 (1.5)", run[0].median() / run[1].median(), run[0].median() / run[1].median() <= 2);
+        Figure[] isolated = paired(List.of(jdyld, "run", "--isolate", main.toString(), SQLITE.toString()),
+                List.of("llvm-jitlink-14", "-oop-executor=" + oopExecutor(), main.toString(), SQLITE.toString()));
+        row("cold `jdyld run --isolate` of the SQLite program", isolated[0].show("%.3f") + " s vs llvm-jitlink"
+                + " -oop-executor " + isolated[1].show("%.3f") + " s", "≤ 1", isolated[0].median() / isolated[1].median(),
+                isolated[0].median() / isolated[1].median() <= 1);
         Path hello = Fixtures.write(dir.resolve("Hello.java"),
                 "public class Hello { public static void main(String[] a) { System.out.println(\"hello\"); } }\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         capture(List.of(Path.of(System.getProperty("java.home"), "bin", "javac").toString(), "-d", dir.toString(),
                 hello.toString()));
-        double[] help = paired(List.of(jdyld, "--help"),
+        Figure[] help = paired(List.of(jdyld, "--help"),
                 List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", dir.toString(), "Hello"));
-        row("cold `jdyld --help`", String.format("%.3f s vs java hello %.3f s", help[0], help[1]), "≤ 2",
-                help[0] / help[1], help[0] / help[1] <= 2);
+        row("cold `jdyld --help`", help[0].show("%.3f") + " s vs java hello " + help[1].show("%.3f") + " s", "≤ 2",
+                help[0].median() / help[1].median(), help[0].median() / help[1].median() <= 2);
     }
 
     /** Targets 4 and 5: small sets' throughput on one and two threads, and what each open set costs. */
     private void smallSets() throws RunnerException {
         // Its own warm-up and measurement: C2 needs its eight iterations for the load path.
-        Map<String, Double> score = jmh(PACKAGE + "SmallSetBenchmark", false);
+        Map<String, Figure> score = jmh(PACKAGE + "SmallSetBenchmark", false);
         for (String mapping : List.of("plain", "dual")) {
             String mode = mapping.equals("plain") ? "" : ", dual mapping";
-            double one = score.get("loadCallClose1Thread[" + mapping + "]");
-            double two = score.get("loadCallClose2Threads[" + mapping + "]");
-            row("small sets: load+call+close, 1 thread" + mode, String.format("%,.0f ops/s", one), "≥ 20,000",
+            Figure oneThread = score.get("loadCallClose1Thread[" + mapping + "]");
+            Figure twoThreads = score.get("loadCallClose2Threads[" + mapping + "]");
+            double one = oneThread.median();
+            double two = twoThreads.median();
+            row("small sets: load+call+close, 1 thread" + mode, oneThread.show("%,.0f") + " ops/s", "≥ 20,000",
                     one / 20_000, one >= 20_000);
-            row("small sets: 2 threads vs 1" + mode, String.format("%,.0f vs %,.0f ops/s", two, one), "≥ 1.5",
-                    two / one, two / one >= 1.5);
-            double committed = score.get("footprint[" + mapping + "]:committedBytesPerSet");
+            row("small sets: 2 threads vs 1" + mode, twoThreads.show("%,.0f") + " vs " + oneThread.show("%,.0f")
+                    + " ops/s", "≥ 1.5", two / one, two / one >= 1.5);
+            double committed = score.get("footprint[" + mapping + "]:committedBytesPerSet").median();
             // The tiny set's content (a few bytes of code and unwind table) rounded up to one page.
             row("small sets: native bytes committed per open set" + mode, String.format("%,.0f B", committed),
                     "≤ 4,096", committed / 4096, committed <= 4096);
-            double heap = score.get("footprint[" + mapping + "]:heapBytesPerSet");
+            double heap = score.get("footprint[" + mapping + "]:heapBytesPerSet").median();
             row("small sets: Java heap retained per open set" + mode, String.format("%,.0f B", heap), "", Double.NaN,
                     true);
         }
+    }
+
+    /** What isolation costs: a call and a tiny set's load, call and close, through the child against in process. */
+    private void isolation() throws RunnerException {
+        Map<String, Figure> score = jmh(PACKAGE + "ExecutorBenchmark");
+        Figure inProcess = score.get("call[in-process]");
+        Figure child = score.get("call[child]");
+        row("call of int f(int): child executor vs in process", child.show("%.2f") + " µs vs " + inProcess.show("%.3f")
+                + " µs", "", child.median() / inProcess.median(), true);
+        Figure childSets = score.get("loadCallClose[child]");
+        Figure ownSets = score.get("loadCallClose[in-process]");
+        row("small sets through the child executor: load+call+close", String.format("%,.0f", 1e6 / childSets.median())
+                + " sets/s (" + String.format("%,.0f", 1e6 / childSets.max()) + "–" + String.format("%,.0f", 1e6
+                / childSets.min()) + ") vs in process " + String.format("%,.0f", 1e6 / ownSets.median()), "",
+                childSets.median() / ownSets.median(), true);
+    }
+
+    /** llvm-jitlink's out-of-process executor, beside llvm-jitlink-14. */
+    private static String oopExecutor() {
+        return Files.isExecutable(Path.of("/usr/bin/llvm-jitlink-executor-14")) ? "/usr/bin/llvm-jitlink-executor-14"
+                : "/usr/lib/llvm-14/bin/llvm-jitlink-executor";
     }
 
     private Path sqliteProgram(Path dir) throws IOException, InterruptedException {
@@ -140,8 +183,8 @@ public final class Report {
         return object;
     }
 
-    /** Medians of wall seconds of {@code a} and {@code b}, run in turn (a b a b ...) after one warm-up each. */
-    private static double[] paired(List<String> a, List<String> b) throws IOException, InterruptedException {
+    /** Wall seconds of {@code a} and {@code b} over runs in turn (a b a b ...) after one warm-up each. */
+    private static Figure[] paired(List<String> a, List<String> b) throws IOException, InterruptedException {
         time(a);
         time(b);
         List<Double> as = new ArrayList<>();
@@ -150,7 +193,7 @@ public final class Report {
             as.add(time(a));
             bs.add(time(b));
         }
-        return new double[] {median(as), median(bs)};
+        return new Figure[] {Figure.of(as), Figure.of(bs)};
     }
 
     private static double time(List<String> command) throws IOException, InterruptedException {
@@ -174,26 +217,21 @@ public final class Report {
         return output;
     }
 
-    private static double median(List<Double> values) {
-        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return sorted[sorted.length / 2];
-    }
-
-    /** For the benchmark class named {@code benchmark}: method name → score (in the benchmark's own unit), JMH output kept short. */
-    private static Map<String, Double> jmh(String benchmark) throws RunnerException {
+    /** For the benchmark class named {@code benchmark}: method name → its iterations (in the benchmark's own unit). */
+    private static Map<String, Figure> jmh(String benchmark) throws RunnerException {
         return jmh(benchmark, true);
     }
 
     /** {@code shortRun}: 3 × 1 s of warm-up, 5 × 1 s measured, instead of the benchmark's own settings. */
-    private static Map<String, Double> jmh(String benchmark, boolean shortRun) throws RunnerException {
-        Map<String, Double> scores = jmhIfPresent(benchmark, shortRun);
+    private static Map<String, Figure> jmh(String benchmark, boolean shortRun) throws RunnerException {
+        Map<String, Figure> scores = jmhIfPresent(benchmark, shortRun);
         if (scores.isEmpty()) {
             throw new IllegalStateException("no JMH benchmark " + benchmark + " in this build");
         }
         return scores;
     }
 
-    private static Map<String, Double> jmhIfPresent(String benchmark, boolean shortRun) throws RunnerException {
+    private static Map<String, Figure> jmhIfPresent(String benchmark, boolean shortRun) throws RunnerException {
         try {
             Class.forName(benchmark);
         } catch (ClassNotFoundException e) {
@@ -208,16 +246,20 @@ public final class Report {
                     .measurementIterations(5).measurementTime(TimeValue.seconds(1));
         }
         Collection<RunResult> results = new Runner(options.build()).run();
-        Map<String, Double> scores = new LinkedHashMap<>();
+        Map<String, Figure> scores = new LinkedHashMap<>();
         for (RunResult result : results) {
             String label = result.getParams().getBenchmark();
             String params = result.getParams().getParamsKeys().isEmpty() ? "" : result.getParams().getParamsKeys()
                     .stream().map(result.getParams()::getParam).collect(java.util.stream.Collectors.joining(",", "[", "]"));
             String name = label.substring(label.lastIndexOf('.') + 1) + params;
-            scores.put(name, result.getPrimaryResult().getScore());
-            result.getSecondaryResults().forEach((key, value) -> scores.put(name + ":" + key, value.getScore()));
+            scores.put(name, figure(result.getPrimaryResult().getStatistics()));
+            result.getSecondaryResults().forEach((key, value) -> scores.put(name + ":" + key, figure(value.getStatistics())));
         }
         return scores;
+    }
+
+    private static Figure figure(org.openjdk.jmh.util.Statistics statistics) {
+        return new Figure(statistics.getPercentile(50), statistics.getMin(), statistics.getMax());
     }
 
     private void row(String figure, String measured, String target, double ratio, boolean met) {

@@ -49,7 +49,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 8, time = 2)
-@Measurement(iterations = 4, time = 2)
+@Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class SmallSetBenchmark {
     static final String SOURCE = "int f(int x) { return x + 1; }\n";

@@ -161,7 +161,7 @@ final class ReplCommand extends Main.Command {
                     }
                 }
                 case ":disasm" -> disassemble(session, argument, out, err);
-                case ":load" -> out.println("loaded " + session.linker().load(Path.of(argument)).name());
+                case ":load" -> out.println("loaded " + session.load(Path.of(argument)).name());
                 case ":lib" -> session.addLibrary(argument);
                 default -> err.println("jdyld: unknown command " + words[0] + " (:help lists them)");
             }

@@ -1,12 +1,12 @@
 package dev.jdyld.cli;
 
+import dev.jdyld.core.ExecutorCrashedException;
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.core.LinkException;
 import dev.jdyld.jit.LoadedSet;
 import dev.jdyld.core.ObjectFile;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -18,9 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
  * The C REPL's state and evaluation. Each definition is compiled with the header of everything
@@ -47,14 +46,16 @@ final class ReplSession implements AutoCloseable {
     private final Supplier<JitLinker> linkers;
     private final Path dir;
     private final CCompiler compiler;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment value = arena.allocate(32, 8);
     /** Header entries by key: the text of a directive or type, "fn " + name, "var " + name. */
     private final Map<String, String> header = new LinkedHashMap<>();
     /** The set that defines each function or global the user defined, latest definition. */
     private final Map<String, LoadedSet> definedBy = new LinkedHashMap<>();
     private final List<String> globals = new ArrayList<>();
     private final List<String> libraries = new ArrayList<>();
+    /** Every load of the session, in order, for loading them again in a new executor. */
+    private final List<Load> loads = new ArrayList<>();
+    /** The set each of {@link #loads} made, now. */
+    private final List<LoadedSet> loadedSets = new ArrayList<>();
     private JitLinker linker;
     private int counter;
 
@@ -88,6 +89,48 @@ final class ReplSession implements AutoCloseable {
         header.clear();
         definedBy.clear();
         globals.clear();
+        loads.clear();
+        loadedSets.clear();
+    }
+
+    /** {@code :load}: a file's objects as a set; replayed, as a definition is, after a crash. */
+    LoadedSet load(Path file) {
+        LoadedSet set;
+        try {
+            set = linker.load(file);
+        } catch (ExecutorCrashedException e) {
+            throw new LinkException(e.getMessage() + restart(), e);
+        }
+        loads.add(new Load(null, file, false));
+        loadedSets.add(set);
+        return set;
+    }
+
+    /** A load of the session, in order: a definition's objects (loaded or redefined), or a file. */
+    private record Load(List<ObjectFile> objects, Path file, boolean redefine) {}
+
+    /**
+     * After the child-process executor died: a new linker (so a new executor), the libraries
+     * added and every definition loaded again in order; what to tell the user.
+     */
+    private String restart() {
+        try {
+            linker.close();
+        } catch (RuntimeException e) {
+            // The dead executor's sets are gone with it; what is left to give back, the close gives back.
+        }
+        linker = linkers.get();
+        libraries.forEach(linker::addHostLibrary);
+        Map<LoadedSet, LoadedSet> renewed = new java.util.HashMap<>();
+        for (int i = 0; i < loads.size(); i++) {
+            Load load = loads.get(i);
+            LoadedSet set = load.file() != null ? linker.load(load.file())
+                    : load.redefine() ? linker.redefine(load.objects()) : linker.loadObjects(load.objects());
+            renewed.put(loadedSets.set(i, set), set);
+        }
+        definedBy.replaceAll((name, set) -> renewed.getOrDefault(set, set));
+        return "; the executor was restarted and " + loads.size() + " definition" + (loads.size() == 1 ? "" : "s")
+                + " loaded again (globals are back to their initial values)";
     }
 
     Output evaluate(String text, boolean withType) {
@@ -128,12 +171,16 @@ final class ReplSession implements AutoCloseable {
         Snippet.Declaration declaration = Snippet.externDeclaration(text);
         boolean redefinesFunction = result.prototypes().stream().anyMatch(p -> definedBy.containsKey(p.name()));
         LoadedSet set;
+        List<ObjectFile> objects = List.of(new ObjectFile("input", result.object()));
         try {
-            List<ObjectFile> objects = List.of(new ObjectFile("input", result.object()));
             set = redefinesFunction ? linker.redefine(objects) : linker.loadObjects(objects);
+        } catch (ExecutorCrashedException e) {
+            return Output.error("jdyld: " + e.getMessage() + restart());
         } catch (LinkException e) {
             return Output.error("jdyld: " + e.getMessage());
         }
+        loads.add(new Load(objects, null, redefinesFunction));
+        loadedSets.add(set);
         for (CCompiler.Prototype prototype : result.prototypes()) {
             header.put("fn " + prototype.name(), prototype.declaration());
             definedBy.put(prototype.name(), set);
@@ -167,28 +214,25 @@ final class ReplSession implements AutoCloseable {
             return Output.error(earlierDiagnostics != null && Snippet.endsLikeDeclaration(text)
                     ? result.diagnostics() : earlierDiagnostics != null ? earlierDiagnostics : result.diagnostics());
         }
-        return callOnce(result.object(), function, FunctionDescriptor.ofVoid(), null, false);
+        return callOnce(result.object(), function, FunctionDescriptor.ofVoid(), false, false);
     }
 
     private Output call(byte[] object, String function, boolean withType) {
-        return callOnce(object, function, FunctionDescriptor.ofVoid(ADDRESS), value, withType);
+        return callOnce(object, function, FunctionDescriptor.ofVoid(), true, withType);
     }
 
-    /** Loads the wrapper as a set, calls it, closes it; C's stdout is flushed before the value prints. */
-    private Output callOnce(byte[] object, String function, FunctionDescriptor descriptor, MemorySegment out,
+    /**
+     * Loads the wrapper as a set, calls it (its C output flushed at its end), reads the value it left
+     * in its {@code _value} global, closes it.
+     */
+    private Output callOnce(byte[] object, String function, FunctionDescriptor descriptor, boolean hasValue,
                             boolean withType) {
         try (LoadedSet set = linker.loadObjects(List.of(new ObjectFile("input", object)))) {
             MethodHandle handle = set.function(function, descriptor);
-            if (out == null) {
-                handle.invokeExact();
-                return Output.NOTHING;
-            }
-            out.fill((byte) 0);
-            handle.invokeExact(out);
-            CStdio.flushAll();
-            // Formatted while the set is open: the type name, and a string the value points to,
-            // may live in its read-only data.
-            return new Output(ValueFormat.format(out, withType), null);
+            handle.invokeExact();
+            return hasValue ? new Output(ValueFormat.format(set.data(function + "_value"), withType), null) : Output.NOTHING;
+        } catch (ExecutorCrashedException e) {
+            return Output.error("jdyld: " + e.getMessage() + restart());
         } catch (LinkException e) {
             return Output.error("jdyld: " + e.getMessage());
         } catch (Throwable t) {
@@ -213,7 +257,6 @@ final class ReplSession implements AutoCloseable {
     @Override
     public void close() {
         linker.close();
-        arena.close();
         try {
             Files.deleteIfExists(dir);
         } catch (IOException e) {
@@ -229,18 +272,18 @@ final class ReplSession implements AutoCloseable {
         private static final int POINTER_TYPE_CLASS = 5;
         private static final int ENUMERAL_TYPE_CLASS = 3;
 
-        @SuppressWarnings("restricted")
+        /** The value as an evaluation's {@code struct __jdyld_value} describes it ({@link Snippet#VALUE_STRUCT}). */
         static String format(MemorySegment out, boolean withType) {
-            long typeName = out.get(JAVA_LONG, 0);
-            int typeClass = out.get(JAVA_INT, 8);
-            int size = out.get(JAVA_INT, 12);
-            MemorySegment bytes = out.asSlice(16, 16);
-            String type = typeName == 0 ? null : cString(typeName, 64);
+            String typeName = out.asSlice(0, Snippet.TYPE_CLASS).getString(0);
+            int typeClass = out.get(JAVA_INT_UNALIGNED, Snippet.TYPE_CLASS);
+            int size = out.get(JAVA_INT_UNALIGNED, Snippet.SIZE);
+            MemorySegment bytes = out.asSlice(Snippet.BYTES, 16);
+            String type = typeName.isEmpty() ? null : typeName;
             String text;
             if (type == null) {
                 if (typeClass == POINTER_TYPE_CLASS) {
                     type = "pointer";
-                    text = "0x" + Long.toHexString(bytes.get(JAVA_LONG, 0));
+                    text = "0x" + Long.toHexString(bytes.get(JAVA_LONG_UNALIGNED, 0));
                 } else if (typeClass == ENUMERAL_TYPE_CLASS) {
                     type = "enum";
                     text = Long.toString(signed(bytes, size));
@@ -250,11 +293,12 @@ final class ReplSession implements AutoCloseable {
                 }
             } else {
                 text = switch (type) {
-                    case "float" -> Float.toString(bytes.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
-                    case "double" -> Double.toString(bytes.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 0));
+                    case "float" -> Float.toString(bytes.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0));
+                    case "double" -> Double.toString(bytes.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, 0));
                     case "long double" -> Double.toString(x87ToDouble(bytes));
-                    case "char *", "const char *" -> string(bytes.get(JAVA_LONG, 0));
-                    case "void *" -> "0x" + Long.toHexString(bytes.get(JAVA_LONG, 0));
+                    case "char *", "const char *" -> bytes.get(JAVA_LONG_UNALIGNED, 0) == 0 ? "NULL"
+                            : quoted(out.asSlice(Snippet.TEXT, Snippet.VALUE_SIZE - Snippet.TEXT).getString(0));
+                    case "void *" -> "0x" + Long.toHexString(bytes.get(JAVA_LONG_UNALIGNED, 0));
                     case "char" -> charLiteral((byte) signed(bytes, 1));
                     default -> type.startsWith("unsigned") || type.equals("_Bool")
                             ? Long.toUnsignedString(unsigned(bytes, size)) : Long.toString(signed(bytes, size));
@@ -279,8 +323,8 @@ final class ReplSession implements AutoCloseable {
 
         /** The x87 80-bit format: 64-bit significand with an explicit integer bit, 15-bit exponent. */
         private static double x87ToDouble(MemorySegment bytes) {
-            long significand = bytes.get(JAVA_LONG, 0);
-            int signAndExponent = bytes.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 8) & 0xffff;
+            long significand = bytes.get(JAVA_LONG_UNALIGNED, 0);
+            int signAndExponent = bytes.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 8) & 0xffff;
             int exponent = signAndExponent & 0x7fff;
             double magnitude = exponent == 0x7fff
                     ? (significand << 1 == 0 ? Double.POSITIVE_INFINITY : Double.NaN)
@@ -288,31 +332,8 @@ final class ReplSession implements AutoCloseable {
             return (signAndExponent & 0x8000) != 0 ? -magnitude : magnitude;
         }
 
-        @SuppressWarnings("restricted")
-        private static String string(long address) {
-            if (address == 0) {
-                return "NULL";
-            }
-            String text = cString(address, 4096);
+        private static String quoted(String text) {
             return '"' + text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n").replace("\t", "\\t") + '"';
-        }
-
-        /**
-         * A C string read a byte at a time up to its NUL: {@code getString} reads whole words and
-         * could run past the end of the mapping the string ends in.
-         */
-        @SuppressWarnings("restricted")
-        private static String cString(long address, int limit) {
-            MemorySegment bytes = MemorySegment.ofAddress(address).reinterpret(limit);
-            java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
-            for (int i = 0; i < limit; i++) {
-                byte b = bytes.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
-                if (b == 0) {
-                    break;
-                }
-                text.write(b);
-            }
-            return text.toString(java.nio.charset.StandardCharsets.UTF_8);
         }
 
         private static String charLiteral(byte c) {

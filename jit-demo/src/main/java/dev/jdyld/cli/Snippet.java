@@ -14,9 +14,23 @@ final class Snippet {
     private Snippet() {}
 
     /** Names of the struct the generated evaluation functions fill in. */
+    /**
+     * What an evaluation leaves in its set's global {@code <function>_value}: everything the REPL
+     * prints, the type's name and a string's characters included, so that it is read from the set's
+     * memory alone (the code may run in a child-process executor, whose pointers mean nothing here).
+     */
     static final String VALUE_STRUCT = """
-            struct __jdyld_value { const char *type; int type_class; int size; unsigned char bytes[16]; };
+            struct __jdyld_value { char type[32]; int type_class; int size; unsigned char bytes[16];
+                                   int is_string; char text[256]; };
+            extern int __jdyld_fflush(void *) __asm__("fflush");
             """;
+    /** Bytes of {@code struct __jdyld_value}, and the offsets of its fields. */
+    static final long VALUE_SIZE = 316;
+    static final long TYPE_CLASS = 32;
+    static final long SIZE = 36;
+    static final long BYTES = 40;
+    static final long IS_STRING = 56;
+    static final long TEXT = 60;
 
     private static final Pattern TYPE_DEFINITION = Pattern.compile(
             "^\\s*(typedef\\b|(struct|union|enum)\\s+\\w*\\s*\\{[\\s\\S]*}\\s*;\\s*$)");
@@ -183,22 +197,31 @@ final class Snippet {
      * the types the REPL prints), {@code __builtin_classify_type} class, size and first 16 bytes.
      */
     static String evaluation(String function, String expression) {
-        return VALUE_STRUCT + "void " + function + "(struct __jdyld_value *out) {\n"
+        return VALUE_STRUCT + "struct __jdyld_value " + function + "_value;\n"
+                + "void " + function + "(void) {\n"
+                + "    struct __jdyld_value *out = &" + function + "_value;\n"
                 + "    __auto_type v = (\n#line 1 \"input\"\n" + expression + "\n    );\n"
-                + "    out->type = _Generic(v, _Bool: \"_Bool\", char: \"char\", signed char: \"signed char\","
+                + "    const char *type = _Generic(v, _Bool: \"_Bool\", char: \"char\", signed char: \"signed char\","
                 + " unsigned char: \"unsigned char\", short: \"short\", unsigned short: \"unsigned short\", int: \"int\","
                 + " unsigned int: \"unsigned int\", long: \"long\", unsigned long: \"unsigned long\","
                 + " long long: \"long long\", unsigned long long: \"unsigned long long\", float: \"float\","
                 + " double: \"double\", long double: \"long double\", char *: \"char *\","
-                + " const char *: \"const char *\", void *: \"void *\", default: 0);\n"
+                + " const char *: \"const char *\", void *: \"void *\", default: \"\");\n"
+                + "    __builtin_strncpy(out->type, type, sizeof out->type - 1);\n"
                 + "    out->type_class = __builtin_classify_type(v);\n"
                 + "    out->size = sizeof v;\n"
                 + "    __builtin_memcpy(out->bytes, &v, sizeof v < 16 ? sizeof v : 16);\n"
+                + "    out->is_string = _Generic(v, char *: 1, const char *: 1, default: 0);\n"
+                + "    const char *s = 0;\n"
+                + "    if (out->is_string) __builtin_memcpy(&s, out->bytes, sizeof s);\n"
+                + "    for (int i = 0; s && i < (int) sizeof out->text - 1 && s[i]; i++) out->text[i] = s[i];\n"
+                + "    __jdyld_fflush(0);\n"
                 + "}\n";
     }
 
     /** A function whose body is the statements typed. */
     static String statements(String function, String text) {
-        return "void " + function + "(void) {\n#line 1 \"input\"\n" + text + "\n;}\n";
+        return "extern int __jdyld_fflush(void *) __asm__(\"fflush\");\n"
+                + "void " + function + "(void) {\n#line 1 \"input\"\n" + text + "\n;__jdyld_fflush(0);}\n";
     }
 }

@@ -85,6 +85,61 @@ class ReplTest {
         assertThat(session.exitCode()).isZero();
     }
 
+    /** The same session with the code in a child-process executor prints the same. */
+    @Test
+    void isolatedTheSessionPrintsTheSame() throws Exception {
+        List<String> command = repl();
+        command.add("--isolate");
+        Session session = run(command, """
+                #include <stdio.h>
+                int counter = 5;
+                int bump(void) { return ++counter; }
+                int sq(int x) { return x * x; }
+                int use(int x) { return sq(x) + 1; }
+                use(3)
+                int sq(int x) { return x * x * x; }
+                use(3)
+                bump()
+                "still" " going"
+                3.5 / 2
+                printf("from C %d\\n", 7);
+                (char) 65
+                """);
+        assertThat(session.stdout()).isEqualTo("""
+                10
+                28
+                6
+                "still going"
+                1.75
+                from C 7
+                65 'A'
+                """);
+        assertThat(session.stderr()).isEmpty();
+    }
+
+    /**
+     * A snippet that crashes ends the child-process executor, not the REPL: it says so, starts a new
+     * executor, loads the session's definitions again, and goes on.
+     */
+    @Test
+    void isolatedACrashingSnippetIsReportedAndTheSessionGoesOn() throws Exception {
+        List<String> command = repl();
+        command.add("--isolate");
+        Session session = run(command, """
+                int twice(int x) { return 2 * x; }
+                int counter = 5;
+                counter = 9;
+                counter
+                *(volatile int *) 0 = 1;
+                twice(21)
+                counter
+                """);
+        assertThat(session.stdout()).isEqualTo("9\n42\n5\n");
+        assertThat(session.stderr()).contains("Segmentation fault at address 0x0 in __jdyld_")
+                .contains("the executor was restarted and 2 definitions loaded again");
+        assertThat(session.exitCode()).isZero();
+    }
+
     @Test
     void throughAPseudoTerminalValuesPrintWithTheirType() throws Exception {
         assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();

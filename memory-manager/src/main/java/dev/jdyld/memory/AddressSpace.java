@@ -47,6 +47,31 @@ public abstract class AddressSpace {
     public abstract List<long[]> mappedRanges();
 
     /**
+     * How many mappings there overlap {@code [from, to)}.
+     *
+     * @param from first address of the range
+     * @param to   address after the range
+     * @return how many mappings overlap it
+     */
+    public int countMappings(long from, long to) {
+        int count = 0;
+        for (long[] range : mappedRanges()) {
+            if (range[0] < to && from < range[1]) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /**
+     * Every mapping there, with its permissions and name (from {@code /proc/PID/maps}).
+     *
+     * @return the mappings, in address order
+     * @throws MemoryException if the process's maps cannot be read
+     */
+    public abstract List<MemoryMaps.Mapping> mappings();
+
+    /**
      * Maps {@code size} bytes {@code PROT_NONE} at exactly {@code address}, without replacing anything:
      * the memory file {@code memfd} from offset 0 (shared), or anonymous private memory when it is -1.
      *
@@ -95,6 +120,11 @@ public abstract class AddressSpace {
         @Override
         public List<long[]> mappedRanges() {
             return MemoryMaps.mappedRanges("self");
+        }
+
+        @Override
+        public List<MemoryMaps.Mapping> mappings() {
+            return MemoryMaps.read();
         }
 
         @Override

@@ -35,7 +35,7 @@ final class Chunk {
         long relro = request.size(PermissionGroup.RELRO);
         long data = request.size(PermissionGroup.DATA);
         long relroAlign = request.alignment(PermissionGroup.RELRO);
-        long packedRelroOffset = rodata == 0 ? 0 : MemoryManager.alignUp(rodata, relroAlign);
+        long packedRelroOffset = rodata == 0 ? 0 : MemoryMaps.alignUp(rodata, relroAlign);
         long[] exact = {text, packedRelroOffset + relro, data};
         long[] exactAlign = {request.alignment(PermissionGroup.TEXT),
                 Math.max(request.alignment(PermissionGroup.RODATA), relroAlign), request.alignment(PermissionGroup.DATA)};
@@ -45,26 +45,26 @@ final class Chunk {
         for (int c = 0; c < COUNT; c++) {
             packed[c] = exact[c] > 0 && exact[c] < pageSize && exactAlign[c] < pageSize
                     && (c == DATA || options.dualMapping()) && !(c == TEXT && options.hugePages());
-            size[c] = MemoryManager.alignUp(exact[c], SLOT);
+            size[c] = MemoryMaps.alignUp(exact[c], SLOT);
             alignment[c] = Math.max(exactAlign[c], SLOT);
         }
         long[] groupLength = {text, rodata, relro, data};
         long relroOffset = packedRelroOffset;
         if (!packed[TEXT]) {
             long unit = options.hugePages() ? HUGE_PAGE : pageSize;
-            groupLength[0] = size[0] = MemoryManager.alignUp(text, unit);
+            groupLength[0] = size[0] = MemoryMaps.alignUp(text, unit);
             alignment[0] = Math.max(unit, alignment[0]);
         }
         if (!packed[READ]) {
-            groupLength[1] = MemoryManager.alignUp(rodata, pageSize);
-            groupLength[2] = MemoryManager.alignUp(relro, pageSize);
+            groupLength[1] = MemoryMaps.alignUp(rodata, pageSize);
+            groupLength[2] = MemoryMaps.alignUp(relro, pageSize);
             long pageRelroAlign = Math.max(pageSize, relroAlign);
-            relroOffset = MemoryManager.alignUp(groupLength[1], pageRelroAlign);
+            relroOffset = MemoryMaps.alignUp(groupLength[1], pageRelroAlign);
             size[1] = relroOffset + groupLength[2];
             alignment[1] = Math.max(Math.max(pageSize, request.alignment(PermissionGroup.RODATA)), pageRelroAlign);
         }
         if (!packed[DATA]) {
-            groupLength[3] = size[2] = MemoryManager.alignUp(data, pageSize);
+            groupLength[3] = size[2] = MemoryMaps.alignUp(data, pageSize);
             alignment[2] = Math.max(pageSize, alignment[2]);
         }
         return new Plan(size, alignment, packed, relroOffset, groupLength, text + rodata + relro + data);

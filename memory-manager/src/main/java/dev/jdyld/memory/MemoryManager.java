@@ -121,11 +121,7 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /** With a page size other than the system's (a multiple of it), to test layout for 16 and 64 KiB pages. */
-    MemoryManager(long pageSize, Options options) {
-        this(pageSize, options, AddressSpace.self());
-    }
-
-    private MemoryManager(long pageSize, Options options, AddressSpace space) {
+    MemoryManager(long pageSize, Options options, AddressSpace space) {
         if (pageSize % Libc.pageSize() != 0 || Long.bitCount(pageSize) != 1) {
             throw new IllegalArgumentException("page size " + pageSize + " is not a power-of-two multiple of "
                     + Libc.pageSize());
@@ -178,9 +174,7 @@ public final class MemoryManager implements AutoCloseable {
      * @param request sizes and alignments per permission group, and where the slab may go
      * @param arena   the arena the segments of {@link Slab#segment} belong to; the slab never closes it
      * @return the slab, every group writable until {@link Slab#finalizePermissions()}
-     * @throws MemoryException       if the set does not fit within its reach, or no window that satisfies
-     *                               the placement can be reserved or mapped
-     * @throws IllegalStateException if the manager is closed
+     * @throws MemoryException       as {@link #allocate(SlabRequest)}; {@link IllegalStateException} if closed
      */
     public Slab allocate(SlabRequest request, Arena arena) {
         return allocate(request, Objects.requireNonNull(arena, "arena"), false);
@@ -291,12 +285,12 @@ public final class MemoryManager implements AutoCloseable {
                     }
                     // With dual mapping the slab writes the chunk into a buffer of its own, and
                     // finalization writes that to the memory file: no view to map and unmap.
+                } else if (window.localView != 0 && chunk.kind == Chunk.DATA) {
+                    // Another process's memory, written through this one's view of the window; there,
+                    // code and read-only pages stay PROT_NONE until finalization, data is read-write now.
+                    space.protect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
                 } else if (window.localView != 0) {
-                    // Another process's memory, written through this process's view of the whole window;
-                    // there, code and read-only pages stay PROT_NONE until finalization.
-                    if (chunk.kind == Chunk.DATA) {
-                        space.protect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
-                    }
+                    continue;
                 } else if (viaView) {
                     // The executable/read view stays PROT_NONE; the linker writes through an alias.
                     chunk.view = Libc.mmap(0, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
@@ -440,19 +434,9 @@ public final class MemoryManager implements AutoCloseable {
             long committed = window.committedBytes();
             result.add(new WindowUsage(window.base, window.size, committed, window.usedBytes,
                     committed - window.usedBytes, window.slabs, window.memfd >= 0,
-                    countMappings(window.base, window.end())));
+                    space.countMappings(window.base, window.end())));
         }
         return result;
-    }
-
-    private int countMappings(long from, long to) {
-        int count = 0;
-        for (long[] range : space.mappedRanges()) {
-            if (range[0] < to && from < range[1]) {
-                count++;
-            }
-        }
-        return count;
     }
 
     /**
@@ -462,9 +446,5 @@ public final class MemoryManager implements AutoCloseable {
      */
     public AddressSpace addressSpace() {
         return space;
-    }
-
-    static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 }

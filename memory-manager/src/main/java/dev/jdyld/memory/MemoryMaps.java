@@ -41,9 +41,20 @@ public final class MemoryMaps {
      * @throws MemoryException if {@code /proc/self/maps} cannot be read
      */
     public static List<Mapping> read() {
+        return read("self");
+    }
+
+    /**
+     * Every mapping of a process, in address order.
+     *
+     * @param process {@code self}, or a process id of the same user
+     * @return every mapping, in address order
+     * @throws MemoryException if its maps cannot be read
+     */
+    public static List<Mapping> read(String process) {
         List<Mapping> mappings = new ArrayList<>();
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+            for (String line : Files.readAllLines(Path.of("/proc/" + process + "/maps"))) {
                 String[] fields = line.split("\\s+", 6);
                 int dash = fields[0].indexOf('-');
                 mappings.add(new Mapping(Long.parseUnsignedLong(fields[0], 0, dash, 16),
@@ -51,7 +62,7 @@ public final class MemoryMaps {
                         fields[1], fields.length > 5 ? fields[5].trim() : ""));
             }
         } catch (IOException e) {
-            throw new MemoryException("cannot read /proc/self/maps: " + e.getMessage());
+            throw new MemoryException("cannot read /proc/" + process + "/maps: " + e.getMessage());
         }
         return mappings;
     }

@@ -88,7 +88,7 @@ final class Window {
         long total = 0;
         long sum = 0;
         for (int c = 0; c < Chunk.COUNT; c++) {
-            minimum[c] = MemoryManager.alignUp(need[c] + alignment[c], ALIGNMENT);
+            minimum[c] = MemoryMaps.alignUp(need[c] + alignment[c], ALIGNMENT);
             sizes[c] = placement.below2GiB() ? minimum[c] + room[c] : Math.max(minimum[c], share[c]);
             total += sizes[c];
             sum += need[c];

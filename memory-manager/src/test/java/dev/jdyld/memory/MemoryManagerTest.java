@@ -130,7 +130,7 @@ class MemoryManagerTest {
     @ParameterizedTest
     @ValueSource(longs = {16384, 65536})
     void largerPageSizesKeepPermissionsOnSeparatePages(long pageSize) {
-        MemoryManager manager = track(new MemoryManager(pageSize, MemoryManager.Options.DEFAULT));
+        MemoryManager manager = track(new MemoryManager(pageSize, MemoryManager.Options.DEFAULT, AddressSpace.self()));
         try (Slab slab = manager.allocate(request(100, 100, 100, 100, Placement.ANYWHERE))) {
             long[] starts = new long[4];
             for (PermissionGroup group : PermissionGroup.values()) {

@@ -39,6 +39,19 @@ public interface TargetProcess extends AutoCloseable {
      */
     ThreadLocalBlock createStaticThreadLocalStorage(MemorySegment template, long blockSize, long alignment, String setName);
 
+    /**
+     * The thread that runs a set's constructors and calls there needs an executable stack
+     * ({@code reason}: the set's executable {@code .note.GNU-stack}); threads the set starts get one
+     * through {@link RuntimeFunction#PTHREAD_CREATE}.
+     */
+    void needExecutableStack(String reason);
+
+    /**
+     * The thread pointer of a thread there (glibc's {@code pthread_self()}, which is {@code %fs:0}):
+     * the host's own thread-locals in static TLS are at one offset from it on every thread.
+     */
+    long threadPointer();
+
     /** Calls an IFUNC resolver ({@code void *(*)(void)}) there and returns its answer. */
     long callResolver(long resolver);
 

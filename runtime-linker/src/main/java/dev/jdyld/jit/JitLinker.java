@@ -323,12 +323,20 @@ public final class JitLinker implements AutoCloseable {
             sets = openSets();
         }
         for (LoadedSet set : sets) {
-            String name = set.describeAddress(address);
+            String name = SetAddresses.describe(set.slab, set.layout, set.name, address);
             if (name != null) {
                 return name;
             }
         }
         return null;
+    }
+
+    /** Refuses what needs the loaded code in this process (Java upcalls, JVM memory, lazy stubs) with a child executor. */
+    void checkInThisProcess(String what) {
+        if (!target.inThisProcess()) {
+            throw new UnsupportedOperationException(what + ": loaded code in a child-process executor cannot call into"
+                    + " or read this JVM yet (Java definitions and lazy symbols); use Executor.inProcess()");
+        }
     }
 
     /** Every set of every scope that is open. Caller holds the lock. */

@@ -355,7 +355,7 @@ final class Lifecycle {
     private void initialize(LoadedSet set) {
         set.initialized = true;
         if (set.layout.executableStack() != null) {
-            ThreadCalls.current().needExecutableStack("set " + set.name);
+            linker.target.needExecutableStack("set " + set.name);
         }
         ThreadCalls.current().enter(set.lifetime, "constructors");
         try {

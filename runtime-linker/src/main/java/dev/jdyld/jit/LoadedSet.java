@@ -169,8 +169,7 @@ public final class LoadedSet implements AutoCloseable {
                     "is an absolute symbol: a value (0x" + Long.toHexString(address) + "), not memory of the set");
         }
         long size = exports.sizes().getOrDefault(symbol, 0L);
-        MemorySegment segment = MemorySegment.ofAddress(owner.target.inThisProcess() ? address : inJvmView(address, size))
-                .reinterpret(size, lifetime.arena(), null);
+        MemorySegment segment = MemorySegment.ofAddress(jvmAddress(address, size)).reinterpret(size, lifetime.arena(), null);
         return kind == ExportKind.READ_ONLY_DATA ? segment.asReadOnly() : segment;
     }
 
@@ -207,8 +206,7 @@ public final class LoadedSet implements AutoCloseable {
      * the process's own environment, on a thread of its own (8 MiB of stack, as a main thread has)
      * that the caller waits for, holding the set as a call through a handle does. When it returns,
      * that thread's C++ {@code thread_local} destructors run, then {@code fflush(NULL)}, as
-     * {@code exit} does first, so their output is written before the JVM goes on or exits.
-     *
+     * {@code exit} does first. In a child-process executor: on its main thread; {@code exit} ends it.
      * @param entry the entry point, usually {@code main}
      * @param argv  the arguments, {@code argv[0]} included
      * @return what the entry point returned
@@ -425,33 +423,23 @@ public final class LoadedSet implements AutoCloseable {
         }
     }
 
-    /** {@code f+0x4 in set prog.o} when the address is in the set's code (nearest function before it), else null. */
-    String describeAddress(long address) {
-        long text = slab.address(PermissionGroup.TEXT);
-        if (address < text || address >= text + slab.length(PermissionGroup.TEXT)) {
-            return null;
-        }
-        SetLayout.Symbol nearest = null;
-        for (SetLayout.Symbol symbol : layout.symbols()) {
-            if (symbol.kind() != SetLayout.Symbol.Kind.OBJECT && symbol.address() <= address
-                    && (nearest == null || symbol.address() > nearest.address())) {
-                nearest = symbol;
-            }
-        }
-        String where = nearest == null ? "0x" + Long.toHexString(address)
-                : nearest.name() + "+0x" + Long.toHexString(address - nearest.address());
-        return where + " in set " + name;
+    /**
+     * A read-only view of the set's own memory (code or data), while the set is open: for
+     * disassemblers, and for a set in a child-process executor, whose addresses are not the JVM's.
+     *
+     * @param address the first address, as the set sees it
+     * @param length  how many bytes
+     * @return a read-only segment of those bytes, bound to the set's lifetime ({@link LinkException} if not all the set's)
+     */
+    @SuppressWarnings("restricted")
+    public MemorySegment memory(long address, long length) {
+        checkOpen();
+        return MemorySegment.ofAddress(jvmAddress(address, length)).reinterpret(length, lifetime.arena(), null).asReadOnly();
     }
 
-    /** Where the JVM's view of a child-process executor's memory holds the bytes the child sees at {@code address}. */
-    private long inJvmView(long address, long size) {
-        for (PermissionGroup group : PermissionGroup.values()) {
-            long start = slab.address(group);
-            if (address >= start && address + size <= start + slab.length(group)) {
-                return slab.viewAddress(group) + (address - start);
-            }
-        }
-        throw new LinkException(Location.file(name), "0x" + Long.toHexString(address) + " is not in the set's memory");
+    private long jvmAddress(long address, long length) {
+        return owner.target.inThisProcess() ? SetAddresses.check(slab, name, address, length)
+                : SetAddresses.inJvmView(slab, name, address, length);
     }
 
     private void checkOpen() {

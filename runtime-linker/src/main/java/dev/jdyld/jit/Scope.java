@@ -95,6 +95,7 @@ public final class Scope {
      * @param descriptor the C signature
      */
     public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
+        linker.checkInThisProcess("defineFunction(" + name + ")");
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
@@ -115,6 +116,7 @@ public final class Scope {
         if (!segment.isNative()) {
             throw new IllegalArgumentException("defineData(" + name + "): a heap segment has no stable address");
         }
+        linker.checkInThisProcess("defineData(" + name + ")");
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
@@ -140,6 +142,7 @@ public final class Scope {
      */
     public void defineLazy(String name, Supplier<List<ObjectFile>> materializer) {
         Objects.requireNonNull(materializer, "materializer");
+        linker.checkInThisProcess("defineLazy(" + name + ")");
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);

@@ -9,6 +9,7 @@ import dev.jdyld.link.arch.SymbolRef;
 import dev.jdyld.link.arch.TlsModel;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.link.layout.SectionLayout;
+import dev.jdyld.memory.AddressSpace;
 import dev.jdyld.memory.MemoryMaps;
 
 import java.util.ArrayList;
@@ -30,7 +31,11 @@ final class RelocationScan implements ScanContext {
     private final Target target = new Target();
     private List<MemoryMaps.Mapping> executableRanges;
 
-    RelocationScan(SetPlan plan) {
+    /** The process the set will run in: whether a host address is code is read from its maps. */
+    private final AddressSpace process;
+
+    RelocationScan(SetPlan plan, AddressSpace process) {
+        this.process = process;
         this.plan = plan;
         this.arch = plan.arch;
         this.relocation = new Relocation(arch);
@@ -251,7 +256,7 @@ final class RelocationScan implements ScanContext {
     private boolean isHostCode(long address) {
         if (executableRanges == null) {
             executableRanges = new ArrayList<>();
-            for (MemoryMaps.Mapping mapping : MemoryMaps.read()) {
+            for (MemoryMaps.Mapping mapping : process.mappings()) {
                 if (mapping.permissions().charAt(2) == 'x') {
                     executableRanges.add(mapping);
                 }

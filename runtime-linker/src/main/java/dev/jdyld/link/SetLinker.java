@@ -95,12 +95,12 @@ public final class SetLinker {
         symbols.executableStack = executableStack != null;
         symbols.resolve(earlier, target);
         LoadStage.PLAN.reached();
-        SetPlan plan = SetPlan.make(arch, symbols, true, relaxGot);
+        SetPlan plan = SetPlan.make(arch, symbols, true, relaxGot, target.memory().addressSpace());
         LoadStage.ALLOCATE.reached();
         Slab slab = allocate(plan, plan.hasDirectCallsToEarlierSets);
         if (slab == null) {
             // No window reaches the earlier sets it calls: plan again with stubs for those calls.
-            plan = SetPlan.make(arch, symbols, false, relaxGot);
+            plan = SetPlan.make(arch, symbols, false, relaxGot, target.memory().addressSpace());
             slab = allocate(plan, false);
         }
         ThreadLocalBlock tls = null;
@@ -238,7 +238,7 @@ public final class SetLinker {
                 long value = global.address;
                 if (global.tls && global.kind == GlobalSymbol.Kind.HOST) {
                     // Initial exec of a host variable: static TLS sits at one offset from every thread's pointer.
-                    value = arch.initialExecOffset(global.name, global.address);
+                    value = arch.initialExecOffset(global.name, global.address, target.threadPointer());
                 } else if (global.tls) {
                     value = tp + global.address; // initial exec of the set's own: its block is in static TLS
                 }

@@ -7,6 +7,7 @@ import dev.jdyld.link.layout.PlacementNeeds;
 import dev.jdyld.link.layout.SectionLayout;
 import dev.jdyld.link.layout.StubTable;
 import dev.jdyld.link.layout.TlsLayout;
+import dev.jdyld.memory.AddressSpace;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.SlabRequest;
 
@@ -60,9 +61,10 @@ final class SetPlan {
         this.stubs = new StubTable(symbols.globals.size());
     }
 
-    static SetPlan make(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets, boolean relaxGot) {
+    static SetPlan make(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets, boolean relaxGot,
+                        AddressSpace process) {
         SetPlan plan = new SetPlan(arch, symbols, directCallsToEarlierSets, relaxGot);
-        new RelocationScan(plan).scanAll();
+        new RelocationScan(plan, process).scanAll();
         plan.place();
         return plan;
     }

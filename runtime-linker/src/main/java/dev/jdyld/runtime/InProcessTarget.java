@@ -71,6 +71,16 @@ public final class InProcessTarget implements TargetProcess {
     }
 
     @Override
+    public void needExecutableStack(String reason) {
+        dev.jdyld.runtime.lifetime.ThreadCalls.current().needExecutableStack(reason);
+    }
+
+    @Override
+    public long threadPointer() {
+        return dev.jdyld.runtime.ffi.Native.pthreadSelf();
+    }
+
+    @Override
     public long callResolver(long resolver) {
         return CRuntime.callResolver(resolver);
     }

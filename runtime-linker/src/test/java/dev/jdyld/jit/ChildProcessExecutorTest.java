@@ -134,14 +134,23 @@ class ChildProcessExecutorTest {
     @Test
     void aCrashIsAnExceptionNamingTheSignalAndTheFunctionAndTheJvmGoesOn() {
         Path object = Toolchain.compile(dir, "crash", """
+                #define _GNU_SOURCE
                 #include <stdlib.h>
                 #include <signal.h>
+                #include <sys/mman.h>
+                #include <unistd.h>
                 volatile int zero = 0;
                 int deref(int *p) { return *p + 1; }
                 void trap(void) { __builtin_trap(); }
                 int divide(int a) { return a / zero; }
                 void stop(void) { abort(); }
                 int recurse(int n) { volatile char pad[256]; pad[0] = (char) n; return recurse(n + 1) + pad[0]; }
+                int truncated(void) {
+                    int fd = memfd_create("short", 0);
+                    ftruncate(fd, 4096);
+                    volatile char *p = mmap(0, 8192, PROT_READ, MAP_SHARED, fd, 0);
+                    return p[4096]; /* past the file's end: SIGBUS */
+                }
                 """, "-O0", "-fno-omit-frame-pointer");
         record Case(String function, int signal, String words) {}
         List<Case> cases = List.of(
@@ -149,7 +158,8 @@ class ChildProcessExecutorTest {
                 new Case("trap", 4, "Illegal instruction in trap+0x"),
                 new Case("divide", 8, "Floating point exception in divide+0x"),
                 new Case("stop", 6, "Aborted in stop+0x"),
-                new Case("recurse", 11, "Segmentation fault (stack overflow) in recurse+0x"));
+                new Case("recurse", 11, "Segmentation fault (stack overflow) in recurse+0x"),
+                new Case("truncated", 7, "Bus error at address 0x"));
         for (Case c : cases) {
             try (JitLinker linker = childLinker(); LoadedSet set = linker.load(object)) {
                 MethodHandle f = set.function(c.function(), FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
@@ -172,6 +182,66 @@ class ChildProcessExecutorTest {
                 .build(); LoadedSet set = linker.load(object)) {
             assertThatThrownBy(() -> set.function("spin", FunctionDescriptor.ofVoid()).invoke())
                     .isInstanceOf(ExecutorCrashedException.class).hasMessageContaining("timeout of 300 ms");
+        }
+    }
+
+    /**
+     * A thousand executors started, crashed and given up leave the JVM as it was: no descriptor,
+     * thread or mapping more than after the first few (which warm up what stays for the JVM's life:
+     * the spawner thread, the executor's memory file).
+     */
+    @Test
+    void aThousandStartAndCrashCyclesLeaveNothingBehind() {
+        Path object = Toolchain.compile(dir, "crash", "int deref(int *p) { return *p; }", "-O1");
+        for (int i = 0; i < 10; i++) {
+            startLoadAndCrash(object);
+        }
+        long descriptors = count("/proc/self/fd");
+        long threads = count("/proc/self/task");
+        int mappings = MemoryMaps.read().size();
+        for (int i = 0; i < 1000; i++) {
+            startLoadAndCrash(object);
+        }
+        assertThat(count("/proc/self/fd")).as("descriptors").isLessThanOrEqualTo(descriptors);
+        assertThat(count("/proc/self/task")).as("threads").isLessThanOrEqualTo(threads + 2); // the JVM's own come and go
+        assertThat(MemoryMaps.read().size()).as("mappings").isLessThanOrEqualTo(mappings + 4);
+    }
+
+    private static void startLoadAndCrash(Path object) {
+        try (JitLinker linker = JitLinker.builder().executor(Executor.childProcess()).build();
+             LoadedSet set = linker.load(object)) {
+            MethodHandle deref = set.function("deref", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+            assertThatThrownBy(() -> deref.invoke(0L)).isInstanceOf(ExecutorCrashedException.class);
+        }
+    }
+
+    @Test
+    void anExecutorKilledDuringALoadLeavesNothingAndTheLoadThrows() {
+        Path object = Toolchain.compile(dir, "functions", FUNCTIONS, "-O1", "-fPIC");
+        try (JitLinker linker = childLinker("m")) {
+            linker.load(object).close();
+            long descriptors = count("/proc/self/fd");
+            ProcessHandle.of(childPid(linker)).orElseThrow().destroyForcibly();
+            assertThatThrownBy(() -> linker.load(object)).isInstanceOf(ExecutorException.class)
+                    .hasMessageContaining("the executor (pid " + childPid(linker));
+            assertThatThrownBy(() -> linker.load(object)).isInstanceOf(ExecutorException.class);
+            assertThat(count("/proc/self/fd")).isLessThanOrEqualTo(descriptors);
+        }
+    }
+
+    @Test
+    void javaDefinitionsAreRefusedWithAChildExecutorNotPassedAsJvmAddresses() {
+        try (JitLinker linker = childLinker()) {
+            assertThatThrownBy(() -> linker.defineLazy("f", List::of)).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("child-process executor");
+        }
+    }
+
+    private static long count(String directory) {
+        try (var entries = Files.list(Path.of(directory))) {
+            return entries.count();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
         }
     }
 

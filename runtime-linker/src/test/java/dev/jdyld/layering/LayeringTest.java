@@ -14,9 +14,10 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * errors at the bottom; nothing names a machine outside its architecture package; one binding class
  * per native library.
  *
- * <p>What is not checked yet: the executor SPI (the engine still calls the in-process runtime's
- * classes directly) and that libc has one binding class (the memory manager's {@code Libc} and
- * {@code runtime.ffi.Native} both bind it).
+ * <p>The engine reaches the process its code runs in only through the executor SPI
+ * ({@code dev.jdyld.executor}), whose implementations are the in-process runtime and the
+ * child-process executor. What is not checked yet: that libc has one binding class (the memory
+ * manager's {@code Libc} and {@code runtime.ffi.Native} both bind it).
  */
 class LayeringTest {
     private static final JavaClasses CLASSES = new ClassFileImporter()
@@ -51,6 +52,37 @@ class LayeringTest {
         noClasses().that().resideInAPackage("dev.jdyld.link.arch")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.jit..", "dev.jdyld.link",
                         "dev.jdyld.link.x86_64..", "dev.jdyld.link.layout..", "dev.jdyld.runtime..")
+                .check(CLASSES);
+    }
+
+    /**
+     * The engine asks the executor SPI for memory, host symbols, thread-local storage and calls; it
+     * binds no native function and names no executor of its own.
+     */
+    @Test
+    void theEngineReachesTheProcessOnlyThroughTheExecutorSpi() {
+        noClasses().that().resideInAnyPackage("dev.jdyld.link..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.runtime.ffi..", "dev.jdyld.runtime.support..",
+                        "dev.jdyld.executor.child..")
+                .orShould().dependOnClassesThat().haveNameMatching(
+                        "dev\\.jdyld\\.runtime\\.(CRuntime|HostSymbols|ThreadLocalStorage|StaticTlsModule|InProcessTarget)(\\$.*)?")
+                .check(CLASSES);
+    }
+
+    /** The SPI itself is interfaces over the memory manager and the shared types. */
+    @Test
+    void theExecutorSpiDependsOnlyOnTheMemoryManagerAndTheSharedTypes() {
+        noClasses().that().resideInAPackage("dev.jdyld.executor")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.jit..", "dev.jdyld.link..",
+                        "dev.jdyld.elf..", "dev.jdyld.runtime..", "dev.jdyld.executor.child..")
+                .check(CLASSES);
+    }
+
+    /** The child-process executor is below the engine: it knows the SPI and the runtime's bindings, not the linker. */
+    @Test
+    void theChildExecutorKnowsNothingOfTheEngine() {
+        noClasses().that().resideInAPackage("dev.jdyld.executor.child..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.jit..", "dev.jdyld.link..", "dev.jdyld.elf..")
                 .check(CLASSES);
     }
 

@@ -37,6 +37,11 @@ final class ChildAddressSpace extends AddressSpace {
     }
 
     @Override
+    public List<MemoryMaps.Mapping> mappings() {
+        return MemoryMaps.read(Integer.toString(child.pid()));
+    }
+
+    @Override
     public long reserve(long address, long size, int memfd) {
         if (memfd < 0) {
             throw new MemoryException("internal error: the executor's windows must be memory files");

@@ -85,15 +85,26 @@ public final class ChildTarget implements TargetProcess {
 
     @Override
     public long runtimeFunction(RuntimeFunction function) {
+        // As in process: exit handlers go to the C library's own lists, with the set's handle, so
+        // that exit runs them in order with everything else and FINALIZE (__cxa_finalize) runs the set's.
+        switch (function) {
+            case CXA_ATEXIT -> {
+                return host.find("__cxa_atexit");
+            }
+            case CXA_AT_QUICK_EXIT -> {
+                return host.find("__cxa_at_quick_exit");
+            }
+            case REGISTER_ATFORK -> {
+                return host.find("__register_atfork");
+            }
+            default -> { }
+        }
         String name = switch (function) {
-            case CXA_ATEXIT -> "jdyld_cxa_atexit";
-            case CXA_AT_QUICK_EXIT -> "jdyld_cxa_at_quick_exit";
-            case REGISTER_ATFORK -> "jdyld_register_atfork";
             case CXA_THREAD_ATEXIT -> "__cxa_thread_atexit_impl";
-            case PTHREAD_CREATE -> "pthread_create";
+            case PTHREAD_CREATE -> "jdyld_pthread_create_executable_stack";
             case PTHREAD_GETSPECIFIC -> "pthread_getspecific";
             case TLS_SLOW_PATH -> "jdyld_tls_slow_path";
-            case FREE -> "free";
+            default -> "free";
         };
         long address = child.bootstrapSymbol(name);
         if (address == 0) {
@@ -240,6 +251,23 @@ public final class ChildTarget implements TargetProcess {
             }
             closed = true;
         }
+    }
+
+    private boolean executableStack;
+
+    /** The executor's main thread, which runs every call, gets an executable stack, once. */
+    @Override
+    public synchronized void needExecutableStack(String reason) {
+        if (!executableStack) {
+            child.request(Protocol.EXECUTABLE_STACK, new byte[0], 0);
+            executableStack = true;
+        }
+    }
+
+    @Override
+    public long threadPointer() {
+        long pthreadSelf = host.find("pthread_self");
+        return call(pthreadSelf, Protocol.RETURN_INTEGER, new long[6], new long[8])[0];
     }
 
     @Override

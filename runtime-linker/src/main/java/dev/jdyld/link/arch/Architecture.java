@@ -83,11 +83,11 @@ public abstract class Architecture {
     public abstract void writeStaticTlsCode(MemorySegment text, long offset);
 
     /**
-     * The offset from the calling thread's pointer of a host thread-local variable at
+     * The offset from a thread pointer of the target ({@code threadPointer}) of a host thread-local variable at
      * {@code address}, for an initial-exec GOT slot; refuses (naming {@code name}) a variable that
      * is not in static TLS, where that offset would be wrong on other threads.
      */
-    public abstract long initialExecOffset(String name, long address);
+    public abstract long initialExecOffset(String name, long address, long threadPointer);
 
     /** Bytes of the C runtime glue ({@code atexit}, {@code at_quick_exit}, {@code pthread_atfork}). */
     public abstract int glueCodeSize();

@@ -12,7 +12,6 @@ import dev.jdyld.link.arch.ScanContext;
 import dev.jdyld.link.arch.SymbolKind;
 import dev.jdyld.link.arch.SymbolRef;
 import dev.jdyld.link.arch.TlsModel;
-import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -240,8 +239,7 @@ public final class X86_64 extends Architecture {
     }
 
     @Override
-    public long initialExecOffset(String name, long address) {
-        long threadPointer = Native.pthreadSelf(); // glibc's TCB points to itself: %fs:0 == pthread_self()
+    public long initialExecOffset(String name, long address, long threadPointer) {
         long offset = address - threadPointer;
         if (offset >= 0 || offset < -STATIC_TLS_LIMIT) {
             throw new RelocationException(Location.NONE.symbol(name), "host thread-local variable is at 0x"
