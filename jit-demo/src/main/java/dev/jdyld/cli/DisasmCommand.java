@@ -48,13 +48,15 @@ final class DisasmCommand extends Main.LoadingCommand {
         List<Path> files = files();
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build()) {
             LoadedSet set = linker.load(files);
-            print(set.layout(), symbol, System.out);
+            print(set, symbol, System.out);
         }
         return 0;
     }
 
     /** Disassembles every code section of {@code layout} (or only function {@code only}) to {@code out}. */
-    static void print(SetLayout layout, String only, PrintStream out) {
+    /** The set's code as it sits in memory, read through {@link LoadedSet#memory} (a child executor's too). */
+    static void print(LoadedSet set, String only, PrintStream out) {
+        SetLayout layout = set.layout();
         TreeMap<Long, SetLayout.Symbol> byAddress = new TreeMap<>();
         // Sections name what no symbol covers (string literals: <.rodata.str1.1+0x4>); symbols win.
         for (SetLayout.Section section : layout.sections()) {
@@ -79,20 +81,19 @@ final class DisasmCommand extends Main.LoadingCommand {
                 out.printf("%nsection %s (%s) at 0x%x, %d bytes%n", section.name(), section.object(), section.address(),
                         section.size());
                 if (only == null) {
-                    disassemble(disassembler, section.address(), section.size(), byAddress, out);
+                    disassemble(disassembler, set, section.address(), section.size(), byAddress, out);
                 } else {
                     for (SetLayout.Symbol function : functions) {
-                        disassemble(disassembler, function.address(), Math.max(function.size(), 1), byAddress, out);
+                        disassemble(disassembler, set, function.address(), Math.max(function.size(), 1), byAddress, out);
                     }
                 }
             }
         }
     }
 
-    @SuppressWarnings("restricted")
-    private static void disassemble(Disassembler disassembler, long address, long size,
+    private static void disassemble(Disassembler disassembler, LoadedSet set, long address, long size,
                                     TreeMap<Long, SetLayout.Symbol> symbols, PrintStream out) {
-        MemorySegment code = MemorySegment.ofAddress(address).reinterpret(size);
+        MemorySegment code = set.memory(address, size);
         for (Disassembler.Instruction instruction : disassembler.disassemble(code, address)) {
             SetLayout.Symbol here = symbols.get(instruction.address());
             if (here != null && here.kind() != SetLayout.Symbol.Kind.GOT && !here.name().startsWith(".")) {

@@ -73,7 +73,7 @@ final class JitTour {
                     + " Java upcall java_done, GOTPCRELX to getchar, PC32 to .rodata).%n%n", helloSize, busySize,
                     bytes.length, set.layout().relocations());
             ByteArrayOutputStream listing = new ByteArrayOutputStream();
-            DisasmCommand.print(set.layout(), "hello", new PrintStream(listing, true, StandardCharsets.UTF_8));
+            DisasmCommand.print(set, "hello", new PrintStream(listing, true, StandardCharsets.UTF_8));
             List<String> lines = listing.toString(StandardCharsets.UTF_8).lines().toList();
             out.println("$ jdyld disasm (the first lines of hello)");
             lines.stream().limit(14).forEach(out::println);

@@ -178,6 +178,6 @@ final class ReplCommand extends Main.Command {
             err.println("jdyld: " + name + " is not defined");
             return;
         }
-        DisasmCommand.print(set.layout(), name, out);
+        DisasmCommand.print(set, name, out);
     }
 }
