@@ -94,6 +94,10 @@ handler handle_finalize;
 int exits_install(void);
 /* tls.c */
 handler handle_tls_create, handle_tls_delete;
+/* main.c: handles one request and replies; also for requests the JVM makes while serving an upcall. */
+void serve_request(struct request request);
+/* upcalls.c */
+handler handle_upcall_thunk;
 /* static_tls.c */
 handler handle_static_tls_load, handle_static_tls_close;
 

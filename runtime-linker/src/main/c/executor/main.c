@@ -39,6 +39,7 @@ static const struct {
     [JDX_SHUTDOWN] = {"SHUTDOWN", NULL},
     [JDX_STATIC_TLS_LOAD] = {"STATIC_TLS_LOAD", handle_static_tls_load},
     [JDX_STATIC_TLS_CLOSE] = {"STATIC_TLS_CLOSE", handle_static_tls_close},
+    [JDX_UPCALL_THUNK] = {"UPCALL_THUNK", handle_upcall_thunk},
 };
 #define HANDLER_COUNT (sizeof HANDLERS / sizeof HANDLERS[0])
 
@@ -108,11 +109,11 @@ static int socket_argument(int argc, char **argv) {
     return (int) fd;
 }
 
-static void serve(void) {
+/* Handles one request and sends its reply (or error). Called again from within a request when
+ * loaded code calls into the JVM (upcalls.c): the JVM may make requests while it serves the call. */
+void serve_request(struct request request) {
     struct reply reply = {0};
-    for (;;) {
-        struct request request;
-        channel_read(&request);
+    {
         const char *name = request.opcode < HANDLER_COUNT ? HANDLERS[request.opcode].name : NULL;
         reply_reset(&reply);
         if (name == NULL) {
@@ -134,9 +135,18 @@ static void serve(void) {
         }
         uint16_t opcode = reply.error ? JDX_ERROR : (uint16_t) (JDX_REPLY | request.opcode);
         channel_send(opcode, request.id, reply.data, reply.size);
+        free(reply.data);
         if (request.opcode == JDX_SHUTDOWN) {
             exit(0); /* the exit handlers run, as at the end of a native program */
         }
+    }
+}
+
+static void serve(void) {
+    for (;;) {
+        struct request request;
+        channel_read(&request);
+        serve_request(request);
     }
 }
 

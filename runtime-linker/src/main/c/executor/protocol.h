@@ -41,7 +41,7 @@ enum jdx_opcode {
          pthread_create                        libc's */
     JDX_HELLO = 1,
 
-    /* u64 address, u64 size; one descriptor in SCM_RIGHTS: a memory file. Maps it
+    /* u64 address, u64 size; one descriptor in SCM_RIGHTS: a memory file. Maps it, from offset 0,
        PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE at address; closes the descriptor.
        Reply: empty. */
     JDX_MAP_WINDOW = 2,
@@ -69,11 +69,15 @@ enum jdx_opcode {
     /* u64 destructor, u64 template address, u64 template size, u64 block size, u64 alignment.
        Creates a pthread key with that destructor for a set's TLS block. Reply: u32 key. */
     JDX_TLS_CREATE = 9,
-    /* u32 key. Deletes the key (blocks of live threads are freed by their destructors or leak). */
+    /* u32 key. Deletes the key (blocks of live threads are freed by their destructors or leak).
+       Reply: empty. A block is aligned to max(alignment, 16); the 16 bytes before it hold the pointer
+       malloc returned and the address of the word that owns the block (the emitted key destructor
+       swaps that word to 0 and frees the block if it was not 0). The template fits in the block. */
     JDX_TLS_DELETE = 10,
 
-    /* u64 dso handle. Runs, newest first, the exit handlers registered with jdyld_cxa_atexit for that
-       handle and forgets them. Reply: empty. */
+    /* u64 dso handle (0 is a handle like any other, not "all"). Runs, newest first, the exit handlers
+       registered with jdyld_cxa_atexit for that handle, then __cxa_finalize(handle): what the set
+       registered with the C library's own __cxa_atexit and pthread_atfork. Reply: empty. */
     JDX_FINALIZE = 11,
     /* u64 address of an .eh_frame section's start: __register_frame / __deregister_frame. Reply: empty. */
     JDX_REGISTER_FRAMES = 12,
@@ -86,7 +90,9 @@ enum jdx_opcode {
 
     /* executor -> JVM, unsolicited (id 0), from the fatal-signal handler on its alternate stack, just
        before it dies by that signal: i32 signal, i32 si_code, u64 fault address (si_addr), u64 pc,
-       u64 sp, u32 frame count, count x u64 return addresses (frame-pointer walk, at most 64). */
+       u64 sp, u32 frame count, count x u64 return addresses, at most 64: the word at [sp] when the
+       fault was a jump to a bad address, then the frame-pointer walk, then words of the stack that
+       point into a window just after a call instruction. */
     JDX_CRASH = 16,
 
     /* string symbol, u64 length, length bytes: a shared object whose PT_TLS block asks for static TLS.
@@ -95,6 +101,15 @@ enum jdx_opcode {
     JDX_STATIC_TLS_LOAD = 17,
     /* u64 handle, u32 descriptor: dlclose, then close. Reply: empty. */
     JDX_STATIC_TLS_CLOSE = 18,
+
+    /* u32 index. Reply: u64 the address of a function that, called by loaded code with any SysV
+       arguments (six integer, eight vector registers), sends JDX_UPCALL with that index and returns
+       what the JVM answers. */
+    JDX_UPCALL_THUNK = 19,
+    /* executor -> JVM, on the thread that runs the current request, while it runs: u32 index, u32
+       unused, u64 integer args[6], u64 vector args[8]. The JVM may make requests meanwhile; they are
+       served, nested, before its reply: u64 rax, u64 xmm0 bits. */
+    JDX_UPCALL = 20,
 };
 
 enum jdx_return_kind {

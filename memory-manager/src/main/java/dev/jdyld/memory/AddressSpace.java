@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 import java.util.List;
 
 /**
@@ -131,17 +133,17 @@ public abstract class AddressSpace {
         public long reserve(long address, long size, int memfd) {
             int flags = Libc.MAP_NORESERVE | Libc.MAP_FIXED_NOREPLACE
                     | (memfd >= 0 ? Libc.MAP_SHARED : Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS);
-            return Libc.tryMmap(address, size, Libc.PROT_NONE, flags, memfd, 0);
+            return MemoryCalls.tryMmap(address, size, Libc.PROT_NONE, flags, memfd, 0);
         }
 
         @Override
         public void protect(long address, long length, int prot) {
-            Libc.mprotect(address, length, prot);
+            MemoryCalls.mprotect(address, length, prot);
         }
 
         @Override
         public void unmap(long address, long length) {
-            Libc.munmap(address, length);
+            MemoryCalls.munmap(address, length);
         }
     }
 }

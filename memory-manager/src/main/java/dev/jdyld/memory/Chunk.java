@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 import java.lang.foreign.MemorySegment;
 
 /**

@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +36,8 @@ import java.util.Objects;
  * ranges are reused by later sets. System calls are made outside the manager's lock: only
  * choosing and giving back ranges take it.
  *
- * <p>The sets may live in another process ({@link AddressSpace}): then every window is a memory
- * file that process maps at the chosen addresses with the final permissions, and this one maps
- * once, writable, to write the sets in place; placement reads that process's maps.
+ * <p>The sets may live in another process ({@link AddressSpace}): every window is then a memory file
+ * it maps at the chosen addresses, with final permissions, and this one maps once, writable.
  */
 public final class MemoryManager implements AutoCloseable {
     static final long LOW_LIMIT = 1L << 31;
@@ -123,8 +124,7 @@ public final class MemoryManager implements AutoCloseable {
     /** With a page size other than the system's (a multiple of it), to test layout for 16 and 64 KiB pages. */
     MemoryManager(long pageSize, Options options, AddressSpace space) {
         if (pageSize % Libc.pageSize() != 0 || Long.bitCount(pageSize) != 1) {
-            throw new IllegalArgumentException("page size " + pageSize + " is not a power-of-two multiple of "
-                    + Libc.pageSize());
+            throw new IllegalArgumentException("page size " + pageSize + " is not a power-of-two multiple of " + Libc.pageSize());
         }
         this.pageSize = pageSize;
         this.options = options;
@@ -293,21 +293,21 @@ public final class MemoryManager implements AutoCloseable {
                     continue;
                 } else if (viaView) {
                     // The executable/read view stays PROT_NONE; the linker writes through an alias.
-                    chunk.view = Libc.mmap(0, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
+                    chunk.view = MemoryCalls.mmap(0, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED,
                             window.memfd, chunk.address - window.base);
                     chunk.viewLength = chunk.length;
                     chunk.writable = chunk.view;
                 } else {
-                    Libc.mprotect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
+                    MemoryCalls.mprotect(chunk.address, chunk.length, Libc.PROT_READ | Libc.PROT_WRITE);
                 }
                 if (options.hugePages() && chunk.kind == Chunk.TEXT && !chunk.packed && !space.isRemote()) {
-                    Libc.madvise(chunk.address, chunk.length, Libc.MADV_HUGEPAGE);
+                    MemoryCalls.madvise(chunk.address, chunk.length, Libc.MADV_HUGEPAGE);
                 }
             }
         } catch (MemoryException e) {
             for (Chunk chunk : chunks) {
                 if (chunk.view != 0) {
-                    Libc.munmap(chunk.view, chunk.viewLength);
+                    MemoryCalls.munmap(chunk.view, chunk.viewLength);
                     chunk.view = 0;
                 }
             }
@@ -380,9 +380,9 @@ public final class MemoryManager implements AutoCloseable {
     /** Gives a range's memory back to the kernel and makes it inaccessible. */
     private void decommit(Window window, long address, long length) {
         if (window.memfd >= 0) {
-            Libc.punchHole(window.memfd, address - window.base, length);
+            MemoryCalls.punchHole(window.memfd, address - window.base, length);
         } else {
-            Libc.madvise(address, length, Libc.MADV_DONTNEED);
+            MemoryCalls.madvise(address, length, Libc.MADV_DONTNEED);
         }
         space.protect(address, length, Libc.PROT_NONE);
     }
@@ -391,10 +391,10 @@ public final class MemoryManager implements AutoCloseable {
         windows.remove(window);
         space.unmap(window.base, window.size);
         if (window.localView != 0) {
-            Libc.munmap(window.localView, window.size);
+            MemoryCalls.munmap(window.localView, window.size);
         }
         if (window.memfd >= 0) {
-            Libc.close(window.memfd);
+            MemoryCalls.close(window.memfd);
         }
     }
 

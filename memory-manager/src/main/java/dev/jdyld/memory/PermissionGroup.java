@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 /**
  * The four kinds of pages a loaded set needs, in the order they are laid out. Every group is
  * writable (never executable) while the linker fills and relocates it; {@link Slab#finalizePermissions()}

@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -173,14 +175,14 @@ public final class Slab implements AutoCloseable {
             if (!chunk.staging.scope().isAlive()) {
                 throw new IllegalStateException("the arena the slab was written through is closed");
             }
-            Libc.pwriteFully(window.memfd, chunk.staging.address(), chunk.length, chunk.address - window.base);
+            MemoryCalls.pwriteFully(window.memfd, chunk.staging.address(), chunk.length, chunk.address - window.base);
             chunk.staging = null;
             chunk.writable = window.local(chunk.address);
         }
         if (chunk.view != 0) {
             // Dual mapping: drop the write view first, so that pages of the set's own have no
             // writable view once executable; a shared page's other views belong to loads in progress.
-            Libc.munmap(chunk.view, chunk.viewLength);
+            MemoryCalls.munmap(chunk.view, chunk.viewLength);
             chunk.view = 0;
             chunk.writable = window.local(chunk.address);
         }
@@ -201,7 +203,7 @@ public final class Slab implements AutoCloseable {
         }
         for (Chunk chunk : chunks) {
             if (chunk.view != 0) {
-                Libc.munmap(chunk.view, chunk.viewLength); // closed before it was finalized
+                MemoryCalls.munmap(chunk.view, chunk.viewLength); // closed before it was finalized
                 chunk.view = 0;
             }
         }

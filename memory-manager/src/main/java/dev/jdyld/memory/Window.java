@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -118,7 +120,7 @@ final class Window {
         if (minBase > maxBase) {
             throw new MemoryException(placementError(placement, size));
         }
-        int fd = options.dualMapping() || space.isRemote() ? Libc.memfdCreate("jdyld-window", size) : -1;
+        int fd = options.dualMapping() || space.isRemote() ? MemoryCalls.memfdCreate("jdyld-window", size) : -1;
         try {
             for (int attempt = 0; attempt < 8; attempt++) {
                 long base = MemoryMaps.findFree(space.mappedRanges(), size, ALIGNMENT, minBase, maxBase, target);
@@ -133,7 +135,7 @@ final class Window {
                     long view = 0;
                     if (space.isRemote()) {
                         try {
-                            view = Libc.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE,
+                            view = MemoryCalls.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE,
                                     Libc.MAP_SHARED | Libc.MAP_NORESERVE, fd, 0);
                         } catch (MemoryException e) {
                             space.unmap(base, size);
@@ -151,12 +153,12 @@ final class Window {
             }
         } catch (RuntimeException e) {
             if (fd >= 0) {
-                Libc.close(fd);
+                MemoryCalls.close(fd);
             }
             throw e;
         }
         if (fd >= 0) {
-            Libc.close(fd);
+            MemoryCalls.close(fd);
         }
         throw new MemoryException(placementError(placement, size));
     }
@@ -184,9 +186,9 @@ final class Window {
     @SuppressWarnings("restricted")
     private static void shareAnonymousMemoryObject(long base) {
         long page = Libc.pageSize();
-        Libc.mprotect(base, page, Libc.PROT_READ | Libc.PROT_WRITE);
+        MemoryCalls.mprotect(base, page, Libc.PROT_READ | Libc.PROT_WRITE);
         MemorySegment.ofAddress(base).reinterpret(1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
-        Libc.madvise(base, page, Libc.MADV_DONTNEED);
-        Libc.mprotect(base, page, Libc.PROT_NONE);
+        MemoryCalls.madvise(base, page, Libc.MADV_DONTNEED);
+        MemoryCalls.mprotect(base, page, Libc.PROT_NONE);
     }
 }

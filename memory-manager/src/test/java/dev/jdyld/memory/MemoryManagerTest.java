@@ -1,5 +1,7 @@
 package dev.jdyld.memory;
 
+import dev.jdyld.memory.libc.Libc;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

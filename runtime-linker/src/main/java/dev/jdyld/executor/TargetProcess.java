@@ -64,6 +64,13 @@ public interface TargetProcess extends AutoCloseable {
     /** Runs, newest first, the exit handlers registered for {@code dsoHandle} (atexit, C++ statics, fini). */
     void runExitHandlers(long dsoHandle);
 
+    /**
+     * An address there that loaded code calls as a C function of {@code descriptor}'s signature and
+     * that runs {@code target} in this JVM (a Java definition, a lazy symbol's resolver), valid while
+     * {@code arena} is open.
+     */
+    long upcall(MethodHandle target, FunctionDescriptor descriptor, java.lang.foreign.Arena arena);
+
     /** Registers a set's {@code .eh_frame} with the unwinder there (C++ exceptions, backtraces). */
     void registerFrames(long ehFrame);
 

@@ -5,7 +5,7 @@ import dev.jdyld.core.LinkException;
 import dev.jdyld.core.ObjectFile;
 import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.HostArchitecture;
-import dev.jdyld.link.Redirections;
+import dev.jdyld.link.binding.Redirections;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.executor.HostLookup;
@@ -111,7 +111,7 @@ public final class JitLinker implements AutoCloseable {
             plugins.add(new UnwindRegistration(target));
         }
         plugins.addAll(builder.plugins);
-        this.redirections = new Redirections<>(this, arch, memory, builder.lazyFailures);
+        this.redirections = new Redirections<>(this, arch, target, builder.lazyFailures);
         this.main = new Scope(this, "main");
         scopes.put(main.name(), main);
     }
@@ -331,11 +331,11 @@ public final class JitLinker implements AutoCloseable {
         return null;
     }
 
-    /** Refuses what needs the loaded code in this process (Java upcalls, JVM memory, lazy stubs) with a child executor. */
+    /** Refuses, with a child executor, what needs the loaded code in this process: JVM memory. */
     void checkInThisProcess(String what) {
         if (!target.inThisProcess()) {
-            throw new UnsupportedOperationException(what + ": loaded code in a child-process executor cannot call into"
-                    + " or read this JVM yet (Java definitions and lazy symbols); use Executor.inProcess()");
+            throw new UnsupportedOperationException(what + ": loaded code in a child-process executor cannot read this"
+                    + " JVM's memory; define the data in an object, or use Executor.inProcess()");
         }
     }
 

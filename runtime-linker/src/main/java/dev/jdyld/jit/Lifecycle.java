@@ -5,7 +5,7 @@ import dev.jdyld.core.Location;
 import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.SetLinker;
-import dev.jdyld.link.SymbolBinding;
+import dev.jdyld.link.binding.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.runtime.Initializers;
 import dev.jdyld.runtime.LoadStage;

@@ -6,7 +6,7 @@ import dev.jdyld.core.ObjectFile;
 import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.LinkedSet;
 import dev.jdyld.link.LinkedSet.ExportKind;
-import dev.jdyld.link.SymbolBinding;
+import dev.jdyld.link.binding.SymbolBinding;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
 import dev.jdyld.runtime.Initializers;

@@ -6,8 +6,7 @@ import dev.jdyld.core.Location;
 import dev.jdyld.core.ObjectFile;
 import dev.jdyld.link.EarlierSets;
 import dev.jdyld.link.LinkedSet;
-import dev.jdyld.link.SymbolBinding;
-import dev.jdyld.runtime.ffi.LoadedCode;
+import dev.jdyld.link.binding.SymbolBinding;
 import dev.jdyld.runtime.ffi.Native;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -95,11 +94,10 @@ public final class Scope {
      * @param descriptor the C signature
      */
     public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
-        linker.checkInThisProcess("defineFunction(" + name + ")");
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);
-            bindings.put(name, SymbolBinding.java(name, LoadedCode.upcall(target, descriptor, linker.definitions).address(), true,
+            bindings.put(name, SymbolBinding.java(name, linker.target.upcall(target, descriptor, linker.definitions), true,
                     linker.javaDefinitions));
         }
     }
@@ -142,7 +140,6 @@ public final class Scope {
      */
     public void defineLazy(String name, Supplier<List<ObjectFile>> materializer) {
         Objects.requireNonNull(materializer, "materializer");
-        linker.checkInThisProcess("defineLazy(" + name + ")");
         synchronized (linker) {
             linker.checkOpen();
             checkUndefined(name);

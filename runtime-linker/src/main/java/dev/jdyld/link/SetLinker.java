@@ -47,7 +47,7 @@ import static dev.jdyld.elf.Elf.STV_INTERNAL;
  *       section gets its offset;</li>
  *   <li>map the slab (the {@linkplain TargetProcess target}'s memory manager); copy section bytes;</li>
  *   <li>make the set's TLS key and write the code the linker emits; give every global its address;</li>
- *   <li>fill the GOT, write stubs, apply relocations.</li>
+ *   <li>fill the GOT ({@link GotEntries}), write stubs ({@link Stubs}), apply relocations.</li>
  * </ol>
  * The result is relocated but still writable: the caller finalizes its permissions. Any failure
  * after the slab is mapped unmaps it (and deletes the TLS key) before the exception leaves, so a
@@ -114,15 +114,16 @@ public final class SetLinker {
             if (plan.staticTls) {
                 // glibc copies the template into every thread when the block is placed, so it must be
                 // final first: relocate the .tdata sections, then place the block.
-                applyRelocations(image, null, Sections.THREAD_LOCAL);
+                applyRelocations(image, new GotEntries(image, null), Sections.THREAD_LOCAL);
                 tls = target.createStaticThreadLocalStorage(image.segment(PermissionGroup.RELRO).asSlice(
                         plan.linkerSections.tlsTemplate(), plan.tls.templateSize()), plan.tls.blockSize(),
                         plan.tls.alignment(), describe(objects));
             }
-            fillGlobalGot(image, tls);
-            writeStubs(image);
+            GotEntries got = new GotEntries(image, tls);
+            got.fillGlobals(target.threadPointer());
+            Stubs.write(image);
             LoadStage.RELOCATE.reached();
-            applyRelocations(image, tls, plan.staticTls ? Sections.OTHERS : Sections.ALL);
+            applyRelocations(image, got, plan.staticTls ? Sections.OTHERS : Sections.ALL);
             return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled, tls,
                     executableStack == null ? null : executableStack.toString()),
                     image.dsoHandle, initializers(image), symbols.comdat.kept, describe(objects),
@@ -226,54 +227,6 @@ public final class SetLinker {
         }
     }
 
-    /** GOT entries of globals: addresses, host TLS offsets, TLS index pairs and descriptors. */
-    private void fillGlobalGot(SetImage image, ThreadLocalBlock tls) {
-        GotTable got = image.plan.got;
-        long module = tls == null ? 0 : tls.moduleId();
-        long tp = tls == null ? 0 : tls.threadPointerOffset();
-        long resolver = image.tlsCode + arch.tlsDescriptorResolverEntry();
-        for (GlobalSymbol global : image.plan.symbols.globals) {
-            int slot = got.slot(GotTable.Entry.ADDRESS, global.id);
-            if (slot >= 0) {
-                long value = global.address;
-                if (global.tls && global.kind == GlobalSymbol.Kind.HOST) {
-                    // Initial exec of a host variable: static TLS sits at one offset from every thread's pointer.
-                    value = arch.initialExecOffset(global.name, global.address, target.threadPointer());
-                } else if (global.tls) {
-                    value = tp + global.address; // initial exec of the set's own: its block is in static TLS
-                }
-                if (global.ifunc && global.kind == GlobalSymbol.Kind.DEFINED) {
-                    value = image.stubAddress(image.plan.stubs.stub(global.id));
-                }
-                image.putGot(slot, value);
-            }
-            int index = got.slot(GotTable.Entry.TLS_INDEX, global.id);
-            if (index >= 0) {
-                image.putGot(index, module, tp + global.address);
-            }
-            int descriptor = got.slot(GotTable.Entry.TLS_DESCRIPTOR, global.id);
-            if (descriptor >= 0) {
-                image.putGot(descriptor, resolver, module, tp + global.address);
-            }
-        }
-    }
-
-    /** Stubs jump through the global's GOT slot, or for an IFUNC through its slot of the IFUNC table. */
-    private void writeStubs(SetImage image) {
-        SetPlan plan = image.plan;
-        for (GlobalSymbol global : plan.symbols.globals) {
-            int stub = plan.stubs.stub(global.id);
-            if (stub < 0) {
-                continue;
-            }
-            int ifuncSlot = plan.stubs.ifuncSlot(global.id);
-            long slot = ifuncSlot >= 0 ? image.ifuncTable + ifuncSlot * GotTable.ENTRY_SIZE
-                    : image.gotSlot(plan.got.slot(GotTable.Entry.ADDRESS, global.id));
-            arch.writeStub(image.segment(PermissionGroup.TEXT), plan.linkerSections.stubs() + (long) stub * arch.stubSize(),
-                    image.stubAddress(stub), slot);
-        }
-    }
-
     /** Which relocation sections a pass applies, by whether their target is a thread-local template section. */
     private enum Sections { ALL, THREAD_LOCAL, OTHERS }
 
@@ -281,10 +234,8 @@ public final class SetLinker {
      * Per object: its resolved symbols and local GOT entries, then every relocation section of a
      * loaded section that {@code which} selects.
      */
-    private void applyRelocations(SetImage image, ThreadLocalBlock tls, Sections which) {
+    private void applyRelocations(SetImage image, GotEntries got, Sections which) {
         SetPlan plan = image.plan;
-        long module = tls == null ? 0 : tls.moduleId();
-        long tp = tls == null ? 0 : tls.threadPointerOffset();
         for (int o = 0; o < plan.objects.size(); o++) {
             ElfObject object = plan.objects.get(o);
             ResolvedSymbols resolved = null;
@@ -295,7 +246,7 @@ public final class SetLinker {
                     continue;
                 }
                 if (resolved == null) {
-                    resolved = resolvedSymbols(image, o, module, tp);
+                    resolved = resolvedSymbols(image, o, got);
                 }
                 if (plan.sections.isLoaded(o, target)) {
                     arch.relocate(new RelocationTarget(arch, object, rela, image.section(o, target),
@@ -303,23 +254,19 @@ public final class SetLinker {
                 }
             }
         }
-        int moduleIndex = plan.got.moduleIndexSlot();
-        if (moduleIndex >= 0) {
-            image.putGot(moduleIndex, module, tp);
-        }
+        got.fillModuleIndex();
     }
 
-    /** S, G + GOT, L and Z of every symbol of one object; fills the GOT entries of its local symbols. */
-    private ResolvedSymbols resolvedSymbols(SetImage image, int o, long module, long tp) {
+    /** S, G + GOT, L and Z of every symbol of one object; has the GOT entries of its local symbols filled. */
+    private ResolvedSymbols resolvedSymbols(SetImage image, int o, GotEntries entries) {
         SetPlan plan = image.plan;
         ElfObject object = plan.objects.get(o);
         GotTable got = plan.got;
         int[] globalOf = plan.symbols.globalOf[o];
         ResolvedSymbols r = new ResolvedSymbols(object.symbolCount);
-        r.tlsModule = module;
-        r.tlsThreadPointerOffset = tp;
+        r.tlsModule = entries.module();
+        r.tlsThreadPointerOffset = entries.threadPointerOffset();
         r.tlsLdSlot = image.gotSlot(got.moduleIndexSlot());
-        long resolver = image.tlsCode + arch.tlsDescriptorResolverEntry();
         boolean locals = got.hasLocals(o);
         for (int s = 1; s < object.symbolCount; s++) {
             r.inDroppedGroup[s] = plan.comdat.inDroppedGroup(object, o, s);
@@ -343,21 +290,10 @@ public final class SetLinker {
             if (!locals) {
                 continue;
             }
-            int slot = got.localSlot(GotTable.Entry.ADDRESS, o, s);
-            int index = got.localSlot(GotTable.Entry.TLS_INDEX, o, s);
-            int descriptor = got.localSlot(GotTable.Entry.TLS_DESCRIPTOR, o, s);
-            r.gotSlot[s] = image.gotSlot(slot);
-            r.tlsGdSlot[s] = image.gotSlot(index);
-            r.tlsDescSlot[s] = image.gotSlot(descriptor);
-            if (slot >= 0) {
-                image.putGot(slot, inThreadLocalSection(plan, o, object.symbolSection[s]) ? tp + address : address);
-            }
-            if (index >= 0) {
-                image.putGot(index, module, tp + address);
-            }
-            if (descriptor >= 0) {
-                image.putGot(descriptor, resolver, module, tp + address);
-            }
+            r.gotSlot[s] = image.gotSlot(got.localSlot(GotTable.Entry.ADDRESS, o, s));
+            r.tlsGdSlot[s] = image.gotSlot(got.localSlot(GotTable.Entry.TLS_INDEX, o, s));
+            r.tlsDescSlot[s] = image.gotSlot(got.localSlot(GotTable.Entry.TLS_DESCRIPTOR, o, s));
+            entries.fillLocal(o, s, address, inThreadLocalSection(plan, o, object.symbolSection[s]));
         }
         return r;
     }

@@ -101,6 +101,11 @@ public final class InProcessTarget implements TargetProcess {
     }
 
     @Override
+    public long upcall(MethodHandle target, FunctionDescriptor descriptor, java.lang.foreign.Arena arena) {
+        return LoadedCode.upcall(target, descriptor, arena).address();
+    }
+
+    @Override
     public void registerFrames(long ehFrame) {
         Libgcc.registerFrame(ehFrame);
     }

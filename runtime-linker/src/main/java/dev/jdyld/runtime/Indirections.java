@@ -1,10 +1,10 @@
 package dev.jdyld.runtime;
 
-import dev.jdyld.runtime.ffi.LoadedCode;
 import dev.jdyld.runtime.ffi.Native;
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
 import dev.jdyld.link.arch.Architecture;
+import dev.jdyld.executor.TargetProcess;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Placement;
@@ -50,6 +50,8 @@ public final class Indirections implements AutoCloseable {
 
     private final Architecture arch;
     private final MemoryManager memory;
+    /** Where the code runs: the resolver's upcall is made there. */
+    private final TargetProcess target;
     private final LongUnaryOperator resolver;
     private final Consumer<Throwable> unreported;
     private final Arena upcalls = Arena.ofShared();
@@ -66,9 +68,10 @@ public final class Indirections implements AutoCloseable {
      *                   jdyld throws the exception when it returns ({@link ThreadCalls#fail})
      * @param unreported takes the exception when no such call is on the thread's stack
      */
-    public Indirections(Architecture arch, MemoryManager memory, LongUnaryOperator resolver, Consumer<Throwable> unreported) {
+    public Indirections(Architecture arch, TargetProcess target, LongUnaryOperator resolver, Consumer<Throwable> unreported) {
         this.arch = arch;
-        this.memory = memory;
+        this.target = target;
+        this.memory = target.memory();
         this.resolver = resolver;
         this.unreported = unreported;
         this.stubsOffset = align(arch.lazyEntrySize(), 64);
@@ -133,8 +136,8 @@ public final class Indirections implements AutoCloseable {
 
     private void addBlock() {
         if (resolverStub == 0) {
-            resolverStub = LoadedCode.upcall(RESOLVE.bindTo(this),
-                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), upcalls).address();
+            resolverStub = target.upcall(RESOLVE.bindTo(this),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), upcalls);
         }
         long[] sizes = new long[PermissionGroup.values().length];
         long[] alignments = new long[sizes.length];

@@ -229,11 +229,73 @@ class ChildProcessExecutorTest {
         }
     }
 
+    static int twice(int x) {
+        return 2 * x;
+    }
+
+    static double half(double x, int unused) {
+        return x / 2;
+    }
+
+    /**
+     * Java functions are called from the child over the socket; while one runs it may call loaded
+     * code again (nested), and a lazy symbol's first call loads its set from the Java materializer.
+     */
     @Test
-    void javaDefinitionsAreRefusedWithAChildExecutorNotPassedAsJvmAddresses() {
+    void javaFunctionsAndLazySymbolsAreReachedFromTheChild() throws Throwable {
+        Path user = Toolchain.compile(dir, "user", """
+                int twice(int);
+                double half(double, int);
+                int later(int);
+                int inner(int x) { return x + 1; }
+                int outer(int x) { return twice(x) + (int) half(10.0, 0); }
+                int viaLazy(int x) { return later(x) * 10; }
+                """, "-O1", "-fPIC");
+        Path later = Toolchain.compile(dir, "later", "int later(int x) { return x + 7; }", "-O1", "-fPIC");
+        var lookup = java.lang.invoke.MethodHandles.lookup();
+        int[] materialized = new int[1];
         try (JitLinker linker = childLinker()) {
-            assertThatThrownBy(() -> linker.defineLazy("f", List::of)).isInstanceOf(UnsupportedOperationException.class)
-                    .hasMessageContaining("child-process executor");
+            linker.defineFunction("half", lookup.findStatic(ChildProcessExecutorTest.class, "half",
+                    java.lang.invoke.MethodType.methodType(double.class, double.class, int.class)),
+                    FunctionDescriptor.of(JAVA_DOUBLE, JAVA_DOUBLE, JAVA_INT));
+            MethodHandle[] inner = new MethodHandle[1];
+            linker.defineFunction("twice", java.lang.invoke.MethodHandles.filterReturnValue(
+                    lookup.findStatic(ChildProcessExecutorTest.class, "twice",
+                            java.lang.invoke.MethodType.methodType(int.class, int.class)),
+                    java.lang.invoke.MethodHandles.lookup().findStatic(ChildProcessExecutorTest.class, "callInner",
+                            java.lang.invoke.MethodType.methodType(int.class, MethodHandle[].class, int.class))
+                            .bindTo(inner)), INT_INT);
+            linker.defineLazy("later", () -> {
+                materialized[0]++;
+                return List.of(readObject(later));
+            });
+            LoadedSet set = linker.load(user);
+            inner[0] = set.function("inner", INT_INT);
+            // twice(20) = 40, then inner(40) = 41 in the child while outer waits; half(10) = 5
+            assertThat((int) set.function("outer", INT_INT).invokeExact(20)).isEqualTo(46);
+            assertThat((int) set.function("viaLazy", INT_INT).invokeExact(1)).isEqualTo(80);
+            assertThat((int) set.function("viaLazy", INT_INT).invokeExact(2)).isEqualTo(90);
+            assertThat(materialized[0]).isEqualTo(1);
+            assertThatThrownBy(() -> linker.defineData("d", java.lang.foreign.Arena.global().allocate(8)))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("child-process executor");
+        }
+    }
+
+    static final FunctionDescriptor INT_INT = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+
+    static int callInner(MethodHandle[] inner, int x) {
+        try {
+            return (int) inner[0].invokeExact(x);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    private static dev.jdyld.core.ObjectFile readObject(Path object) {
+        try {
+            return new dev.jdyld.core.ObjectFile(object.getFileName().toString(), Files.readAllBytes(object));
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
         }
     }
 

@@ -16,8 +16,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  *
  * <p>The engine reaches the process its code runs in only through the executor SPI
  * ({@code dev.jdyld.executor}), whose implementations are the in-process runtime and the
- * child-process executor. What is not checked yet: that libc has one binding class (the memory
- * manager's {@code Libc} and {@code runtime.ffi.Native} both bind it).
+ * child-process executor.
  */
 class LayeringTest {
     private static final JavaClasses CLASSES = new ClassFileImporter()
@@ -126,23 +125,27 @@ class LayeringTest {
     }
 
     /**
-     * Downcall handles and library lookups are made only by the binding classes: {@code runtime.ffi.Native}
-     * (the C library and the dynamic loader's functions in it; calls into loaded code in {@code LoadedCode}; the unwinder in {@code Libgcc}) and the memory
-     * manager's {@code Libc}, which the memory module needs without the linker. That libc has two
-     * binding classes is what is left to merge.
+     * One binding class per native library: the C library is looked up and called through the
+     * memory manager's {@code memory.libc.Libc} only (its one downcall handle; {@code runtime.ffi.Native}
+     * wraps it), the unwinder through {@code runtime.ffi.Libgcc}; {@code runtime.ffi.LoadedCode} makes
+     * the handles of calls into loaded code, by address, and looks up no library.
      */
     @Test
     void nativeLibrariesAreBoundInOneClassEach() {
         noClasses().that().resideInAPackage("dev.jdyld..")
-                .and().haveNameNotMatching("dev\\.jdyld\\.(runtime\\.ffi\\.[A-Za-z]+|memory\\.Libc)(\\$.*)?")
+                .and().haveNameNotMatching("dev\\.jdyld\\.(memory\\.libc\\.Libc|runtime\\.ffi\\.LoadedCode)(\\$.*)?")
                 .should().callMethod(java.lang.foreign.Linker.class, "downcallHandle", java.lang.foreign.MemorySegment.class,
                         java.lang.foreign.FunctionDescriptor.class, java.lang.foreign.Linker.Option[].class)
                 .orShould().callMethod(java.lang.foreign.Linker.class, "downcallHandle",
                         java.lang.foreign.FunctionDescriptor.class, java.lang.foreign.Linker.Option[].class)
-                .orShould().callMethod(java.lang.foreign.SymbolLookup.class, "libraryLookup", String.class,
+                .check(CLASSES);
+        noClasses().that().resideInAPackage("dev.jdyld..")
+                .and().haveNameNotMatching("dev\\.jdyld\\.(memory\\.libc\\.Libc|runtime\\.ffi\\.Libgcc)(\\$.*)?")
+                .should().callMethod(java.lang.foreign.SymbolLookup.class, "libraryLookup", String.class,
                         java.lang.foreign.Arena.class)
                 .orShould().callMethod(java.lang.foreign.SymbolLookup.class, "libraryLookup", java.nio.file.Path.class,
                         java.lang.foreign.Arena.class)
+                .orShould().callMethod(java.lang.foreign.Linker.class, "defaultLookup")
                 .check(CLASSES);
     }
 }

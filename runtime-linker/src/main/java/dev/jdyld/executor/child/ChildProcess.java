@@ -40,6 +40,8 @@ public final class ChildProcess implements AutoCloseable {
     private ExecutorException death;
     private int exitStatus = -1;
     private volatile LongFunction<String> symbolizer = address -> null;
+    /** Answers the executor's calls into the JVM: payload of JDX_UPCALL to its reply's. */
+    private volatile java.util.function.UnaryOperator<byte[]> upcalls = payload -> new byte[16];
 
     private ChildProcess(int pid, int socket) {
         this.pid = pid;
@@ -159,6 +161,11 @@ public final class ChildProcess implements AutoCloseable {
         this.symbolizer = symbolizer;
     }
 
+    /** Answers calls from loaded code into the JVM (they arrive while a request of this thread waits). */
+    public void upcalls(java.util.function.UnaryOperator<byte[]> handler) {
+        this.upcalls = handler;
+    }
+
     /** Whether the executor still runs. */
     public synchronized boolean isAlive() {
         return death == null;
@@ -266,6 +273,12 @@ public final class ChildProcess implements AutoCloseable {
             byte[] payload = readFully(length, timeoutMillis).toArray(JAVA_BYTE);
             if (opcode == Protocol.CRASH) {
                 throw deathFromEndOfFile(0, CrashReport.read(payload, symbolizer));
+            }
+            if (opcode == Protocol.UPCALL) {
+                // Loaded code calls into the JVM while the request waits; its handler may make requests
+                // of its own (nested: the executor serves them before it expects this reply).
+                send(Protocol.REPLY | Protocol.UPCALL, id, upcalls.apply(payload), -1);
+                continue;
             }
             return new Message(opcode, id, payload);
         }

@@ -31,11 +31,14 @@ public final class ChildTarget implements TargetProcess {
     private final ChildHostSymbols host;
     private final long callTimeoutMillis;
     private final ElfImages.Target elfTarget;
+    private final ChildUpcalls upcalls;
 
     private ChildTarget(ChildProcess child, MemoryManager.Options options, String multiarchTriple, long callTimeoutMillis,
                         ElfImages.Target elfTarget) {
         this.child = child;
         this.elfTarget = elfTarget;
+        this.upcalls = new ChildUpcalls(child);
+        child.upcalls(upcalls::answer);
         this.memory = new MemoryManager(options, new ChildAddressSpace(child));
         this.host = new ChildHostSymbols(child, multiarchTriple);
         this.callTimeoutMillis = callTimeoutMillis;
@@ -291,7 +294,9 @@ public final class ChildTarget implements TargetProcess {
         }
         Protocol.Reader reply = new Protocol.Reader(child.request(Protocol.CALL, request.bytes(), callTimeoutMillis),
                 "CALL reply");
-        return new long[] {reply.u64(), reply.u64()};
+        long[] registers = {reply.u64(), reply.u64()};
+        upcalls.rethrowPending();
+        return registers;
     }
 
     @Override
@@ -307,6 +312,12 @@ public final class ChildTarget implements TargetProcess {
         if (child.isAlive()) {
             child.request(Protocol.FINALIZE, new Protocol.Writer().u64(dsoHandle).bytes(), callTimeoutMillis);
         }
+    }
+
+    /** A thunk in the executor that calls {@code target} here over the socket; lives as long as the executor. */
+    @Override
+    public long upcall(MethodHandle target, FunctionDescriptor descriptor, java.lang.foreign.Arena arena) {
+        return upcalls.define(target, descriptor);
     }
 
     @Override
@@ -337,6 +348,7 @@ public final class ChildTarget implements TargetProcess {
         try {
             status = new Protocol.Reader(child.request(Protocol.RUN_MAIN, request.bytes(), callTimeoutMillis),
                     "RUN_MAIN reply").u32();
+            upcalls.rethrowPending();
         } catch (ExecutorException e) {
             if (child.exitStatus() < 0) {
                 throw e;

@@ -37,6 +37,8 @@ final class Protocol {
     static final int CRASH = 16;
     static final int STATIC_TLS_LOAD = 17;
     static final int STATIC_TLS_CLOSE = 18;
+    static final int UPCALL_THUNK = 19;
+    static final int UPCALL = 20;
 
     static final int RETURN_INTEGER = 0;
     static final int RETURN_DOUBLE = 1;

@@ -11,6 +11,9 @@ import java.lang.invoke.MethodHandle;
  * {@link Native}'s one call stub or handles of their own, and upcall stubs for Java code they call.
  */
 public final class LoadedCode {
+    /** Handles of calls into loaded code, by address; no library is looked up here. */
+    private static final Linker LINKER = Linker.nativeLinker();
+
     private LoadedCode() {}
 
     /** Calls a {@code void (*)(void)} at {@code address}: a constructor or destructor of loaded code. */
@@ -43,27 +46,27 @@ public final class LoadedCode {
      * {@link IllegalStateException} once the arena is closed.
      */
     public static MethodHandle downcall(MemorySegment target, FunctionDescriptor descriptor, Linker.Option... options) {
-        return java.lang.invoke.MethodHandles.insertArguments(Native.LINKER.downcallHandle(descriptor, options), 0, target);
+        return java.lang.invoke.MethodHandles.insertArguments(LINKER.downcallHandle(descriptor, options), 0, target);
     }
 
     /** A downcall handle that takes the target as a leading {@code MemorySegment} argument. */
     public static MethodHandle downcall(FunctionDescriptor descriptor, Linker.Option... options) {
-        return Native.LINKER.downcallHandle(descriptor, options);
+        return LINKER.downcallHandle(descriptor, options);
     }
 
     /** A downcall handle for loaded code at {@code address}. */
     @SuppressWarnings("restricted")
     public static MethodHandle downcall(long address, FunctionDescriptor descriptor, Linker.Option... options) {
-        return Native.LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor, options);
+        return LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor, options);
     }
 
     /** An upcall stub that lives as long as {@code arena}. */
     public static MemorySegment upcall(MethodHandle target, FunctionDescriptor descriptor, Arena arena) {
-        return Native.LINKER.upcallStub(target, descriptor, arena);
+        return LINKER.upcallStub(target, descriptor, arena);
     }
 
     /** An upcall stub that lives as long as the process. */
     public static long upcall(MethodHandle target, FunctionDescriptor descriptor) {
-        return Native.LINKER.upcallStub(target, descriptor, Arena.global()).address();
+        return LINKER.upcallStub(target, descriptor, Arena.global()).address();
     }
 }

@@ -2,16 +2,11 @@ package dev.jdyld.runtime.ffi;
 
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
+import dev.jdyld.memory.libc.Libc;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -26,38 +21,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * a bug of the binding, so it is rethrown as an {@link AssertionError} naming the function.
  */
 public final class Native {
-    static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup C = LINKER.defaultLookup();
 
     private Native() {}
 
     /*
-     * Every C function here is called through one downcall handle, (function, six longs) -> long:
-     * the FFM runtime generates code once per call shape, a few milliseconds each at start-up, and
-     * a shape per function used to cost a cold run more than mapping its code did. This is exact
-     * for these functions on x86-64 (and AArch64): their int, size and pointer arguments all travel
-     * in integer registers, a callee never reads argument registers it does not declare, a void
-     * function's result is ignored and an int result is the low half of the long one. Pointers are
-     * passed as addresses of native memory the caller keeps alive through the call.
-     *
-     * <p>The descriptor and the errno capture are those of the memory manager's calls, which need
-     * errno: the FFM runtime keeps one stub per descriptor and options, so both share it. errno is
-     * not read here; each thread's capture goes to a segment of its own.
+     * Every C function here is called through the C library's binding (the memory manager's
+     * Libc): one downcall handle, (function, six longs) -> long, with errno captured per thread.
+     * This is exact for these functions on x86-64 (and AArch64): their int, size and pointer
+     * arguments all travel in integer registers, a callee never reads argument registers it does
+     * not declare, a void function's result is ignored and an int result is the low half of the
+     * long one. Pointers are passed as addresses of native memory the caller keeps alive.
      */
-    private static final class Call {
-        static final MethodHandle SIX_WORDS = LINKER.downcallHandle(FunctionDescriptor.of(JAVA_LONG,
-                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"));
-        static final ThreadLocal<MemorySegment> CALL_STATE = ThreadLocal.withInitial(
-                () -> Arena.ofAuto().allocate(Linker.Option.captureStateLayout()));
-    }
 
     /** Calls the C function at {@code function} with up to six integer or pointer arguments (the rest 0). */
     public static long call(String name, MemorySegment function, long a, long b, long c, long d, long e, long f) {
-        try {
-            return (long) Call.SIX_WORDS.invokeExact(function, Call.CALL_STATE.get(), a, b, c, d, e, f);
-        } catch (Throwable t) {
-            throw failed(name, t);
-        }
+        return Libc.call(name, function, a, b, c, d, e, f);
     }
 
     static long call(String name, MemorySegment function) {
@@ -77,12 +55,12 @@ public final class Native {
     }
 
     private static MemorySegment libc(String name) {
-        return C.findOrThrow(name);
+        return Libc.symbol(name);
     }
 
     /** Address of a C library function, for code jdyld emits. */
     public static long libcAddress(String name) {
-        return C.findOrThrow(name).address();
+        return Libc.symbol(name).address();
     }
 
     public static final int RTLD_NOW = 0x2;
@@ -177,7 +155,7 @@ public final class Native {
 
     /** A symbol of the C library as the JDK's default lookup sees it; 0 when absent. */
     public static long defaultLookup(String name) {
-        return C.find(name).map(MemorySegment::address).orElse(0L);
+        return Libc.find(name).map(MemorySegment::address).orElse(0L);
     }
 
     /** {@code pthread_key_create(keyOut, destructor)}: 0 or an error number. */
@@ -235,7 +213,7 @@ public final class Native {
     /** The C library's {@code environ}: the address of the process environment as C sees it. */
     @SuppressWarnings("restricted")
     public static long environ() {
-        return C.findOrThrow("environ").reinterpret(Long.BYTES).get(JAVA_LONG, 0);
+        return Libc.symbol("environ").reinterpret(Long.BYTES).get(JAVA_LONG, 0);
     }
 
     private static final int O_RDONLY = 0;
@@ -385,11 +363,10 @@ public final class Native {
         static final MemorySegment WAITPID = libc("waitpid");
         /* int kill(pid_t pid, int sig); */
         static final MemorySegment KILL = libc("kill");
-        static final long ERRNO = Linker.Option.captureStateLayout().byteOffset(PathElement.groupElement("errno"));
     }
 
     private static long orErrno(long result) {
-        return result < 0 ? -Call.CALL_STATE.get().get(JAVA_INT, Process.ERRNO) : result;
+        return result < 0 ? -Libc.errno() : result;
     }
 
     /** {@code socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)}: 0, or -errno. */
@@ -439,12 +416,5 @@ public final class Native {
     /** {@code kill}: 0, or -errno. */
     public static int kill(int pid, int signal) {
         return (int) orErrno(call("kill", Process.KILL, pid, signal));
-    }
-
-    private static AssertionError failed(String function, Throwable t) {
-        if (t instanceof Error error && !(t instanceof AssertionError)) {
-            throw error;
-        }
-        return new AssertionError(function + " downcall failed", t);
     }
 }

@@ -1,4 +1,4 @@
-package dev.jdyld.link;
+package dev.jdyld.link.binding;
 
 import dev.jdyld.runtime.lifetime.SetLifetime;
 

@@ -1,9 +1,9 @@
-package dev.jdyld.link;
+package dev.jdyld.link.binding;
 
 import dev.jdyld.core.LinkException;
 import dev.jdyld.core.Location;
 import dev.jdyld.link.arch.Architecture;
-import dev.jdyld.memory.MemoryManager;
+import dev.jdyld.executor.TargetProcess;
 import dev.jdyld.runtime.Indirections;
 import dev.jdyld.runtime.lifetime.GuardedCalls;
 import dev.jdyld.runtime.lifetime.ThreadCalls;
@@ -27,7 +27,7 @@ import java.util.function.Consumer;
 public final class Redirections<S> implements AutoCloseable {
     private final Object lock;
     private final Architecture arch;
-    private final MemoryManager memory;
+    private final TargetProcess target;
     private final Consumer<LinkException> lazyFailures;
     /** Guarded by the lock: the stubs, and the binding of each by index. */
     private Indirections indirections;
@@ -38,10 +38,10 @@ public final class Redirections<S> implements AutoCloseable {
      * @param lazyFailures takes a lazy symbol's failure that no Java call on the thread can throw
      *                     (loaded code on a thread that did not come from a jdyld handle called it)
      */
-    public Redirections(Object lock, Architecture arch, MemoryManager memory, Consumer<LinkException> lazyFailures) {
+    public Redirections(Object lock, Architecture arch, TargetProcess target, Consumer<LinkException> lazyFailures) {
         this.lock = lock;
         this.arch = arch;
-        this.memory = memory;
+        this.target = target;
         this.lazyFailures = lazyFailures;
     }
 
@@ -57,7 +57,7 @@ public final class Redirections<S> implements AutoCloseable {
             return;
         }
         if (indirections == null) {
-            indirections = new Indirections(arch, memory, index -> resolveLazily((int) index), this::lazyFailed);
+            indirections = new Indirections(arch, target, index -> resolveLazily((int) index), this::lazyFailed);
         }
         int index = indirections.add(0);
         redirected.add(binding);
