@@ -1,5 +1,5 @@
 /*
- * jdyld-executor protocol, version 1: the one contract between the JVM (dev.jdyld.executor.child.Protocol)
+ * jdyld-executor protocol, version 1: the one contract between the JVM (dev.jdyld.runtime.child.Protocol)
  * and the executor. Keep both sides in step; bump JDX_VERSION on any change.
  *
  * Transport: a SOCK_STREAM socket pair the JVM creates; the executor gets its end as a descriptor

@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  * decides every address and writes every byte through {@link #memory()}'s slabs; the target
  * maps, finds host symbols, keeps thread-local storage, runs the sets' initializers and calls.
  * Two implementations: this JVM's own process ({@code runtime.InProcessTarget}), and a child
- * process reached over a socket ({@code executor.child.ChildTarget}), where a crash of loaded code
+ * process reached over a socket ({@code runtime.child.ChildTarget}), where a crash of loaded code
  * ends the child, never the JVM.
  */
 public interface TargetProcess extends AutoCloseable {

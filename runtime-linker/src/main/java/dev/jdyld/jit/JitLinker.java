@@ -10,7 +10,7 @@ import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.memory.MemoryManager;
 import dev.jdyld.executor.HostLookup;
 import dev.jdyld.executor.TargetProcess;
-import dev.jdyld.executor.child.ChildTarget;
+import dev.jdyld.runtime.child.ChildTarget;
 import dev.jdyld.runtime.HostSymbols;
 import dev.jdyld.runtime.InProcessTarget;
 import dev.jdyld.runtime.lifetime.SetLifetime;

@@ -308,7 +308,7 @@ class ChildProcessExecutorTest {
     }
 
     static int childPid(JitLinker linker) {
-        return ((dev.jdyld.executor.child.ChildTarget) linker.target).pid();
+        return ((dev.jdyld.runtime.child.ChildTarget) linker.target).pid();
     }
 
     static String permissionsAt(String process, long address) {

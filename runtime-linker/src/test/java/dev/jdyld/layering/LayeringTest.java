@@ -62,7 +62,7 @@ class LayeringTest {
     void theEngineReachesTheProcessOnlyThroughTheExecutorSpi() {
         noClasses().that().resideInAnyPackage("dev.jdyld.link..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.runtime.ffi..", "dev.jdyld.runtime.support..",
-                        "dev.jdyld.executor.child..")
+                        "dev.jdyld.runtime.child..")
                 .orShould().dependOnClassesThat().haveNameMatching(
                         "dev\\.jdyld\\.runtime\\.(CRuntime|HostSymbols|ThreadLocalStorage|StaticTlsModule|InProcessTarget)(\\$.*)?")
                 .check(CLASSES);
@@ -73,14 +73,14 @@ class LayeringTest {
     void theExecutorSpiDependsOnlyOnTheMemoryManagerAndTheSharedTypes() {
         noClasses().that().resideInAPackage("dev.jdyld.executor")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.jit..", "dev.jdyld.link..",
-                        "dev.jdyld.elf..", "dev.jdyld.runtime..", "dev.jdyld.executor.child..")
+                        "dev.jdyld.elf..", "dev.jdyld.runtime..")
                 .check(CLASSES);
     }
 
     /** The child-process executor is below the engine: it knows the SPI and the runtime's bindings, not the linker. */
     @Test
     void theChildExecutorKnowsNothingOfTheEngine() {
-        noClasses().that().resideInAPackage("dev.jdyld.executor.child..")
+        noClasses().that().resideInAPackage("dev.jdyld.runtime.child..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.jdyld.jit..", "dev.jdyld.link..", "dev.jdyld.elf..")
                 .check(CLASSES);
     }

@@ -1,4 +1,4 @@
-package dev.jdyld.executor.child;
+package dev.jdyld.runtime.child;
 
 import dev.jdyld.core.ExecutorCrashedException;
 import dev.jdyld.core.ExecutorException;

@@ -1,4 +1,4 @@
-package dev.jdyld.executor.child;
+package dev.jdyld.runtime.child;
 
 /** Signal names as a shell prints them, and the decoding of a {@code waitpid} status. */
 final class Signals {

@@ -1,4 +1,4 @@
-package dev.jdyld.executor.child;
+package dev.jdyld.runtime.child;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package dev.jdyld.executor.child;
+package dev.jdyld.runtime.child;
 
 import java.util.ArrayList;
 import java.util.List;
