@@ -45,6 +45,7 @@ public class ExecutorBenchmark {
     private ObjectFile object;
     private JitLinker linker;
     private LoadedSet set;
+    private dev.jdyld.jit.Scope tinySets;
     private MethodHandle f;
     private int x;
 
@@ -60,6 +61,7 @@ public class ExecutorBenchmark {
                 .executor(executor.equals("child") ? Executor.childProcess() : Executor.inProcess()).build();
         set = linker.loadObjects(List.of(object));
         f = set.function("f", SmallSetBenchmark.INT_INT);
+        tinySets = linker.scope("tiny"); // its own f, apart from the main scope's
     }
 
     @TearDown(Level.Trial)
@@ -77,7 +79,7 @@ public class ExecutorBenchmark {
     /** A tiny set loaded, called once and closed. */
     @Benchmark
     public int loadCallClose() throws Throwable {
-        try (LoadedSet tiny = linker.loadObjects(List.of(object))) {
+        try (LoadedSet tiny = tinySets.loadObjects(List.of(object))) {
             return (int) tiny.function("f", SmallSetBenchmark.INT_INT).invokeExact(x++);
         }
     }

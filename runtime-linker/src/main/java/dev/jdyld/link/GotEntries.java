@@ -36,15 +36,15 @@ final class GotEntries {
 
     /**
      * Entries of globals: addresses (an IFUNC's through its stub; a host thread-local's as its
-     * offset from {@code threadPointer}, in static TLS), TLS index pairs and descriptors.
+     * offset from a thread pointer of the target, asked for only then), TLS index pairs and descriptors.
      */
-    void fillGlobals(long threadPointer) {
+    void fillGlobals(java.util.function.LongSupplier threadPointer) {
         for (GlobalSymbol global : image.plan.symbols.globals) {
             int slot = got.slot(GotTable.Entry.ADDRESS, global.id);
             if (slot >= 0) {
                 long value = global.address;
                 if (global.tls && global.kind == GlobalSymbol.Kind.HOST) {
-                    value = image.plan.arch.initialExecOffset(global.name, global.address, threadPointer);
+                    value = image.plan.arch.initialExecOffset(global.name, global.address, threadPointer.getAsLong());
                 } else if (global.tls) {
                     value = threadPointerOffset + global.address; // the set's own, in static TLS
                 }

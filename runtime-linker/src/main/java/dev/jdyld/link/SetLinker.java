@@ -120,7 +120,7 @@ public final class SetLinker {
                         plan.tls.alignment(), describe(objects));
             }
             GotEntries got = new GotEntries(image, tls);
-            got.fillGlobals(target.threadPointer());
+            got.fillGlobals(target::threadPointer);
             Stubs.write(image);
             LoadStage.RELOCATE.reached();
             applyRelocations(image, got, plan.staticTls ? Sections.OTHERS : Sections.ALL);

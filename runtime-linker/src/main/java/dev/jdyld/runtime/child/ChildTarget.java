@@ -267,10 +267,15 @@ public final class ChildTarget implements TargetProcess {
         }
     }
 
+    private long threadPointer;
+
+    /** The executor's main thread's: every call runs there. Asked once. */
     @Override
-    public long threadPointer() {
-        long pthreadSelf = host.find("pthread_self");
-        return call(pthreadSelf, Protocol.RETURN_INTEGER, new long[6], new long[8])[0];
+    public synchronized long threadPointer() {
+        if (threadPointer == 0) {
+            threadPointer = call(host.find("pthread_self"), Protocol.RETURN_INTEGER, new long[6], new long[8])[0];
+        }
+        return threadPointer;
     }
 
     @Override
