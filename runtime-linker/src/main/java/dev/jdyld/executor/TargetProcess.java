@@ -86,6 +86,12 @@ public interface TargetProcess extends AutoCloseable {
     /** A handle that calls the function at {@code address} there with {@code descriptor}'s arguments and result. */
     MethodHandle functionHandle(long address, FunctionDescriptor descriptor);
 
+    /**
+     * Ends the process the code runs in at once, if it is not this one: a call running there ends
+     * with it. Returns whether there was such a process to end.
+     */
+    boolean kill();
+
     /** Whether the code runs in this JVM's process (its addresses can be dereferenced here). */
     boolean inThisProcess();
 

@@ -264,6 +264,27 @@ public final class JitLinker implements AutoCloseable {
     }
 
     /**
+     * Ends the linker's child-process executor now (SIGKILL), as its call timeout would: a call
+     * running there throws {@link dev.jdyld.core.ExecutorCrashedException}, later calls
+     * {@link dev.jdyld.core.ExecutorException}. For a REPL's Ctrl-C. A call in the JVM's own process
+     * cannot be stopped: with {@link Executor#inProcess()} this returns false and does nothing.
+     *
+     * @return whether there was an executor to end
+     */
+    public boolean killExecutor() {
+        return target.kill();
+    }
+
+    /**
+     * The host libraries opened for this linker (where its code runs), in search order, as given.
+     *
+     * @return the libraries' names
+     */
+    public List<String> hostLibraries() {
+        return host.libraryNames();
+    }
+
+    /**
      * Bytes of static TLS the process has left now for sets with local- or initial-exec code: the
      * largest block that would still fit (found by loading probes, about a millisecond). glibc
      * fixes the reserve at process start; raise it with

@@ -125,6 +125,12 @@ public final class InProcessTarget implements TargetProcess {
         return LoadedCode.downcall(address, descriptor);
     }
 
+    /** The JVM's own process is not one to end. */
+    @Override
+    public boolean kill() {
+        return false;
+    }
+
     @Override
     public boolean inThisProcess() {
         return true;

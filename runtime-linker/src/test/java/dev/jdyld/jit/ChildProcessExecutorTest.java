@@ -202,9 +202,11 @@ class ChildProcessExecutorTest {
         for (int i = 0; i < 1000; i++) {
             startLoadAndCrash(object);
         }
+        // A cycle that left a descriptor, thread or mapping behind would leave a thousand; the JVM's
+        // own come and go (compiler threads, code cache and heap growth), a few at a time.
         assertThat(count("/proc/self/fd")).as("descriptors").isLessThanOrEqualTo(descriptors);
-        assertThat(count("/proc/self/task")).as("threads").isLessThanOrEqualTo(threads + 2); // the JVM's own come and go
-        assertThat(MemoryMaps.read().size()).as("mappings").isLessThanOrEqualTo(mappings + 4);
+        assertThat(count("/proc/self/task")).as("threads").isLessThanOrEqualTo(threads + 4);
+        assertThat(MemoryMaps.read().size()).as("mappings").isLessThanOrEqualTo(mappings + 40);
     }
 
     private static void startLoadAndCrash(Path object) {

@@ -122,53 +122,8 @@ public final class ChildTarget implements TargetProcess {
         byte[] reply = child.request(Protocol.TLS_CREATE, new Protocol.Writer().u64(destructor).u64(templateAddress)
                 .u64(templateSize).u64(blockSize).u64(alignment).bytes(), 0);
         int key = new Protocol.Reader(reply, "TLS_CREATE reply").u32();
-        return new ChildThreadLocalBlock(key, blockSize, Math.max(alignment, 16));
-    }
-
-    private final class ChildThreadLocalBlock implements ThreadLocalBlock {
-        private final int key;
-        private final long blockSize;
-        private final long alignment;
-        private boolean closed;
-
-        ChildThreadLocalBlock(int key, long blockSize, long alignment) {
-            this.key = key;
-            this.blockSize = blockSize;
-            this.alignment = alignment;
-        }
-
-        @Override
-        public long moduleId() {
-            return key;
-        }
-
-        @Override
-        public long threadPointerOffset() {
-            return 0;
-        }
-
-        @Override
-        public boolean isStatic() {
-            return false;
-        }
-
-        @Override
-        public long blockSize() {
-            return blockSize;
-        }
-
-        @Override
-        public long alignment() {
-            return alignment;
-        }
-
-        @Override
-        public synchronized void close() {
-            if (!closed && child.isAlive()) {
-                child.request(Protocol.TLS_DELETE, new Protocol.Writer().u32(key).bytes(), 0);
-            }
-            closed = true;
-        }
+        return new Block(key, 0, false, blockSize, Math.max(alignment, 16), Protocol.TLS_DELETE,
+                new Protocol.Writer().u32(key).bytes());
     }
 
     /**
@@ -201,40 +156,50 @@ public final class ChildTarget implements TargetProcess {
         long handle = reply.u64();
         long offset = reply.u64();
         int fd = reply.u32();
-        return new StaticBlock(handle, fd, offset, blockSize, alignment);
+        return new Block(0, offset, true, blockSize, alignment, Protocol.STATIC_TLS_CLOSE,
+                new Protocol.Writer().u64(handle).u32(fd).bytes());
     }
 
     private static final long MAX_STATIC_TLS_ALIGNMENT = 64;
 
-    private final class StaticBlock implements ThreadLocalBlock {
-        private final long handle;
-        private final int fd;
-        private final long offset;
+    /**
+     * A set's TLS in the executor: a key of per-thread blocks, or a block in static TLS. Closing
+     * sends the request that gives it back, unless the executor is gone with it.
+     */
+    private final class Block implements ThreadLocalBlock {
+        private final long moduleId;
+        private final long threadPointerOffset;
+        private final boolean isStatic;
         private final long blockSize;
         private final long alignment;
+        private final int closeOpcode;
+        private final byte[] closePayload;
         private boolean closed;
 
-        StaticBlock(long handle, int fd, long offset, long blockSize, long alignment) {
-            this.handle = handle;
-            this.fd = fd;
-            this.offset = offset;
+        Block(long moduleId, long threadPointerOffset, boolean isStatic, long blockSize, long alignment, int closeOpcode,
+              byte[] closePayload) {
+            this.moduleId = moduleId;
+            this.threadPointerOffset = threadPointerOffset;
+            this.isStatic = isStatic;
             this.blockSize = blockSize;
             this.alignment = alignment;
+            this.closeOpcode = closeOpcode;
+            this.closePayload = closePayload;
         }
 
         @Override
         public long moduleId() {
-            return 0;
+            return moduleId;
         }
 
         @Override
         public long threadPointerOffset() {
-            return offset;
+            return threadPointerOffset;
         }
 
         @Override
         public boolean isStatic() {
-            return true;
+            return isStatic;
         }
 
         @Override
@@ -250,7 +215,7 @@ public final class ChildTarget implements TargetProcess {
         @Override
         public synchronized void close() {
             if (!closed && child.isAlive()) {
-                child.request(Protocol.STATIC_TLS_CLOSE, new Protocol.Writer().u64(handle).u32(fd).bytes(), 0);
+                child.request(closeOpcode, closePayload, 0);
             }
             closed = true;
         }
@@ -371,6 +336,12 @@ public final class ChildTarget implements TargetProcess {
     @Override
     public MethodHandle functionHandle(long address, FunctionDescriptor descriptor) {
         return ChildCalls.handle(this, address, descriptor);
+    }
+
+    @Override
+    public boolean kill() {
+        child.kill();
+        return true;
     }
 
     @Override
