@@ -42,4 +42,7 @@ int jdyld_stack_make_executable(void);
 int jdyld_pthread_create_executable_stack(pthread_t *thread, const pthread_attr_t *attr,
                                           void *(*start_routine)(void *), void *arg);
 
+/* dlopen(name, flags); when it fails, dlerror()'s text copied into error (size bytes, NUL-terminated). */
+void *jdyld_dlopen(const char *name, int flags, char *error, size_t size);
+
 #endif

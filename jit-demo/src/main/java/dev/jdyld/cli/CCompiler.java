@@ -52,12 +52,16 @@ final class CCompiler {
             Files.writeString(c, source);
             List<String> command = new ArrayList<>(List.of(compiler));
             command.addAll(FLAGS);
+            // Snippets compile in a directory of their own: #include "x.h" looks where the user is.
+            command.addAll(List.of("-iquote", System.getProperty("user.dir")));
             if (compiler.contains("gcc")) {
                 command.addAll(List.of("-aux-info", aux.toString()));
             }
             command.addAll(List.of(c.toString(), "-o", o.toString()));
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String diagnostics = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            // The wrapper's name is jdyld's, not the user's: its "In function" lines go.
+            String diagnostics = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                    .replaceAll("(?m)^[^\\n]*: In function '__jdyld_\\d+':\\R", "");
             if (process.waitFor() != 0) {
                 return new Result(null, diagnostics, List.of());
             }

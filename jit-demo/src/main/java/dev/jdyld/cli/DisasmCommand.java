@@ -47,17 +47,32 @@ final class DisasmCommand extends Main.LoadingCommand {
     int call() {
         List<Path> files = files();
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build()) {
-            LoadedSet set = linker.load(files);
+            LoadedSet set = LinkerOptions.load(linker, files);
+            if (symbol != null && set.layout().symbols().stream().noneMatch(
+                    s -> s.name().equals(symbol) && s.kind() == SetLayout.Symbol.Kind.FUNCTION)) {
+                System.err.println("jdyld: " + files.get(0) + ": no function named '" + symbol + "' in the set");
+                return 1;
+            }
             print(set, symbol, System.out);
         }
         return 0;
     }
 
-    /** Disassembles every code section of {@code layout} (or only function {@code only}) to {@code out}. */
-    /** The set's code as it sits in memory, read through {@link LoadedSet#memory} (a child executor's too). */
+    /**
+     * Disassembles every code section of {@code set} (or only function {@code only}) to {@code out},
+     * as it sits in memory, read through {@link LoadedSet#memory} (a child executor's too).
+     */
     static void print(LoadedSet set, String only, PrintStream out) {
+        print(set, only, out, List.of());
+    }
+
+    /** As {@link #print(LoadedSet, String, PrintStream)}, naming call targets outside the set by {@code others}. */
+    static void print(LoadedSet set, String only, PrintStream out, java.util.Collection<SetLayout.Symbol> others) {
         SetLayout layout = set.layout();
         TreeMap<Long, SetLayout.Symbol> byAddress = new TreeMap<>();
+        for (SetLayout.Symbol s : others) {
+            byAddress.put(s.address(), s);
+        }
         // Sections name what no symbol covers (string literals: <.rodata.str1.1+0x4>); symbols win.
         for (SetLayout.Section section : layout.sections()) {
             byAddress.put(section.address(), new SetLayout.Symbol(section.name(), SetLayout.Symbol.Kind.OBJECT,

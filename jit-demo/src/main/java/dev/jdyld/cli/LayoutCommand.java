@@ -34,7 +34,7 @@ final class LayoutCommand extends Main.LoadingCommand {
     @Override
     int call() {
         List<Path> files = files();
-        try (JitLinker linker = linkerOptions.builder().runInitializers(false).build(); LoadedSet set = linker.load(files)) {
+        try (JitLinker linker = linkerOptions.builder().runInitializers(false).build(); LoadedSet set = LinkerOptions.load(linker, files)) {
             SetLayout layout = set.layout();
             List<WindowUsage> windows = linker.memoryManager().usage();
             System.out.print(json ? LayoutPrinter.json(layout, windows) : LayoutPrinter.table(layout, windows));

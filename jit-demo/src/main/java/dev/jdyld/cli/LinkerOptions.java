@@ -1,6 +1,8 @@
 package dev.jdyld.cli;
 
+import dev.jdyld.core.UnresolvedSymbolException;
 import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.LoadedSet;
 import dev.jdyld.jit.Executor;
 import dev.jdyld.jit.JitLinkerBuilder;
 import dev.jdyld.memory.MemoryManager;
@@ -39,6 +41,24 @@ final class LinkerOptions {
     boolean gdb;
     boolean isolate;
 
+    /**
+     * Loads {@code files} as one set; when they need the C++ runtime and it was not given, adds it and
+     * loads again, as {@code g++} links libstdc++ by default (a failed load leaves nothing behind).
+     */
+    static LoadedSet load(JitLinker linker, List<Path> files) {
+        try {
+            return linker.load(files);
+        } catch (UnresolvedSymbolException e) {
+            boolean cxxRuntime = e.symbols().stream().anyMatch(name -> name.startsWith("_Z") || name.startsWith("__cxa_")
+                    || name.startsWith("__gxx_"));
+            if (!cxxRuntime || linker.hostLibraries().stream().anyMatch(library -> library.contains("stdc++"))) {
+                throw e;
+            }
+            linker.addHostLibrary("libstdc++.so.6");
+            return linker.load(files);
+        }
+    }
+
     /** {@code options} followed by these. */
     static Main.Option[] with(Main.Option... options) {
         Main.Option[] all = new Main.Option[options.length + OPTIONS.length];
@@ -68,6 +88,11 @@ final class LinkerOptions {
     JitLinkerBuilder builder() {
         JitLinkerBuilder builder = JitLinker.builder().memoryOptions(
                 MemoryManager.Options.DEFAULT.withDualMapping(dualMapping).withHugePages(hugePages));
+        // What the gcc driver links by default besides libc and libm (which the process has):
+        // libgcc_s, for _Unwind_* (C++ and Rust unwinding, backtraces); for every command alike.
+        if (libraries.stream().noneMatch(library -> library.contains("gcc_s"))) {
+            builder.hostLibrary("libgcc_s.so.1");
+        }
         for (String library : libraries) {
             builder.hostLibrary(library);
         }

@@ -14,8 +14,8 @@ import java.util.List;
  * files, {@code --} ending the options, and help made from each command's own option table.
  *
  * <p>Exit codes: what the command returns (for {@code run}, {@code main}'s value); 1 when it
- * fails, with one {@code jdyld: } line on stderr; 2 for a usage error, with the message and the
- * command's usage on stderr.
+ * fails, with one {@code jdyld: } line on stderr; 2 for a usage error, with the message and where
+ * help is ({@code Try 'jdyld run --help'.}) on stderr, as GNU tools do.
  */
 public final class Main {
     static final String VERSION = "jdyld 0.1.0";
@@ -290,9 +290,10 @@ public final class Main {
         return null;
     }
 
+    /** GNU style: the problem on one line, then where help is; exit status 2. */
     private static int usageError(PrintStream err, String message, Command command) {
-        err.println(message);
-        err.print(command == null ? usage() : usage(command));
+        err.println("jdyld: " + message);
+        err.println("Try 'jdyld " + (command == null ? "" : command.name() + " ") + "--help'.");
         err.flush();
         return 2;
     }

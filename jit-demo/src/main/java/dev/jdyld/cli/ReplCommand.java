@@ -1,6 +1,7 @@
 package dev.jdyld.cli;
 
 import dev.jdyld.core.LinkException;
+import dev.jdyld.core.SetLayout;
 import dev.jdyld.jit.LoadedSet;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
@@ -14,6 +15,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -89,13 +92,33 @@ final class ReplCommand extends Main.Command {
         }
     }
 
+    /** {@code $JDYLD_HISTORY}, else {@code ~/.jdyld_history}. */
+    private static Path historyFile() {
+        String file = System.getenv("JDYLD_HISTORY");
+        return file != null && !file.isEmpty() ? Path.of(file) : Path.of(System.getProperty("user.home"), ".jdyld_history");
+    }
+
     private void runInteractive(ReplSession session) throws IOException {
         Main.needShutdownHooks(); // JLine's, which restore the terminal however the session ends
         try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
-            LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("jdyld")
-                    .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".jdyld_history"))
+            // C text passes through as typed: no backslash escapes (JLine's parser would eat the one
+            // in "\n"), no history expansion of '!'.
+            org.jline.reader.impl.DefaultParser parser = new org.jline.reader.impl.DefaultParser();
+            parser.setEscapeChars(null);
+            LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("jdyld").parser(parser)
+                    .variable(LineReader.HISTORY_FILE, historyFile())
+                    .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
                     .build();
             PrintStream out = new PrintStream(terminal.output(), true);
+            // Ctrl-C while a snippet runs (JLine handles it while a line is read): with --isolate it
+            // ends the executor, and the snippet's call reports it; in the JVM's process a call
+            // cannot be stopped, and the REPL says so instead of exiting.
+            terminal.handle(Terminal.Signal.INT, signal -> {
+                if (!session.linker().killExecutor()) {
+                    out.println("\njdyld: a call in the JVM's process cannot be interrupted; it goes on"
+                            + " (with repl --isolate, Ctrl-C ends it)");
+                }
+            });
             out.println("jdyld C REPL: type C, :help for commands, :quit to leave.");
             StringBuilder pending = new StringBuilder();
             while (true) {
@@ -178,6 +201,15 @@ final class ReplCommand extends Main.Command {
             err.println("jdyld: " + name + " is not defined");
             return;
         }
-        DisasmCommand.print(set, name, out);
+        // Calls between definitions go through the linker's stubs (so that a redefinition reaches
+        // them): name each stub, and each definition where it is.
+        List<SetLayout.Symbol> others = new ArrayList<>();
+        for (Map.Entry<String, LoadedSet> definition : session.definitions().entrySet()) {
+            String defined = definition.getKey();
+            session.linker().lookup(defined).ifPresent(address ->
+                    others.add(new SetLayout.Symbol(defined, SetLayout.Symbol.Kind.STUB, address, 0)));
+            definition.getValue().layout().symbols().stream().filter(s -> s.name().equals(defined)).forEach(others::add);
+        }
+        DisasmCommand.print(set, name, out, others);
     }
 }

@@ -103,6 +103,9 @@ final class ReplSession implements AutoCloseable {
         }
         loads.add(new Load(null, file, false));
         loadedSets.add(set);
+        for (String name : set.symbols()) {
+            definedBy.put(name, set); // :symbols, :disasm and :layout know what the file defines
+        }
         return set;
     }
 
@@ -162,16 +165,33 @@ final class ReplSession implements AutoCloseable {
         String function = nextName();
         CCompiler.Result evaluation = compiler.compile(function, headerText() + Snippet.evaluation(function, text));
         if (!evaluation.ok()) {
+            if (DECLARATION_START.matcher(text).lookingAt() && !text.strip().endsWith(";")) {
+                return evaluate(text.strip() + ";", withType); // a definition typed without its ';'
+            }
             return runStatements(text, evaluation.diagnostics());
         }
         return call(evaluation.object(), function, withType);
     }
 
+    /** Text that starts as a declaration does: a type, with its qualifiers. */
+    private static final java.util.regex.Pattern DECLARATION_START = java.util.regex.Pattern.compile(
+            "\\s*((const|static|volatile|unsigned|signed|extern)\\s+)*(int|char|long|short|float|double|_Bool|bool|void"
+                    + "|size_t|\\w+_t|(struct|union|enum)\\s+\\w+)\\b");
+
     private Output define(String text, CCompiler.Result result) {
         Snippet.Declaration declaration = Snippet.externDeclaration(text);
+        if (declaration == null && result.prototypes().isEmpty() && !text.contains("{")) {
+            // A prototype or an extern declaration (of what :load brought, say): it defines nothing,
+            // and later snippets must see it, as a C file's later functions would.
+            header.put("decl " + text.strip(), text.strip());
+            return Output.NOTHING;
+        }
         boolean redefinesFunction = result.prototypes().stream().anyMatch(p -> definedBy.containsKey(p.name()));
         LoadedSet set;
-        List<ObjectFile> objects = List.of(new ObjectFile("input", result.object()));
+        // Named after what it defines, so that :layout and messages tell definitions apart.
+        String label = !result.prototypes().isEmpty() ? result.prototypes().getFirst().name()
+                : declaration != null ? String.join(",", declaration.names()) : "input";
+        List<ObjectFile> objects = List.of(new ObjectFile(label, result.object()));
         try {
             set = redefinesFunction ? linker.redefine(objects) : linker.loadObjects(objects);
         } catch (ExecutorCrashedException e) {

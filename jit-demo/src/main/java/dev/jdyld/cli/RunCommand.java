@@ -42,18 +42,9 @@ final class RunCommand extends Main.LoadingCommand {
 
     @Override
     int call() {
-        // What the gcc driver links by default besides libc and libm (already in the process):
-        // libgcc_s, for _Unwind_* (C++ and Rust unwinding, backtraces).
-        boolean gccS = false;
-        for (String library : linkerOptions.libraries) {
-            gccS |= library.contains("gcc_s");
-        }
-        if (!gccS) {
-            linkerOptions.libraries.add("libgcc_s.so.1");
-        }
         JitLinker linker = linkerOptions.builder().build();
         List<Path> files = files();
-        LoadedSet set = linker.load(files);
+        LoadedSet set = LinkerOptions.load(linker, files);
         if (set.layout().executableStack() != null) {
             System.err.println("jdyld: warning: " + set.layout().executableStack()
                     + "; the threads that run it get an executable stack");

@@ -159,7 +159,14 @@ class DifferentialTest {
         assertMatchesNative(program, opt, pic, List.of("--isolate"));
     }
 
+    /** Cases run so far, for bin/test's progress lines (this test runs for minutes). */
+    private static final java.util.concurrent.atomic.AtomicInteger DONE = new java.util.concurrent.atomic.AtomicInteger();
+
     private void assertMatchesNative(Program program, String opt, String pic, List<String> extraOptions) {
+        int done = DONE.incrementAndGet();
+        if (done % 50 == 0) {
+            System.out.println("progress: DifferentialTest: " + done + " programs run and compared");
+        }
         Build build = build(program, opt, pic);
         Result expected = build.nativeResult();
         // The reference run itself must be meaningful, or equal outputs would prove nothing.

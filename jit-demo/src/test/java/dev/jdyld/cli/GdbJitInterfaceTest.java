@@ -38,6 +38,43 @@ class GdbJitInterfaceTest {
                 .containsPattern("#1 +0x[0-9a-f]+ in main \\(\\) at .*prog\\.c:3");
     }
 
+    /** The README's gdb example, its commands as written (bin/jdyld by its path), on the classes under test. */
+    @Test
+    void theReadmesGdbExampleRunsAsWritten() throws Exception {
+        assumeThat(NativeToolchain.onPath("gdb")).as("gdb (installed by .ci/run)").isTrue();
+        Path root = Path.of("").toAbsolutePath().getParent();
+        String readme = Files.readString(root.resolve("README.md"));
+        int marker = readme.indexOf("<!-- gdb example");
+        assertThat(marker).as("the README's gdb example").isPositive();
+        String program = readme.substring(readme.indexOf("prog.c is\n", marker) + "prog.c is\n".length(),
+                readme.indexOf(" -->", marker));
+        Files.writeString(dir.resolve("prog.c"), program + "\n");
+        int start = readme.indexOf("```\n", marker) + 4;
+        String block = readme.substring(start, readme.indexOf("\n```", start));
+        StringBuilder script = new StringBuilder("set -e\n");
+        String pending = "";
+        for (String line : block.lines().toList()) {
+            if (line.startsWith("$ ") || !pending.isEmpty()) {
+                String command = (pending + (line.startsWith("$ ") ? line.substring(2) : line.strip()));
+                if (command.endsWith("\\")) {
+                    pending = command.substring(0, command.length() - 1) + " ";
+                    continue;
+                }
+                pending = "";
+                script.append(command.replaceFirst("^bin/jdyld ", root.resolve("bin/jdyld") + " ")).append('\n');
+            }
+        }
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c", script.toString()).directory(dir.toFile())
+                .redirectErrorStream(true);
+        builder.environment().put("JDYLD_CLASSPATH", System.getProperty("java.class.path"));
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(process.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)).as(output).isTrue();
+        assertThat(script.toString()).contains("gcc -c prog.c").contains("--under gdb -batch");
+        assertThat(output).contains("hit Breakpoint 1").containsPattern("#0 .* in loaded_function")
+                .containsPattern("#1 .* in main");
+    }
+
     private String gdb(String... flags) throws Exception {
         assumeThat(NativeToolchain.onPath("gdb")).as("gdb (installed by .ci/run)").isTrue();
         Path c = Files.writeString(dir.resolve("prog.c"), """

@@ -16,6 +16,24 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 /** {@code jdyld repl} driven through a pipe and through a pseudo-terminal, as a user drives it. */
 class ReplTest {
+    /** The user's own history file, as it was before these tests: they must never touch it. */
+    private static final Path USERS_HISTORY = Path.of(System.getProperty("user.home"), ".jdyld_history");
+    private static String historyBefore;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void noteTheUsersHistory() throws IOException {
+        historyBefore = describe(USERS_HISTORY);
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void theUsersHistoryIsUntouched() throws IOException {
+        assertThat(describe(USERS_HISTORY)).as("tests never touch the user's home").isEqualTo(historyBefore);
+    }
+
+    private static String describe(Path file) throws IOException {
+        return Files.exists(file) ? Files.size(file) + " bytes, modified " + Files.getLastModifiedTime(file) : "absent";
+    }
+
     @TempDir
     Path dir;
 
@@ -25,8 +43,10 @@ class ReplTest {
         Path in = Files.writeString(dir.resolve("input.txt"), input);
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
-        Process process = new ProcessBuilder(command).directory(dir.toFile())
-                .redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().put("JDYLD_HISTORY", dir.resolve("history").toString()); // never the user's own
+        Process process = builder.start();
         if (!process.waitFor(120, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             throw new AssertionError("the REPL did not finish");
@@ -138,6 +158,50 @@ class ReplTest {
         assertThat(session.stderr()).contains("Segmentation fault at address 0x0 in __jdyld_")
                 .contains("the executor was restarted and 2 definitions loaded again");
         assertThat(session.exitCode()).isZero();
+    }
+
+    /** Line editing passes C through as typed: backslash escapes reach the compiler. */
+    @Test
+    void throughAPseudoTerminalBackslashesAreKept() throws Exception {
+        assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();
+        List<String> command = new ArrayList<>(List.of("script", "-qfec", String.join(" ", repl().stream()
+                .map(word -> "'" + word + "'").toList()), "/dev/null"));
+        Session session = run(command, "#include <stdio.h>\nint c = 7;\nprintf(\"hi %d\\n\", c);\n\"tab\\there\"\n"
+                + "(int) '\\\\'\n:quit\n");
+        assertThat(session.stdout()).contains("hi 7\r\n").doesNotContain("hi 7n").contains("*) \"tab\\there\"")
+                .contains("(int) 92");
+        assertThat(Files.exists(dir.resolve("history"))).as("the history goes where JDYLD_HISTORY says").isTrue();
+    }
+
+    /**
+     * What a person types after {@code :load}: prototypes (kept for later snippets, so a pointer is
+     * not cut to an int), a header of the working directory, {@code :symbols} listing the file's
+     * functions, and a definition without its ';'.
+     */
+    @Test
+    void throughAPseudoTerminalLoadedObjectsAreUsableAsInC() throws Exception {
+        assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();
+        Files.writeString(dir.resolve("table.h"), "void *table_new(unsigned long n);\nlong table_total(void *t);\n");
+        Path source = Files.writeString(dir.resolve("table.c"), """
+                #include <stdlib.h>
+                void *table_new(unsigned long n) {
+                    long *t = calloc(n + 1, sizeof(long));
+                    t[0] = (long) n;
+                    for (unsigned long i = 1; i <= n; i++) t[i] = (long) i;
+                    return t;
+                }
+                long table_total(void *p) { long *t = p; long s = 0; for (long i = 1; i <= t[0]; i++) s += t[i]; return s; }
+                """);
+        NativeToolchain.run(List.of("gcc", "-c", "-O1", "-fPIC", source.toString(), "-o", dir.resolve("table.o").toString()),
+                dir, java.time.Duration.ofSeconds(60));
+        List<String> command = new ArrayList<>(List.of("script", "-qfec", String.join(" ", repl().stream()
+                .map(word -> "'" + word + "'").toList()), "/dev/null"));
+        Session session = run(command, ":load table.o\nvoid *table_new(unsigned long);\nlong table_total(void *);\n"
+                + "table_total(table_new(4))\n#include \"table.h\"\ntable_total(table_new(3))\n:symbols\n"
+                + "int counter = 5\ncounter + 1\n:quit\n");
+        assertThat(session.stdout()).contains("(long) 10").contains("(long) 6").contains("(int) 6")
+                .containsPattern("0x[0-9a-f]+  table_new").containsPattern("0x[0-9a-f]+  table_total")
+                .doesNotContain("error");
     }
 
     @Test

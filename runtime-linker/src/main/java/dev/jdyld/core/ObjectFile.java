@@ -21,7 +21,14 @@ public record ObjectFile(String name, byte[] bytes) {
         try {
             return new ObjectFile(path.toString(), Files.readAllBytes(path));
         } catch (IOException | OutOfMemoryError e) {
-            throw new LinkException(Location.file(path.toString()), "cannot read: " + e.getMessage(), e);
+            // As the C library says it: the exception's message is only the path again.
+            String why = switch (e) {
+                case java.nio.file.NoSuchFileException missing -> "No such file or directory";
+                case java.nio.file.AccessDeniedException denied -> "Permission denied";
+                case java.nio.file.FileSystemException other when other.getReason() != null -> other.getReason();
+                default -> e.getMessage();
+            };
+            throw new LinkException(Location.file(path.toString()), "cannot read: " + why, e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.jdyld.runtime;
 
 import dev.jdyld.runtime.ffi.Native;
+import dev.jdyld.runtime.support.DynamicLoader;
 import dev.jdyld.core.LinkException;
 
 import java.io.File;
@@ -50,8 +51,9 @@ public final class HostSymbols implements dev.jdyld.executor.HostLookup {
      * {@code lib<name>.so.<version>} in the system library directories.
      */
     public synchronized void addLibrary(String name) {
-        long handle = Native.dlopen(name);
-        String firstError = handle == 0 ? Native.dlerror() : null;
+        DynamicLoader.Opened opened = DynamicLoader.open(name, Native.RTLD_NOW | Native.RTLD_GLOBAL);
+        long handle = opened.handle();
+        String firstError = opened.error();
         if (handle == 0 && !name.contains("/") && !name.contains(".so")) {
             for (String candidate : shortNameCandidates(libraryDirectories, name)) {
                 handle = Native.dlopen(candidate);

@@ -140,10 +140,22 @@ public final class Native {
         return call("dlsym", DLSYM, handle, nativeAddress(name));
     }
 
-    /** The dynamic loader's last error message. */
+    /**
+     * The dynamic loader's last error message, copied out at once: glibc frees it at the thread's
+     * next failing {@code dlsym} or {@code dlopen}, which the JVM itself makes while it loads classes
+     * (a copy made through a {@code String} decoder came out as freed memory).
+     */
+    @SuppressWarnings("restricted")
     public static String dlerror() {
         long message = call("dlerror", DLERROR);
-        return message == 0 ? "unknown error" : cString(message);
+        if (message == 0) {
+            return "unknown error";
+        }
+        int length = (int) Math.min(call("strlen", STRLEN, message), 4096);
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(MemorySegment.ofAddress(message).reinterpret(length), java.lang.foreign.ValueLayout.JAVA_BYTE,
+                0, bytes, 0, length);
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** The NUL-terminated string at {@code address}, read through a segment of exactly its length. */

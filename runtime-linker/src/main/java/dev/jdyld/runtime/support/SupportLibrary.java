@@ -31,6 +31,8 @@ final class SupportLibrary {
     static final long JDYLD_STACK_MAKE_EXECUTABLE = symbol("jdyld_stack_make_executable");
     /* int jdyld_pthread_create_executable_stack(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *); */
     static final long JDYLD_PTHREAD_CREATE_EXECUTABLE_STACK = symbol("jdyld_pthread_create_executable_stack");
+    /* void *jdyld_dlopen(const char *name, int flags, char *error, size_t size); */
+    static final long JDYLD_DLOPEN = symbol("jdyld_dlopen");
 
     private SupportLibrary() {}
 
