@@ -61,7 +61,7 @@ final class CCompiler {
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             // The wrapper's name is jdyld's, not the user's: its "In function" lines go.
             String diagnostics = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                    .replaceAll("(?m)^[^\\n]*: In function '__jdyld_\\d+':\\R", "");
+                    .replaceAll("(?m)^[^\\n]*: In function [\u2018']__jdyld_\\d+[\u2019']:\\R", "");
             if (process.waitFor() != 0) {
                 return new Result(null, diagnostics, List.of());
             }

@@ -101,8 +101,16 @@ class ReplTest {
                 from C 7
                 65 'A'
                 """);
-        assertThat(session.stderr()).contains("input:1:").contains("error:").contains("nothing_here");
+        assertThat(session.stderr()).contains("input:1:").contains("error:").contains("nothing_here")
+                .doesNotContain("__jdyld_"); // the wrapper's name is jdyld's business
         assertThat(session.exitCode()).isZero();
+    }
+
+    /** A compiler message points at what was typed, line and column, without the wrapper's name. */
+    @Test
+    void compilerMessagesPointAtWhatWasTyped() throws Exception {
+        Session session = run(repl(), "#include <stdio.h>\nprintf(\"%d\\n\", 1 +);\n");
+        assertThat(session.stderr()).contains("input:1:19: error").doesNotContain("__jdyld_").doesNotContain("In function");
     }
 
     /** The same session with the code in a child-process executor prints the same. */
