@@ -26,8 +26,6 @@
 /* Words of the stack, from the stack pointer up, searched for return addresses into loaded code
  * when frame pointers do not lead there (a fault inside libc's abort, or code built without them). */
 #define SCAN_WORDS 2048
-/* x86-64 page-fault error code: the fault was an instruction fetch */
-#define PF_INSTRUCTION 0x10
 /* signal, si_code, address, pc, sp, frame count */
 #define CRASH_FIXED (4 + 4 + 8 + 8 + 8 + 4)
 
@@ -42,32 +40,32 @@ static int read_words(uintptr_t address, uint64_t *words, size_t count) {
     return process_vm_readv(executor, &local, 1, &remote, 1, 0) == (ssize_t) (count * sizeof *words);
 }
 
-/* Whether the bytes before `address` end with an x86-64 call: rel32 (e8), or indirect through a
- * register (ff d0+r, with a REX prefix for r8-r15) or rip-relative memory (ff 15): a stack word
- * that is a return address, not data that happens to point into code. */
+/* Whether a code address is a return address: the bytes before it end with a call. */
 static int follows_call(uint64_t address) {
     uint64_t before;
     if (address < 8 || !read_words((uintptr_t) address - 8, &before, 1)) {
         return 0;
     }
-    unsigned char b[8];
-    memcpy(b, &before, 8);
-    return b[3] == 0xe8 || (b[6] == 0xff && (b[7] & 0xf8) == 0xd0) || (b[2] == 0xff && b[3] == 0x15)
-           || (b[6] == 0xff && (b[7] & 0x38) == 0x10);
+    unsigned char bytes[8];
+    memcpy(bytes, &before, 8);
+    return machine_follows_call(bytes);
 }
 
-/* Return addresses, innermost first. A call through a bad pointer faults at the target, with the
- * caller's return address still on top of the stack: that one goes first. */
-static uint32_t walk(const siginfo_t *info, const mcontext_t *machine, uint64_t frames[MAX_FRAMES]) {
-    uintptr_t pc = (uintptr_t) machine->gregs[REG_RIP];
-    uintptr_t sp = (uintptr_t) machine->gregs[REG_RSP];
-    int fetch = (info->si_signo == SIGSEGV || info->si_signo == SIGBUS)
-                && ((uintptr_t) info->si_addr == pc || (machine->gregs[REG_ERR] & PF_INSTRUCTION) != 0);
+/* Return addresses, innermost first: for a call to a bad address, its return address; then the
+ * frame-pointer chain; then words of the stack that point into loaded code just after a call. */
+static uint32_t walk(const siginfo_t *info, const ucontext_t *context, uint64_t frames[MAX_FRAMES]) {
+    uintptr_t sp = machine_sp(context);
     uint32_t count = 0;
-    if ((pc == 0 || fetch) && read_words(sp, &frames[count], 1)) {
-        count++;
+    uintptr_t return_at;
+    uintptr_t return_address;
+    if (machine_bad_jump_return(info, context, &return_at, &return_address)) {
+        if (return_at != 0 && read_words(return_at, &frames[count], 1)) {
+            count++;
+        } else if (return_at == 0 && return_address != 0) {
+            frames[count++] = return_address;
+        }
     }
-    uintptr_t fp = (uintptr_t) machine->gregs[REG_RBP];
+    uintptr_t fp = machine_frame_pointer(context);
     while (count < MAX_FRAMES && fp != 0 && (fp & 7) == 0 && fp >= sp) {
         uint64_t pair[2]; /* the caller's frame pointer, the return address */
         if (!read_words(fp, pair, 2) || pair[1] == 0) {
@@ -105,11 +103,11 @@ static void report(int signal, const siginfo_t *info, const ucontext_t *context)
     }
     unsigned char message[JDX_HEADER_SIZE + CRASH_FIXED + MAX_FRAMES * 8];
     uint64_t frames[MAX_FRAMES];
-    uint32_t count = walk(info, &context->uc_mcontext, frames);
+    uint32_t count = walk(info, context, frames);
     int32_t code = info->si_code;
     uint64_t address = (uint64_t) (uintptr_t) info->si_addr;
-    uint64_t pc = (uint64_t) context->uc_mcontext.gregs[REG_RIP];
-    uint64_t sp = (uint64_t) context->uc_mcontext.gregs[REG_RSP];
+    uint64_t pc = machine_pc(context);
+    uint64_t sp = machine_sp(context);
     size_t length = CRASH_FIXED + count * 8;
     unsigned char *at = message + JDX_HEADER_SIZE;
     jdx_header(message, JDX_CRASH, 0, (uint32_t) length);

@@ -101,6 +101,24 @@ handler handle_upcall_thunk;
 /* static_tls.c */
 handler handle_static_tls_load, handle_static_tls_close;
 
+/* machine_<arch>.c: the one file per architecture (the others compile to nothing). */
+#include <signal.h>
+#include <ucontext.h>
+#define MACHINE_THUNK_SIZE 32
+uintptr_t machine_pc(const ucontext_t *context);
+uintptr_t machine_sp(const ucontext_t *context);
+uintptr_t machine_frame_pointer(const ucontext_t *context);
+/* For a jump or call to a bad address: 1, with where the return address is on the stack
+ * (return_address_at, 0 if not there) or the return address itself (from a link register). */
+int machine_bad_jump_return(const siginfo_t *info, const ucontext_t *context, uintptr_t *return_address_at,
+                            uintptr_t *return_address);
+/* Whether the 8 bytes before a code address end with a call instruction (it is a return address). */
+int machine_follows_call(const unsigned char before[8]);
+/* An upcall thunk: puts `index` where jdyld_upcall_entry expects it and jumps there. */
+void machine_write_thunk(unsigned char thunk[MACHINE_THUNK_SIZE], uint32_t index, uintptr_t entry);
+void jdyld_upcall_entry(void);
+uint64_t jdyld_upcall_dispatch(uint32_t index, uint64_t registers[15]);
+
 /* crash.c: reports a fatal signal on the socket, then dies by it. 0, or an errno value. */
 int crash_install(void);
 

@@ -1,7 +1,8 @@
 /*
  * Calls from loaded code into the JVM: a Java function defined for the sets, or a lazy symbol's
  * first call, which the JVM materializes. Each index has a thunk here (pages of them, written once
- * and then only executable) that puts the index in %r11 and jumps to jdyld_upcall_entry, which
+ * and then only executable) that puts the index in a scratch register and jumps to jdyld_upcall_entry
+ * (both per architecture, machine_<arch>.c), which
  * saves the argument registers and asks the JVM (JDX_UPCALL) on the socket. While the JVM serves the
  * call it may make requests of its own (a lazy symbol's set is loaded, a Java function calls loaded
  * code); they are served here, nested, until its reply comes.
@@ -18,69 +19,25 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define THUNK_SIZE 32
+#define THUNK_SIZE MACHINE_THUNK_SIZE
 #define THUNKS_PER_PAGE_GROUP 1024
 #define MAX_GROUPS 64
 
 static unsigned char *groups[MAX_GROUPS];
 
 
-void jdyld_upcall_entry(void);
-uint64_t jdyld_upcall_dispatch(uint32_t index, uint64_t registers[15]);
-
-/* registers[0..5]: rdi rsi rdx rcx r8 r9; [6..13]: xmm0..7; [14]: the result's xmm0. */
-__asm__(".text\n"
-        ".globl jdyld_upcall_entry\n"
-        ".type jdyld_upcall_entry, @function\n"
-        "jdyld_upcall_entry:\n"
-        "  push %rbp\n"
-        "  mov %rsp, %rbp\n"
-        "  sub $128, %rsp\n"
-        "  mov %rdi, 0(%rsp)\n"
-        "  mov %rsi, 8(%rsp)\n"
-        "  mov %rdx, 16(%rsp)\n"
-        "  mov %rcx, 24(%rsp)\n"
-        "  mov %r8, 32(%rsp)\n"
-        "  mov %r9, 40(%rsp)\n"
-        "  movsd %xmm0, 48(%rsp)\n"
-        "  movsd %xmm1, 56(%rsp)\n"
-        "  movsd %xmm2, 64(%rsp)\n"
-        "  movsd %xmm3, 72(%rsp)\n"
-        "  movsd %xmm4, 80(%rsp)\n"
-        "  movsd %xmm5, 88(%rsp)\n"
-        "  movsd %xmm6, 96(%rsp)\n"
-        "  movsd %xmm7, 104(%rsp)\n"
-        "  mov %r11d, %edi\n"
-        "  mov %rsp, %rsi\n"
-        "  call jdyld_upcall_dispatch\n"
-        "  movsd 112(%rsp), %xmm0\n"
-        "  leave\n"
-        "  ret\n"
-        ".size jdyld_upcall_entry, .-jdyld_upcall_entry\n");
-
-/* A group of thunks, each: mov $index, %r11d; movabs $jdyld_upcall_entry, %r10; jmp *%r10. Written
- * while the pages are only writable, then made only executable. */
+/* A group of thunks, written while the pages are only writable, then made only executable (and the
+ * instruction cache told, where the machine needs it). */
 static unsigned char *make_group(uint32_t first) {
     size_t size = (size_t) THUNKS_PER_PAGE_GROUP * THUNK_SIZE;
     unsigned char *code = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (code == MAP_FAILED) {
         return NULL;
     }
-    uint64_t entry = (uint64_t) (uintptr_t) jdyld_upcall_entry;
     for (uint32_t i = 0; i < THUNKS_PER_PAGE_GROUP; i++) {
-        unsigned char *thunk = code + (size_t) i * THUNK_SIZE;
-        uint32_t index = first + i;
-        memset(thunk, 0xcc, THUNK_SIZE);
-        thunk[0] = 0x41;
-        thunk[1] = 0xbb;
-        memcpy(thunk + 2, &index, 4);
-        thunk[6] = 0x49;
-        thunk[7] = 0xba;
-        memcpy(thunk + 8, &entry, 8);
-        thunk[16] = 0x41;
-        thunk[17] = 0xff;
-        thunk[18] = 0xe2;
+        machine_write_thunk(code + (size_t) i * THUNK_SIZE, first + i, (uintptr_t) jdyld_upcall_entry);
     }
+    __builtin___clear_cache((char *) code, (char *) code + size);
     if (mprotect(code, size, PROT_READ | PROT_EXEC) != 0) {
         munmap(code, size);
         return NULL;
