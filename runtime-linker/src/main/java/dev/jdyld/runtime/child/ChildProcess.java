@@ -77,9 +77,19 @@ public final class ChildProcess implements AutoCloseable {
      * @throws ExecutorException if it cannot be started or does not say HELLO
      */
     public static ChildProcess start(String executable) {
+        return start(List.of(executable));
+    }
+
+    /**
+     * Starts an executor with {@code command} (the program, or an emulator and its arguments in
+     * front of it), its socket's number appended, and waits for its HELLO.
+     *
+     * @throws ExecutorException if it cannot be started or does not say HELLO
+     */
+    public static ChildProcess start(List<String> command) {
         int[] spawned;
         try {
-            spawned = Spawner.THREAD.submit(() -> spawn(executable)).get();
+            spawned = Spawner.THREAD.submit(() -> spawn(command)).get();
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof ExecutorException cause ? cause
                     : new ExecutorException("cannot start the executor: " + e.getCause(), e.getCause());
@@ -100,7 +110,7 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     /** posix_spawn with the socket pair's other end as descriptor 3: {pid, our end}. */
-    private static int[] spawn(String executable) {
+    private static int[] spawn(List<String> command) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pair = arena.allocate(JAVA_INT, 2);
             int rc = Native.socketPair(pair.address());
@@ -117,11 +127,13 @@ public final class ChildProcess implements AutoCloseable {
                 if (rc != 0) {
                     throw new ExecutorException("posix_spawn_file_actions_adddup2 failed: errno " + rc);
                 }
-                MemorySegment path = Native.nulTerminated(arena, executable);
-                MemorySegment argv = arena.allocate(JAVA_LONG, 3);
-                argv.setAtIndex(JAVA_LONG, 0, path.address());
-                argv.setAtIndex(JAVA_LONG, 1, Native.nulTerminated(arena, Integer.toString(CHILD_SOCKET)).address());
-                argv.setAtIndex(JAVA_LONG, 2, 0L);
+                MemorySegment path = Native.nulTerminated(arena, command.getFirst());
+                MemorySegment argv = arena.allocate(JAVA_LONG, command.size() + 2L);
+                for (int i = 0; i < command.size(); i++) {
+                    argv.setAtIndex(JAVA_LONG, i, Native.nulTerminated(arena, command.get(i)).address());
+                }
+                argv.setAtIndex(JAVA_LONG, command.size(), Native.nulTerminated(arena, Integer.toString(CHILD_SOCKET)).address());
+                argv.setAtIndex(JAVA_LONG, command.size() + 1, 0L);
                 spawned = Native.posixSpawn(pidOut.address(), path.address(), actions.address(), argv.address(),
                         Native.environ());
                 Native.fileActionsDestroy(actions.address());
@@ -130,7 +142,7 @@ public final class ChildProcess implements AutoCloseable {
             }
             if (spawned != 0) {
                 Native.closeFile(ours);
-                throw new ExecutorException("cannot start the executor " + executable + ": error " + spawned);
+                throw new ExecutorException("cannot start the executor " + String.join(" ", command) + ": error " + spawned);
             }
             return new int[] {pidOut.get(JAVA_INT, 0), ours};
         }

@@ -7,49 +7,77 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The {@code jdyld-executor} program for this machine, built from {@code src/main/c/executor} by the
- * build into the jar, put into a memory file once per JVM and started as {@code /proc/PID/fd/N}:
- * nothing is written to the file system, and the JVM never runs a stale copy.
+ * The {@code jdyld-executor} program for a machine, built from {@code src/main/c/executor} by the
+ * build into the jar ({@code jdyld-executor-amd64}; {@code jdyld-executor-aarch64} where the cross
+ * compiler is installed), put into a memory file once per JVM and started as {@code /proc/PID/fd/N}:
+ * nothing is written to the file system, and the JVM never runs a stale copy. An executor for
+ * another machine than this one's runs under qemu-user.
  */
 final class ExecutorBinary {
     private ExecutorBinary() {}
 
-    private static final String RESOURCE = "jdyld-executor-" + System.getProperty("os.arch");
+    /** The machine of this JVM's process, as {@code os.arch} names it. */
+    static final String HOST = System.getProperty("os.arch");
+    /** Where Debian's cross libraries for qemu-user's {@code -L} are, by machine. */
+    private static final Map<String, String> SYSROOT = Map.of("aarch64", "/usr/aarch64-linux-gnu");
 
-    private static final class Holder {
-        static final String PATH = load();
-    }
+    private static final Map<String, String> LOADED = new ConcurrentHashMap<>();
 
+    /** The host machine's executor. */
     static String path() {
-        try {
-            return Holder.PATH;
-        } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new ExecutorException(cause.getMessage(), cause);
-        }
+        return path(HOST);
     }
 
-    private static String load() {
+    /** The executor for {@code machine} ({@code amd64}, {@code aarch64}), in a memory file. */
+    static String path(String machine) {
+        return LOADED.computeIfAbsent(machine, ExecutorBinary::load);
+    }
+
+    /**
+     * The command that starts the executor for {@code machine}: the program itself on its own
+     * machine, else {@code qemu-<machine> -L SYSROOT} in front of it.
+     */
+    static List<String> command(String machine) {
+        String program = path(machine);
+        if (machine.equals(HOST)) {
+            return List.of(program);
+        }
+        Path qemu = Path.of("/usr/bin/qemu-" + machine);
+        if (!Files.isExecutable(qemu)) {
+            throw new ExecutorException("an executor for " + machine + " on " + HOST + " runs under " + qemu
+                    + ", which is not installed (apt-get install qemu-user)");
+        }
+        return List.of(qemu.toString(), "-L", SYSROOT.getOrDefault(machine, "/usr/" + machine + "-linux-gnu"), program);
+    }
+
+    private static String load(String machine) {
+        String resource = "jdyld-executor-" + machine;
         byte[] program;
-        try (InputStream in = ExecutorBinary.class.getResourceAsStream(RESOURCE)) {
+        try (InputStream in = ExecutorBinary.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new ExecutorException(RESOURCE + " is not in the runtime-linker jar: it is built from"
-                        + " runtime-linker/src/main/c/executor by `mvn install` (which needs cc)");
+                throw new ExecutorException(resource + " is not in the runtime-linker jar: it is built from"
+                        + " runtime-linker/src/main/c/executor by `mvn install` (which needs cc"
+                        + (machine.equals(HOST) ? "" : ", and " + machine + "-linux-gnu-gcc for " + machine) + ")");
             }
             program = in.readAllBytes();
         } catch (IOException e) {
-            throw new ExecutorException("cannot read " + RESOURCE + " from the jar: " + e.getMessage(), e);
+            throw new ExecutorException("cannot read " + resource + " from the jar: " + e.getMessage(), e);
         }
         int fd;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment bytes = arena.allocate(program.length);
             MemorySegment.copy(MemorySegment.ofArray(program), 0, bytes, 0, program.length);
-            fd = Native.memoryFile("jdyld-executor", bytes);
+            fd = Native.memoryFile("jdyld-executor-" + machine, bytes);
         }
         if (fd < 0) {
-            throw new ExecutorException("cannot put " + RESOURCE + " into a memory file");
+            throw new ExecutorException("cannot put " + resource + " into a memory file");
         }
         return "/proc/" + ProcessHandle.current().pid() + "/fd/" + fd;
     }
