@@ -5,8 +5,6 @@ import dev.jdyld.runtime.ffi.Native;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -70,12 +68,7 @@ final class ExecutorBinary {
         } catch (IOException e) {
             throw new ExecutorException("cannot read " + resource + " from the jar: " + e.getMessage(), e);
         }
-        int fd;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment bytes = arena.allocate(program.length);
-            MemorySegment.copy(MemorySegment.ofArray(program), 0, bytes, 0, program.length);
-            fd = Native.memoryFile("jdyld-executor-" + machine, bytes);
-        }
+        int fd = Native.memoryFile("jdyld-executor-" + machine, program);
         if (fd < 0) {
             throw new ExecutorException("cannot put " + resource + " into a memory file");
         }

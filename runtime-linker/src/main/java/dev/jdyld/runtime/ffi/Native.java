@@ -308,6 +308,15 @@ public final class Native {
         return fd;
     }
 
+    /** As {@link #memoryFile(String, MemorySegment)}, for contents on the heap (a program or library read from the jar). */
+    public static int memoryFile(String name, byte[] contents) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment copy = arena.allocate(Math.max(contents.length, 1));
+            MemorySegment.copy(MemorySegment.ofArray(contents), 0, copy, 0, contents.length);
+            return memoryFile(name, copy.asSlice(0, contents.length));
+        }
+    }
+
     public static void closeFile(int fd) {
         call("close", CLOSE, fd);
     }

@@ -7,7 +7,6 @@ import dev.jdyld.runtime.ffi.Native;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 
 /**
  * jdyld's own native library ({@code src/main/c}, {@code jdyld_support.h}): built by the project's
@@ -47,12 +46,7 @@ final class SupportLibrary {
         } catch (IOException e) {
             throw new LinkException("cannot read jdyld's support library " + RESOURCE + ": " + e.getMessage(), e);
         }
-        int fd;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment copy = arena.allocate(bytes.length);
-            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, copy, 0, bytes.length);
-            fd = Native.memoryFile("jdyld-support", copy);
-        }
+        int fd = Native.memoryFile("jdyld-support", bytes);
         if (fd < 0) {
             throw new LinkException("cannot make a memory file for jdyld's support library");
         }
