@@ -99,7 +99,7 @@ final class ReplSession implements AutoCloseable {
         try {
             set = linker.load(file);
         } catch (ExecutorCrashedException e) {
-            throw new LinkException(e.getMessage() + restart(), e);
+            throw new LinkException(crashed(e) + restart(), e);
         }
         loads.add(new Load(null, file, false));
         loadedSets.add(set);
@@ -132,8 +132,15 @@ final class ReplSession implements AutoCloseable {
             renewed.put(loadedSets.set(i, set), set);
         }
         definedBy.replaceAll((name, set) -> renewed.getOrDefault(set, set));
-        return "; the executor was restarted and " + loads.size() + " definition" + (loads.size() == 1 ? "" : "s")
+        return "; a new executor was started and " + loads.size() + " definition" + (loads.size() == 1 ? "" : "s")
                 + " loaded again (globals are back to their initial values)";
+    }
+
+    /** What killed the executor, in the user's terms: a snippet's wrapper is "the snippet". */
+    private static String crashed(ExecutorCrashedException e) {
+        String report = e.getMessage();
+        int end = report.indexOf("; the executor (pid");
+        return (end < 0 ? report : report.substring(0, end)).replaceAll("__jdyld_\\d+\\+0x[0-9a-f]+ in set input", "the snippet");
     }
 
     Output evaluate(String text, boolean withType) {
@@ -195,7 +202,7 @@ final class ReplSession implements AutoCloseable {
         try {
             set = redefinesFunction ? linker.redefine(objects) : linker.loadObjects(objects);
         } catch (ExecutorCrashedException e) {
-            return Output.error("jdyld: " + e.getMessage() + restart());
+            return Output.error("jdyld: " + crashed(e) + restart());
         } catch (LinkException e) {
             return Output.error("jdyld: " + e.getMessage());
         }
@@ -252,7 +259,7 @@ final class ReplSession implements AutoCloseable {
             handle.invokeExact();
             return hasValue ? new Output(ValueFormat.format(set.data(function + "_value"), withType), null) : Output.NOTHING;
         } catch (ExecutorCrashedException e) {
-            return Output.error("jdyld: " + e.getMessage() + restart());
+            return Output.error("jdyld: " + crashed(e) + restart());
         } catch (LinkException e) {
             return Output.error("jdyld: " + e.getMessage());
         } catch (Throwable t) {

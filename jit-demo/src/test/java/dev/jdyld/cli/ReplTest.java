@@ -163,8 +163,8 @@ class ReplTest {
                 counter
                 """);
         assertThat(session.stdout()).isEqualTo("9\n42\n5\n");
-        assertThat(session.stderr()).contains("Segmentation fault at address 0x0 in __jdyld_")
-                .contains("the executor was restarted and 2 definitions loaded again");
+        assertThat(session.stderr()).contains("Segmentation fault at address 0x0 in the snippet")
+                .contains("a new executor was started and 2 definitions loaded again");
         assertThat(session.exitCode()).isZero();
     }
 
