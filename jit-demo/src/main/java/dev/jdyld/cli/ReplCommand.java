@@ -206,7 +206,7 @@ final class ReplCommand extends Main.Command {
         List<SetLayout.Symbol> others = new ArrayList<>();
         for (Map.Entry<String, LoadedSet> definition : session.definitions().entrySet()) {
             String defined = definition.getKey();
-            session.linker().lookup(defined).ifPresent(address ->
+            session.linker().stubAddress(defined).ifPresent(address ->
                     others.add(new SetLayout.Symbol(defined, SetLayout.Symbol.Kind.STUB, address, 0)));
             definition.getValue().layout().symbols().stream().filter(s -> s.name().equals(defined)).forEach(others::add);
         }

@@ -113,6 +113,28 @@ class ReplTest {
         assertThat(session.stderr()).contains("input:1:19: error").doesNotContain("__jdyld_").doesNotContain("In function");
     }
 
+    /** :disasm names a call to an earlier definition (through its redefinable stub), as it names printf's. */
+    @Test
+    void disassemblyNamesCallsToEarlierDefinitions() throws Exception {
+        Session session = run(repl(), "int sq(int x) { return x * x; }\nint use(int x) { return sq(x) + 1; }\n:disasm use\n");
+        assertThat(session.stdout()).contains("<use>:").contains("<stub: sq>");
+    }
+
+    /**
+     * In the JVM's process a crashing snippet ends the REPL as a native program ends: one line
+     * naming the fault, exit status 139, no JVM crash report in the user's directory.
+     */
+    @Test
+    void inProcessACrashingSnippetEndsTheReplWithOneLine() throws Exception {
+        Session session = run(repl(), "int x = 3;\n*(volatile int *) 0 = 1;\nx\n");
+        assertThat(session.exitCode()).isEqualTo(139);
+        assertThat(session.stderr().lines().toList()).hasSize(1);
+        assertThat(session.stderr()).startsWith("jdyld: SIGSEGV in loaded code: write to 0x0");
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).noneMatch(name -> name.startsWith("hs_err"));
+        }
+    }
+
     /** The same session with the code in a child-process executor prints the same. */
     @Test
     void isolatedTheSessionPrintsTheSame() throws Exception {

@@ -264,6 +264,21 @@ public final class JitLinker implements AutoCloseable {
     }
 
     /**
+     * Where calls of {@code symbol} from later sets of the main scope go when the linker made a
+     * redirectable stub for it (so that a redefinition reaches them): for disassemblers to name.
+     *
+     * @param symbol the name
+     * @return the stub's address, or empty when calls bind to the definition itself
+     */
+    public OptionalLong stubAddress(String symbol) {
+        synchronized (this) {
+            var binding = main.find(symbol);
+            return binding != null && redirections.isRedirected(binding)
+                    ? OptionalLong.of(redirections.stubAddress(binding)) : OptionalLong.empty();
+        }
+    }
+
+    /**
      * Ends the linker's child-process executor now (SIGKILL), as its call timeout would: a call
      * running there throws {@link dev.jdyld.core.ExecutorCrashedException}, later calls
      * {@link dev.jdyld.core.ExecutorException}. For a REPL's Ctrl-C. A call in the JVM's own process
