@@ -54,6 +54,13 @@ class ReplTest {
         return new Session(Files.readString(out), Files.readString(err), process.exitValue());
     }
 
+    /** The REPL with a pseudo-terminal of its own (util-linux script), as a person runs it: JLine edits its lines. */
+    private List<String> inATerminal() {
+        assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();
+        return new ArrayList<>(List.of("script", "-qfec", String.join(" ", repl().stream()
+                .map(word -> "'" + word + "'").toList()), "/dev/null"));
+    }
+
     private List<String> repl() {
         List<String> command = NativeToolchain.jdyldCommand(dir);
         command.add("repl");
@@ -193,9 +200,7 @@ class ReplTest {
     /** Line editing passes C through as typed: backslash escapes reach the compiler. */
     @Test
     void throughAPseudoTerminalBackslashesAreKept() throws Exception {
-        assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();
-        List<String> command = new ArrayList<>(List.of("script", "-qfec", String.join(" ", repl().stream()
-                .map(word -> "'" + word + "'").toList()), "/dev/null"));
+        List<String> command = inATerminal();
         Session session = run(command, "#include <stdio.h>\nint c = 7;\nprintf(\"hi %d\\n\", c);\n\"tab\\there\"\n"
                 + "(int) '\\\\'\n:quit\n");
         assertThat(session.stdout()).contains("hi 7\r\n").doesNotContain("hi 7n").contains("*) \"tab\\there\"")
@@ -210,7 +215,7 @@ class ReplTest {
      */
     @Test
     void throughAPseudoTerminalLoadedObjectsAreUsableAsInC() throws Exception {
-        assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();
+        List<String> command = inATerminal();
         Files.writeString(dir.resolve("table.h"), "void *table_new(unsigned long n);\nlong table_total(void *t);\n");
         Path source = Files.writeString(dir.resolve("table.c"), """
                 #include <stdlib.h>
@@ -224,8 +229,6 @@ class ReplTest {
                 """);
         NativeToolchain.run(List.of("gcc", "-c", "-O1", "-fPIC", source.toString(), "-o", dir.resolve("table.o").toString()),
                 dir, java.time.Duration.ofSeconds(60));
-        List<String> command = new ArrayList<>(List.of("script", "-qfec", String.join(" ", repl().stream()
-                .map(word -> "'" + word + "'").toList()), "/dev/null"));
         Session session = run(command, ":load table.o\nvoid *table_new(unsigned long);\nlong table_total(void *);\n"
                 + "table_total(table_new(4))\n#include \"table.h\"\ntable_total(table_new(3))\n:symbols\n"
                 + "int counter = 5\ncounter + 1\n:quit\n");
@@ -236,9 +239,7 @@ class ReplTest {
 
     @Test
     void throughAPseudoTerminalValuesPrintWithTheirType() throws Exception {
-        assumeThat(Path.of("/usr/bin/script")).as("util-linux script gives the REPL a terminal").exists();
-        List<String> command = new ArrayList<>(List.of("script", "-qfec", String.join(" ", repl().stream()
-                .map(word -> "'" + word + "'").toList()), "/dev/null"));
+        List<String> command = inATerminal();
         Session session = run(command, "int sq(int x){return x*x;}\nsq(12)\nint sq(int x){return x+1;}\nsq(12)\n:quit\n");
         assertThat(session.stdout()).contains("jdyld C REPL").contains("(int) 144").contains("(int) 13");
         assertThat(session.exitCode()).isZero();
