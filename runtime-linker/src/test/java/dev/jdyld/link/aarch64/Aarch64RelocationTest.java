@@ -1,0 +1,150 @@
+package dev.jdyld.link.aarch64;
+
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/**
+ * Each AArch64 relocation kind writes its field as GNU as encodes the same instruction with the
+ * same immediate, touches no other bit or byte, and refuses values outside its range.
+ */
+class Aarch64RelocationTest {
+    @TempDir
+    Path dir;
+
+    /** A kind, the instruction with a zero immediate, and the instruction with {@code %d} for the value as as spells it. */
+    private record Case(int type, String template, String withValue, long value, long asValue) {}
+
+    private static List<Case> cases() {
+        List<Case> cases = new ArrayList<>();
+        for (long x : new long[] {0x100, -0x100, 0x7fffffc, -0x8000000}) {
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_CALL26, "bl .", "bl .+(%d)", x, x));
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_JUMP26, "b .", "b .+(%d)", x, x));
+        }
+        for (long x : new long[] {0x40, -0x40, 0xffffc, -0x100000}) {
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_CONDBR19, "b.eq .", "b.eq .+(%d)", x, x));
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_LD_PREL_LO19, "ldr x2, .", "ldr x2, .+(%d)", x, x));
+        }
+        for (long x : new long[] {0x40, -0x40, 0x7ffc, -0x8000}) {
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_TSTBR14, "tbz x0, #3, .", "tbz x0, #3, .+(%d)", x, x));
+        }
+        for (long x : new long[] {0x41, -0x43, 0xfffff, -0x100000}) {
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_ADR_PREL_LO21, "adr x4, .", "adr x4, .+(%d)", x, x));
+        }
+        for (long x : new long[] {0x1000, 0x7ffff000L, -0x1000, -0x100000000L}) {
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_ADR_PREL_PG_HI21, "adrp x0, .", "adrp x0, .+(%d)", x, x));
+        }
+        for (long x : new long[] {0x123, 0xfff}) {
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_ADD_ABS_LO12_NC, "add x0, x0, #0", "add x0, x0, #%d", x, x));
+            cases.add(new Case(Aarch64Relocation.R_AARCH64_LDST8_ABS_LO12_NC, "ldrb w1, [x0, #0]", "ldrb w1, [x0, #%d]", x, x));
+        }
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_LDST16_ABS_LO12_NC, "ldrh w1, [x0, #0]", "ldrh w1, [x0, #%d]", 0x7fe, 0x7fe));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_LDST32_ABS_LO12_NC, "ldr w1, [x0, #0]", "ldr w1, [x0, #%d]", 0xffc, 0xffc));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_LDST64_ABS_LO12_NC, "ldr x1, [x0, #0]", "ldr x1, [x0, #%d]", 0xff8, 0xff8));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_LDST128_ABS_LO12_NC, "ldr q1, [x0, #0]", "ldr q1, [x0, #%d]", 0xff0, 0xff0));
+        // The page part of an address is not this field's business: only bits [11:0] count.
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_LDST64_ABS_LO12_NC, "ldr x1, [x0, #0]", "ldr x1, [x0, #%d]", 0x7fff0008, 8));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_MOVW_UABS_G0, "movz x3, #0", "movz x3, #%d", 0xbeef, 0xbeef));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_MOVW_UABS_G1, "movz x3, #0, lsl 16", "movz x3, #%d, lsl 16",
+                0xcafe_0000L, 0xcafe));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_MOVW_UABS_G2_NC, "movk x3, #0, lsl 32", "movk x3, #%d, lsl 32",
+                0x1234_5678_9abc_def0L, 0x5678));
+        cases.add(new Case(Aarch64Relocation.R_AARCH64_MOVW_UABS_G3, "movk x3, #0, lsl 48", "movk x3, #%d, lsl 48",
+                0x1234_5678_9abc_def0L, 0x1234));
+        return cases;
+    }
+
+    /** Assembles and links {@code lines} for AArch64 and returns the bytes of .text. */
+    private byte[] assemble(List<String> lines) throws IOException, InterruptedException {
+        Path source = Files.write(dir.resolve("cases.s"), lines);
+        Path object = dir.resolve("cases.o");
+        Path raw = dir.resolve("cases.bin");
+        Path linked = dir.resolve("cases.elf");
+        run(List.of("aarch64-linux-gnu-as", source.toString(), "-o", object.toString()));
+        // Linked at 0, so that what as leaves to the linker (ADRP's page) is resolved as written.
+        run(List.of("aarch64-linux-gnu-ld", "-Ttext=0", "-e", "0", "-o", linked.toString(), object.toString()));
+        run(List.of("aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", linked.toString(), raw.toString()));
+        return Files.readAllBytes(raw);
+    }
+
+    private static void run(List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor()).as(command + ": " + output).isZero();
+    }
+
+    /**
+     * Every case twice in one .text: the instruction with a zero immediate, then as GNU as encodes it
+     * with the value. Writing the value into the first must give the second. Each instruction
+     * stands at a page-aligned place, so that ADRP's page difference is the value as written.
+     */
+    @Test
+    void eachKindEncodesItsFieldAsGnuAsDoes() throws Exception {
+        assumeThat(Path.of("/usr/bin/aarch64-linux-gnu-as")).as("GNU as for AArch64 (installed by .ci/run)").exists();
+        List<Case> cases = cases();
+        List<String> lines = new ArrayList<>(List.of(".text"));
+        for (Case c : cases) {
+            lines.add(".balign 4096");
+            lines.add(c.template());
+            lines.add(".balign 4096");
+            lines.add(String.format(c.withValue(), c.asValue()));
+        }
+        byte[] text = assemble(lines);
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            MemorySegment instruction = MemorySegment.ofArray(new byte[12]);
+            instruction.fill((byte) 0x5a); // guard bytes around the word
+            MemorySegment assembled = MemorySegment.ofArray(text);
+            instruction.set(JAVA_INT_UNALIGNED, 4, assembled.get(JAVA_INT_UNALIGNED, (2L * i) * 4096));
+            Aarch64Relocation.write(instruction, 4, c.type(), c.value(), Location.NONE);
+            int expected = assembled.get(JAVA_INT_UNALIGNED, (2L * i + 1) * 4096);
+            assertThat(Integer.toHexString(instruction.get(JAVA_INT_UNALIGNED, 4)))
+                    .as("%s %s with %#x", Aarch64Relocation.name(c.type()), c.template(), c.value())
+                    .isEqualTo(Integer.toHexString(expected));
+            assertThat(instruction.get(JAVA_INT_UNALIGNED, 0)).isEqualTo(0x5a5a5a5a);
+            assertThat(instruction.get(JAVA_INT_UNALIGNED, 8)).isEqualTo(0x5a5a5a5a);
+        }
+    }
+
+    /** Just outside each checked range, and a misaligned branch, are refused with the kind's name. */
+    @Test
+    void valuesOutsideTheirRangeAreRefusedNeverTruncated() {
+        record Bad(int type, long value) {}
+        List<Bad> bad = List.of(
+                new Bad(Aarch64Relocation.R_AARCH64_CALL26, 0x8000000), new Bad(Aarch64Relocation.R_AARCH64_CALL26, -0x8000004),
+                new Bad(Aarch64Relocation.R_AARCH64_JUMP26, 0x102),
+                new Bad(Aarch64Relocation.R_AARCH64_CONDBR19, 0x100000), new Bad(Aarch64Relocation.R_AARCH64_TSTBR14, 0x8000),
+                new Bad(Aarch64Relocation.R_AARCH64_LD_PREL_LO19, -0x100004),
+                new Bad(Aarch64Relocation.R_AARCH64_ADR_PREL_LO21, 0x100000),
+                new Bad(Aarch64Relocation.R_AARCH64_ADR_PREL_PG_HI21, 0x100000000L),
+                new Bad(Aarch64Relocation.R_AARCH64_ABS32, 0x100000000L), new Bad(Aarch64Relocation.R_AARCH64_PREL32, -0x80000001L),
+                new Bad(Aarch64Relocation.R_AARCH64_ABS16, 0x10000), new Bad(Aarch64Relocation.R_AARCH64_MOVW_UABS_G0, 0x10000),
+                new Bad(Aarch64Relocation.R_AARCH64_MOVW_UABS_G1, 0x1_0000_0000L),
+                new Bad(Aarch64Relocation.R_AARCH64_LDST64_ABS_LO12_NC, 0x1004), new Bad(999, 0));
+        Random random = new Random(24);
+        for (Bad b : bad) {
+            MemorySegment word = MemorySegment.ofArray(new byte[8]);
+            int before = random.nextInt();
+            word.set(JAVA_INT_UNALIGNED, 0, before);
+            assertThatThrownBy(() -> Aarch64Relocation.write(word, 0, b.type(), b.value(), Location.NONE))
+                    .as("%s %#x", Aarch64Relocation.name(b.type()), b.value())
+                    .isInstanceOf(RelocationException.class)
+                    .hasMessageContaining(b.type() == 999 ? "AArch64 relocation type 999" : Aarch64Relocation.name(b.type()));
+            assertThat(word.get(JAVA_INT_UNALIGNED, 0)).as("nothing written").isEqualTo(before);
+        }
+    }
+}
