@@ -75,9 +75,15 @@ class ReplTest {
         assertThat(session.exitCode()).isZero();
     }
 
-    @Test
-    void redefinitionReachesEarlierCallersGlobalsKeepTheirValueAndCompilerErrorsAreShown() throws Exception {
-        Session session = run(repl(), """
+    /** In process and with the code in a child-process executor (--isolate), the same session prints the same. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "isolated: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void redefinitionReachesEarlierCallersGlobalsKeepTheirValueAndCompilerErrorsAreShown(boolean isolated) throws Exception {
+        List<String> command = repl();
+        if (isolated) {
+            command.add("--isolate");
+        }
+        Session session = run(command, """
                 #include <stdio.h>
                 int counter = 5;
                 int bump(void) { return ++counter; }
@@ -142,42 +148,6 @@ class ReplTest {
         }
     }
 
-    /** The same session with the code in a child-process executor prints the same. */
-    @Test
-    void isolatedTheSessionPrintsTheSame() throws Exception {
-        List<String> command = repl();
-        command.add("--isolate");
-        Session session = run(command, """
-                #include <stdio.h>
-                int counter = 5;
-                int bump(void) { return ++counter; }
-                int sq(int x) { return x * x; }
-                int use(int x) { return sq(x) + 1; }
-                use(3)
-                int sq(int x) { return x * x * x; }
-                use(3)
-                bump()
-                "still" " going"
-                3.5 / 2
-                printf("from C %d\\n", 7);
-                (char) 65
-                """);
-        assertThat(session.stdout()).isEqualTo("""
-                10
-                28
-                6
-                "still going"
-                1.75
-                from C 7
-                65 'A'
-                """);
-        assertThat(session.stderr()).isEmpty();
-    }
-
-    /**
-     * A snippet that crashes ends the child-process executor, not the REPL: it says so, starts a new
-     * executor, loads the session's definitions again, and goes on.
-     */
     @Test
     void isolatedACrashingSnippetIsReportedAndTheSessionGoesOn() throws Exception {
         List<String> command = repl();
