@@ -32,7 +32,9 @@ final class CCompiler {
     /** Lines {@code -aux-info} writes for functions defined ({@code F}) in the user's text. */
     private static final Pattern DEFINED = Pattern.compile("^/\\* input:\\d+:[NO]F \\*/ (extern .*?;)");
     private static final Pattern FUNCTION_NAME = Pattern.compile("(\\w+) \\(");
-    private static final List<String> FLAGS = List.of("-c", "-fPIC", "-O1", "-w",
+    // No -w: it silences the warnings -Werror= makes errors too, and an undeclared function must be
+    // one (a pointer result would be cut to an int). Warnings of a snippet that compiles are not shown.
+    private static final List<String> FLAGS = List.of("-c", "-fPIC", "-O1",
             "-Werror=implicit-function-declaration", "-Werror=implicit-int", "-Werror=return-type");
 
     private final Path dir;

@@ -119,6 +119,13 @@ class ReplTest {
         assertThat(session.exitCode()).isZero();
     }
 
+    /** Calling a function nothing declared is a compiler error, as in clang-repl, not a call with int arguments. */
+    @Test
+    void anUndeclaredFunctionIsAnError() throws Exception {
+        Session session = run(repl(), "nosuch(3)\n");
+        assertThat(session.stderr()).contains("implicit declaration of function").doesNotContain("undefined symbol");
+    }
+
     /** A compiler message points at what was typed, line and column, without the wrapper's name. */
     @Test
     void compilerMessagesPointAtWhatWasTyped() throws Exception {
