@@ -117,6 +117,11 @@ int machine_follows_call(const unsigned char before[8]);
 /* An upcall thunk: puts `index` where jdyld_upcall_entry expects it and jumps there. */
 void machine_write_thunk(unsigned char thunk[MACHINE_THUNK_SIZE], uint32_t index, uintptr_t entry);
 void jdyld_upcall_entry(void);
+/* Before code pages become executable (they were written through the JVM's mapping): makes the
+ * instruction side see the new bytes. */
+void machine_prepare_code(uintptr_t address, size_t length);
+/* The thread pointer (%fs:0, tpidr_el0): static TLS offsets are from it. */
+uintptr_t jdyld_thread_pointer(void);
 uint64_t jdyld_upcall_dispatch(uint32_t index, uint64_t registers[15]);
 
 /* crash.c: reports a fatal signal on the socket, then dies by it. 0, or an errno value. */

@@ -9,6 +9,8 @@
 #if defined(__aarch64__)
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 uintptr_t machine_pc(const ucontext_t *context) {
     return (uintptr_t) context->uc_mcontext.pc;
@@ -78,5 +80,29 @@ __asm__(".text\n"
         "  ldp x29, x30, [sp], #144\n"
         "  ret\n"
         ".size jdyld_upcall_entry, .-jdyld_upcall_entry\n");
+
+/*
+ * The JVM wrote the code through its own mapping of the memory file. The data side is coherent,
+ * so cleaning to the point of unification and invalidating the instruction cache by this mapping's
+ * addresses (__builtin___clear_cache) is enough on hardware. An emulator (qemu-user) caches its
+ * translations of a page and drops them when the guest writes to it, or not at all when the write
+ * came through another mapping: so each page is first written here, with the byte it holds, while
+ * it is writable and not executable (a page that held an earlier set's code is thus retranslated).
+ */
+void machine_prepare_code(uintptr_t address, size_t length) {
+    size_t page = (size_t) sysconf(_SC_PAGESIZE);
+    if (length == 0 || mprotect((void *) address, length, PROT_READ | PROT_WRITE) != 0) {
+        return;
+    }
+    for (uintptr_t at = address; at < address + length; at += page) {
+        volatile unsigned char *byte = (volatile unsigned char *) at;
+        *byte = *byte;
+    }
+    __builtin___clear_cache((char *) address, (char *) (address + length));
+}
+
+uintptr_t jdyld_thread_pointer(void) {
+    return (uintptr_t) __builtin_thread_pointer();
+}
 
 #endif

@@ -91,4 +91,14 @@ __asm__(".text\n"
         "  ret\n"
         ".size jdyld_upcall_entry, .-jdyld_upcall_entry\n");
 
+/* The instruction side snoops stores on x86-64: nothing to do. */
+void machine_prepare_code(uintptr_t address, size_t length) {
+    (void) address;
+    (void) length;
+}
+
+uintptr_t jdyld_thread_pointer(void) {
+    return (uintptr_t) __builtin_thread_pointer();
+}
+
 #endif

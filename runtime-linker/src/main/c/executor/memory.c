@@ -87,8 +87,14 @@ void handle_protect(struct reader *in, struct reply *out) {
     } else if ((prot & PROT_WRITE) != 0 && (prot & PROT_EXEC) != 0) {
         reply_error(out, "mprotect 0x%lx+0x%lx: refused, writable and executable at once (W^X)",
                     (unsigned long) address, (unsigned long) length);
-    } else if (mprotect((void *) (uintptr_t) address, length, (int) prot) != 0) {
-        reply_error(out, "mprotect 0x%lx+0x%lx: %s", (unsigned long) address, (unsigned long) length, strerror(errno));
+    } else {
+        if ((prot & PROT_EXEC) != 0) {
+            machine_prepare_code((uintptr_t) address, (size_t) length);
+        }
+        if (mprotect((void *) (uintptr_t) address, length, (int) prot) != 0) {
+            reply_error(out, "mprotect 0x%lx+0x%lx: %s", (unsigned long) address, (unsigned long) length,
+                        strerror(errno));
+        }
     }
 }
 

@@ -5,6 +5,7 @@ import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
 import dev.jdyld.jit.Executor;
 import dev.jdyld.jit.JitLinkerBuilder;
+import dev.jdyld.jit.Target;
 import dev.jdyld.memory.MemoryManager;
 
 import java.nio.file.Path;
@@ -30,6 +31,8 @@ final class LinkerOptions {
                     + " disassemble by name)."),
             new Main.Option(null, "--isolate", null, "Run the code in a child process (jdyld-executor): a crash of"
                     + " the code ends the child, reported with its signal and function, never jdyld."),
+            new Main.Option(null, "--target", "MACHINE", "Link for MACHINE (x86_64, aarch64) and run the code in a"
+                    + " child executor for it (implies --isolate); on another machine it runs under qemu-user."),
     };
 
     List<String> libraries = new ArrayList<>();
@@ -40,6 +43,7 @@ final class LinkerOptions {
     boolean noRelax;
     boolean gdb;
     boolean isolate;
+    Target target = Target.host();
 
     /**
      * Loads {@code files} as one set; when they need the C++ runtime and it was not given, adds it and
@@ -78,6 +82,10 @@ final class LinkerOptions {
             case "--gdb" -> gdb = true;
             case "--no-relax" -> noRelax = true;
             case "--isolate" -> isolate = true;
+            case "--target" -> {
+                target = Target.of(value); // an unknown name is a usage error
+                isolate |= !target.isHost();
+            }
             default -> {
                 return false;
             }
@@ -98,7 +106,7 @@ final class LinkerOptions {
         }
         builder.relaxGot(!noRelax);
         if (isolate) {
-            builder.executor(Executor.childProcess());
+            builder.executor(Executor.childProcess(target));
         }
         // As a native link does: a set that needs an executable stack gets one (run warns, as ld does).
         builder.executableStack(true);

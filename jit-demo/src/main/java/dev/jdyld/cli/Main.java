@@ -273,7 +273,11 @@ public final class Main {
                 }
                 value = args[++i];
             }
-            command.set(option.longName(), value);
+            try {
+                command.set(option.longName(), value);
+            } catch (IllegalArgumentException e) { // a value the option does not take
+                return e.getMessage();
+            }
         }
         if (command.positionalLabel() != null && command.positionals.isEmpty()) {
             return "Missing required parameter: '" + command.positionalLabel() + "'";

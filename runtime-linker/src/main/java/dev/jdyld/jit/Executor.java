@@ -19,10 +19,12 @@ import java.util.Objects;
 public final class Executor {
     private final boolean child;
     private final Duration callTimeout;
+    private final Target target;
 
-    private Executor(boolean child, Duration callTimeout) {
+    private Executor(boolean child, Duration callTimeout, Target target) {
         this.child = child;
         this.callTimeout = callTimeout;
+        this.target = target;
     }
 
     /**
@@ -31,7 +33,7 @@ public final class Executor {
      * @return the in-process executor
      */
     public static Executor inProcess() {
-        return new Executor(false, Duration.ZERO);
+        return new Executor(false, Duration.ZERO, Target.host());
     }
 
     /**
@@ -40,7 +42,20 @@ public final class Executor {
      * @return a child-process executor without a call timeout
      */
     public static Executor childProcess() {
-        return new Executor(true, Duration.ZERO);
+        return new Executor(true, Duration.ZERO, Target.host());
+    }
+
+    /**
+     * A child-process executor for {@code target}'s machine: the linker links for it (relocation
+     * rules, stubs, TLS of that architecture) and the child runs its code, under qemu-user when
+     * this machine is another ({@code jdyld-executor-aarch64} is built where
+     * {@code aarch64-linux-gnu-gcc} is installed). Host libraries are that machine's.
+     *
+     * @param target the machine the code is for
+     * @return a child-process executor without a call timeout
+     */
+    public static Executor childProcess(Target target) {
+        return new Executor(true, Duration.ZERO, Objects.requireNonNull(target, "target"));
     }
 
     /**
@@ -56,7 +71,7 @@ public final class Executor {
         if (!child) {
             throw new IllegalStateException("a call in the JVM's own process cannot be stopped: use Executor.childProcess()");
         }
-        return new Executor(true, Objects.requireNonNull(timeout, "timeout"));
+        return new Executor(true, Objects.requireNonNull(timeout, "timeout"), target);
     }
 
     /**
@@ -77,8 +92,17 @@ public final class Executor {
         return callTimeout;
     }
 
+    /**
+     * The machine the code is for and runs on.
+     *
+     * @return the target; the JVM's own machine for {@link #inProcess()}
+     */
+    public Target target() {
+        return target;
+    }
+
     @Override
     public String toString() {
-        return child ? "child process" + (callTimeout.isZero() ? "" : " (call timeout " + callTimeout + ")") : "in process";
+        return child ? "child process" + (target.isHost() ? "" : " for " + target.machine()) + (callTimeout.isZero() ? "" : " (call timeout " + callTimeout + ")") : "in process";
     }
 }

@@ -63,7 +63,7 @@ public final class JitLinker implements AutoCloseable {
     final boolean relaxGot;
     /** Sets whose code needs an executable stack may load; the threads that run them get one. */
     final boolean executableStack;
-    final Architecture arch = HostArchitecture.get();
+    final Architecture arch;
     /** Where the code runs: this process, or a child-process executor of this linker's own. */
     final TargetProcess target;
     final HostLookup host;
@@ -88,13 +88,15 @@ public final class JitLinker implements AutoCloseable {
         this.directCalls = builder.directCalls;
         this.relaxGot = builder.relaxGot;
         this.executableStack = builder.executableStack;
+        this.arch = HostArchitecture.of(builder.executor.target().machine());
         if (builder.executor.isChildProcess()) {
             if (!ownsMemory) {
                 throw new IllegalArgumentException("a memory manager cannot be shared with a child-process executor:"
                         + " the child's memory is its own");
             }
-            ChildTarget child = ChildTarget.start(builder.memoryOptions, arch.multiarchTriple(), builder.libraries,
-                    builder.executor.callTimeout().toMillis(), hostElfTarget());
+            ChildTarget child = ChildTarget.start(builder.executor.target().machine(), builder.memoryOptions,
+                    arch.multiarchTriple(), builder.libraries, builder.executor.callTimeout().toMillis(),
+                    new dev.jdyld.runtime.ElfImages.Target(arch.machine(), arch.threadPointerOffsetRelocation()));
             child.symbolizer(this::describeAddress);
             this.target = child;
         } else {

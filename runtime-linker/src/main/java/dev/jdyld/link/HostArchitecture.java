@@ -1,20 +1,26 @@
 package dev.jdyld.link;
 
 import dev.jdyld.core.LinkException;
+import dev.jdyld.link.aarch64.Aarch64;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.link.x86_64.X86_64;
 
-/** The architecture of the JVM's own process: loaded code runs here, so it is the one sets are linked for. */
+/** The architectures jdyld links for, by machine name: the JVM's own, or the one a child executor runs. */
 public final class HostArchitecture {
     private HostArchitecture() {}
 
-    /** A new architecture is a package beside {@code link.x86_64} and a case here. */
+    /** The JVM's own machine's: in-process code runs here. */
     public static Architecture get() {
-        String arch = System.getProperty("os.arch");
-        return switch (arch) {
+        return of(System.getProperty("os.arch"));
+    }
+
+    /** A new architecture is a package beside {@code link.x86_64} and a case here. */
+    public static Architecture of(String machine) {
+        return switch (machine) {
             case "amd64", "x86_64" -> X86_64.INSTANCE;
-            default -> throw new LinkException("jdyld does not link for this JVM's architecture (" + arch
-                    + "); supported: x86-64");
+            case "aarch64" -> Aarch64.INSTANCE;
+            default -> throw new LinkException("jdyld does not link for this machine (" + machine
+                    + "); supported: x86-64, AArch64");
         };
     }
 }

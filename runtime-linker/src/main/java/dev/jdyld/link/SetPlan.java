@@ -1,5 +1,7 @@
 package dev.jdyld.link;
 
+import dev.jdyld.core.Location;
+import dev.jdyld.core.RelocationException;
 import dev.jdyld.elf.ElfObject;
 import dev.jdyld.link.arch.Architecture;
 import dev.jdyld.link.layout.GotTable;
@@ -53,7 +55,8 @@ final class SetPlan {
         this.objects = symbols.objects;
         this.symbols = symbols;
         this.comdat = symbols.comdat;
-        this.directCallsToEarlierSets = directCallsToEarlierSets;
+        // Direct calls reach an earlier set only where a branch reaches as far as placement does.
+        this.directCallsToEarlierSets = directCallsToEarlierSets && arch.branchReach() >= arch.reach();
         this.sections = new SectionLayout(objects, comdat.discarded);
         this.tls = new TlsLayout(objects);
         int[] symbolCounts = objects.stream().mapToInt(object -> object.symbolCount).toArray();
@@ -117,6 +120,14 @@ final class SetPlan {
                 common[global.id] = sections.reserve(PermissionGroup.DATA, Math.max(global.commonSize, 1),
                         global.commonAlign);
             }
+        }
+        if (usesTls && arch.threadLocalsInStaticTls()) {
+            staticTls = true;
+        }
+        long code = sections.sizes()[PermissionGroup.TEXT.ordinal()];
+        if (code > arch.branchReach()) {
+            throw new RelocationException(Location.NONE, "the set's code is " + (code >> 20) + " MiB, more than a"
+                    + " direct branch reaches (" + (arch.branchReach() >> 20) + " MiB); load it as several sets");
         }
         linkerSections = new LinkerSections(dsoHandle, glueCode, gotOffset, tlsTemplate, stubOffset, tlsCode,
                 ifuncTable, common);

@@ -4,24 +4,28 @@ import dev.jdyld.core.Location;
 import dev.jdyld.core.RelocationException;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.HashMap;
+import java.util.Map;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * The AArch64 relocation types of "ELF for the Arm 64-bit Architecture" (AAELF64, section 5.7),
- * each with its formula, the field it writes and the range it checks; the first part of AArch64
- * support, not yet wired into a load. {@link #write} takes the formula's result {@code X} and
- * puts it into the instruction or data word, refusing a value that does not fit: nothing is
- * silently truncated (the {@code _NC} kinds take the low bits by definition).
+ * each with its formula, the field it writes and the range it checks.
+ * {@link Aarch64Fields} writes the fields.
  *
  * <p>Notation as in AAELF64: {@code S} symbol address, {@code A} addend, {@code P} address of the
- * place, {@code Page(x)} is {@code x & ~0xfff}.
+ * place, {@code Page(x)} is {@code x & ~0xfff}, {@code GOT} the set's GOT, {@code G(GOT(S))} the
+ * address of the symbol's GOT slot, {@code L} its stub, {@code TPREL} the offset from the thread
+ * pointer (the set's block is in static TLS: its offset plus the variable's), {@code DTPREL} the
+ * offset in the set's block.
  */
 final class Aarch64Relocation {
     private Aarch64Relocation() {}
 
+    /** No relocation. */
+    static final int R_AARCH64_NONE = 0;
     /** {@code S + A}, 64 bits. */
     static final int R_AARCH64_ABS64 = 257;
     /** {@code S + A}, 32 bits, -2^31 <= X < 2^32. */
@@ -48,6 +52,12 @@ final class Aarch64Relocation {
     static final int R_AARCH64_MOVW_UABS_G2_NC = 268;
     /** {@code S + A}, bits [63:48] into imm16. */
     static final int R_AARCH64_MOVW_UABS_G3 = 269;
+    /** {@code S + A}, bits [15:0] into MOVN/MOVZ (MOVN for X < 0), -2^16 <= X < 2^16. */
+    static final int R_AARCH64_MOVW_SABS_G0 = 270;
+    /** {@code S + A}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_MOVW_SABS_G1 = 271;
+    /** {@code S + A}, bits [47:32] into MOVN/MOVZ, -2^48 <= X < 2^48. */
+    static final int R_AARCH64_MOVW_SABS_G2 = 272;
     /** {@code S + A - P}, bits [20:2] into LDR (literal) imm19, ±1 MiB, 4-byte aligned. */
     static final int R_AARCH64_LD_PREL_LO19 = 273;
     /** {@code S + A - P}, 21 bits into ADR immhi:immlo, ±1 MiB. */
@@ -64,9 +74,9 @@ final class Aarch64Relocation {
     static final int R_AARCH64_TSTBR14 = 279;
     /** {@code S + A - P}, bits [20:2] into B.cond/CBZ/CBNZ imm19, ±1 MiB, 4-byte aligned. */
     static final int R_AARCH64_CONDBR19 = 280;
-    /** {@code S + A - P}, bits [27:2] into B imm26, ±128 MiB, 4-byte aligned. */
+    /** {@code S + A - P}, bits [27:2] into B imm26, ±128 MiB, 4-byte aligned; a symbol outside the set goes through its stub ({@code L + A - P}). */
     static final int R_AARCH64_JUMP26 = 282;
-    /** {@code S + A - P}, bits [27:2] into BL imm26, ±128 MiB, 4-byte aligned. */
+    /** {@code S + A - P}, bits [27:2] into BL imm26, ±128 MiB, 4-byte aligned; a symbol outside the set goes through its stub ({@code L + A - P}). */
     static final int R_AARCH64_CALL26 = 283;
     /** {@code S + A}, bits [11:1] into LDRH/STRH imm12, no check (2-byte aligned). */
     static final int R_AARCH64_LDST16_ABS_LO12_NC = 284;
@@ -74,137 +84,274 @@ final class Aarch64Relocation {
     static final int R_AARCH64_LDST32_ABS_LO12_NC = 285;
     /** {@code S + A}, bits [11:3] into LDR/STR (64-bit) imm12, no check (8-byte aligned). */
     static final int R_AARCH64_LDST64_ABS_LO12_NC = 286;
+    /** {@code S + A - P}, bits [15:0] into MOVN/MOVZ, -2^16 <= X < 2^16. */
+    static final int R_AARCH64_MOVW_PREL_G0 = 287;
+    /** {@code S + A - P}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_MOVW_PREL_G0_NC = 288;
+    /** {@code S + A - P}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_MOVW_PREL_G1 = 289;
+    /** {@code S + A - P}, bits [31:16] into MOVK imm16, no check. */
+    static final int R_AARCH64_MOVW_PREL_G1_NC = 290;
+    /** {@code S + A - P}, bits [47:32] into MOVN/MOVZ, -2^48 <= X < 2^48. */
+    static final int R_AARCH64_MOVW_PREL_G2 = 291;
+    /** {@code S + A - P}, bits [47:32] into MOVK imm16, no check. */
+    static final int R_AARCH64_MOVW_PREL_G2_NC = 292;
+    /** {@code S + A - P}, bits [63:48] into MOVN/MOVZ. */
+    static final int R_AARCH64_MOVW_PREL_G3 = 293;
     /** {@code S + A}, bits [11:4] into LDR/STR (128-bit) imm12, no check (16-byte aligned). */
     static final int R_AARCH64_LDST128_ABS_LO12_NC = 299;
+    /** {@code G(GOT(S)) - GOT}, bits [14:3] into LDR (64-bit) imm12, 0 <= X < 2^15, 8-byte aligned. */
+    static final int R_AARCH64_LD64_GOTOFF_LO15 = 300;
+    /** {@code S + A - GOT}, 64 bits. */
+    static final int R_AARCH64_GOTREL64 = 307;
+    /** {@code S + A - GOT}, 32 bits, -2^31 <= X < 2^31. */
+    static final int R_AARCH64_GOTREL32 = 308;
+    /** {@code G(GOT(S)) - P}, bits [20:2] into LDR (literal), ±1 MiB. */
+    static final int R_AARCH64_GOT_LD_PREL19 = 309;
+    /** {@code Page(G(GOT(S))) - Page(P)}, bits [32:12] into ADRP, ±4 GiB. */
+    static final int R_AARCH64_ADR_GOT_PAGE = 311;
+    /** {@code G(GOT(S))}, bits [11:3] into LDR (64-bit) imm12, no check (8-byte aligned). */
+    static final int R_AARCH64_LD64_GOT_LO12_NC = 312;
+    /** {@code G(GOT(S)) - Page(GOT)}, bits [14:3] into LDR (64-bit) imm12, 0 <= X < 2^15. */
+    static final int R_AARCH64_LD64_GOTPAGE_LO15 = 313;
+    /** {@code G(GTLSIDX(S, A)) - P}: the symbol's {@code tls_index} pair, into ADR, ±1 MiB. */
+    static final int R_AARCH64_TLSGD_ADR_PREL21 = 512;
+    /** {@code Page(G(GTLSIDX(S, A))) - Page(P)}, into ADRP, ±4 GiB. */
+    static final int R_AARCH64_TLSGD_ADR_PAGE21 = 513;
+    /** {@code G(GTLSIDX(S, A))}, bits [11:0] into ADD imm12, no check. */
+    static final int R_AARCH64_TLSGD_ADD_LO12_NC = 514;
+    /** {@code G(GTLSIDX(S, A)) - GOT}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_TLSGD_MOVW_G1 = 515;
+    /** {@code G(GTLSIDX(S, A)) - GOT}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSGD_MOVW_G0_NC = 516;
+    /** {@code G(GLDM(S)) - P}: the set's local-dynamic module pair, into ADR, ±1 MiB. */
+    static final int R_AARCH64_TLSLD_ADR_PREL21 = 517;
+    /** {@code Page(G(GLDM(S))) - Page(P)}, into ADRP, ±4 GiB. */
+    static final int R_AARCH64_TLSLD_ADR_PAGE21 = 518;
+    /** {@code G(GLDM(S))}, bits [11:0] into ADD imm12, no check. */
+    static final int R_AARCH64_TLSLD_ADD_LO12_NC = 519;
+    /** {@code G(GLDM(S)) - GOT}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_TLSLD_MOVW_G1 = 520;
+    /** {@code G(GLDM(S)) - GOT}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSLD_MOVW_G0_NC = 521;
+    /** {@code G(GLDM(S)) - P}, into LDR (literal), ±1 MiB. */
+    static final int R_AARCH64_TLSLD_LD_PREL19 = 522;
+    /** {@code DTPREL(S + A)}, bits [47:32] into MOVN/MOVZ, -2^48 <= X < 2^48. */
+    static final int R_AARCH64_TLSLD_MOVW_DTPREL_G2 = 523;
+    /** {@code DTPREL(S + A)}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_TLSLD_MOVW_DTPREL_G1 = 524;
+    /** {@code DTPREL(S + A)}, bits [31:16] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSLD_MOVW_DTPREL_G1_NC = 525;
+    /** {@code DTPREL(S + A)}, bits [15:0] into MOVN/MOVZ, -2^16 <= X < 2^16. */
+    static final int R_AARCH64_TLSLD_MOVW_DTPREL_G0 = 526;
+    /** {@code DTPREL(S + A)}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSLD_MOVW_DTPREL_G0_NC = 527;
+    /** {@code DTPREL(S + A)}, bits [23:12] into ADD imm12, 0 <= X < 2^24. */
+    static final int R_AARCH64_TLSLD_ADD_DTPREL_HI12 = 528;
+    /** {@code DTPREL(S + A)}, bits [11:0] into ADD imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLD_ADD_DTPREL_LO12 = 529;
+    /** {@code DTPREL(S + A)}, bits [11:0] into ADD imm12, no check. */
+    static final int R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC = 530;
+    /** {@code DTPREL(S + A)}, bits [11:0] into LDRB/STRB imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLD_LDST8_DTPREL_LO12 = 531;
+    /** {@code DTPREL(S + A)}, bits [11:0] into LDRB/STRB imm12, no check. */
+    static final int R_AARCH64_TLSLD_LDST8_DTPREL_LO12_NC = 532;
+    /** {@code DTPREL(S + A)}, bits [11:1] into LDRH/STRH imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLD_LDST16_DTPREL_LO12 = 533;
+    /** {@code DTPREL(S + A)}, bits [11:1] into LDRH/STRH imm12, no check. */
+    static final int R_AARCH64_TLSLD_LDST16_DTPREL_LO12_NC = 534;
+    /** {@code DTPREL(S + A)}, bits [11:2] into LDR (32-bit) imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLD_LDST32_DTPREL_LO12 = 535;
+    /** {@code DTPREL(S + A)}, bits [11:2] into LDR (32-bit) imm12, no check. */
+    static final int R_AARCH64_TLSLD_LDST32_DTPREL_LO12_NC = 536;
+    /** {@code DTPREL(S + A)}, bits [11:3] into LDR (64-bit) imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLD_LDST64_DTPREL_LO12 = 537;
+    /** {@code DTPREL(S + A)}, bits [11:3] into LDR (64-bit) imm12, no check. */
+    static final int R_AARCH64_TLSLD_LDST64_DTPREL_LO12_NC = 538;
+    /** {@code G(GTPREL(S + A)) - GOT}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_TLSIE_MOVW_GOTTPREL_G1 = 539;
+    /** {@code G(GTPREL(S + A)) - GOT}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSIE_MOVW_GOTTPREL_G0_NC = 540;
+    /** {@code Page(G(GTPREL(S + A))) - Page(P)}: the GOT slot holding the offset from the thread pointer, into ADRP, ±4 GiB. */
+    static final int R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21 = 541;
+    /** {@code G(GTPREL(S + A))}, bits [11:3] into LDR (64-bit) imm12, no check. */
+    static final int R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC = 542;
+    /** {@code G(GTPREL(S + A)) - P}, into LDR (literal), ±1 MiB. */
+    static final int R_AARCH64_TLSIE_LD_GOTTPREL_PREL19 = 543;
+    /** {@code TPREL(S + A)}, bits [47:32] into MOVN/MOVZ, -2^48 <= X < 2^48. */
+    static final int R_AARCH64_TLSLE_MOVW_TPREL_G2 = 544;
+    /** {@code TPREL(S + A)}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_TLSLE_MOVW_TPREL_G1 = 545;
+    /** {@code TPREL(S + A)}, bits [31:16] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSLE_MOVW_TPREL_G1_NC = 546;
+    /** {@code TPREL(S + A)}, bits [15:0] into MOVN/MOVZ, -2^16 <= X < 2^16. */
+    static final int R_AARCH64_TLSLE_MOVW_TPREL_G0 = 547;
+    /** {@code TPREL(S + A)}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSLE_MOVW_TPREL_G0_NC = 548;
+    /** {@code TPREL(S + A)}, bits [23:12] into ADD imm12, 0 <= X < 2^24. */
+    static final int R_AARCH64_TLSLE_ADD_TPREL_HI12 = 549;
+    /** {@code TPREL(S + A)}, bits [11:0] into ADD imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLE_ADD_TPREL_LO12 = 550;
+    /** {@code TPREL(S + A)}, bits [11:0] into ADD imm12, no check. */
+    static final int R_AARCH64_TLSLE_ADD_TPREL_LO12_NC = 551;
+    /** {@code TPREL(S + A)}, bits [11:0] into LDRB/STRB imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLE_LDST8_TPREL_LO12 = 552;
+    /** {@code TPREL(S + A)}, bits [11:0] into LDRB/STRB imm12, no check. */
+    static final int R_AARCH64_TLSLE_LDST8_TPREL_LO12_NC = 553;
+    /** {@code TPREL(S + A)}, bits [11:1] into LDRH/STRH imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLE_LDST16_TPREL_LO12 = 554;
+    /** {@code TPREL(S + A)}, bits [11:1] into LDRH/STRH imm12, no check. */
+    static final int R_AARCH64_TLSLE_LDST16_TPREL_LO12_NC = 555;
+    /** {@code TPREL(S + A)}, bits [11:2] into LDR (32-bit) imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLE_LDST32_TPREL_LO12 = 556;
+    /** {@code TPREL(S + A)}, bits [11:2] into LDR (32-bit) imm12, no check. */
+    static final int R_AARCH64_TLSLE_LDST32_TPREL_LO12_NC = 557;
+    /** {@code TPREL(S + A)}, bits [11:3] into LDR (64-bit) imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLE_LDST64_TPREL_LO12 = 558;
+    /** {@code TPREL(S + A)}, bits [11:3] into LDR (64-bit) imm12, no check. */
+    static final int R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC = 559;
+    /** {@code G(GTLSDESC(S + A)) - P}: the symbol's TLS descriptor, into LDR (literal), ±1 MiB. */
+    static final int R_AARCH64_TLSDESC_LD_PREL19 = 560;
+    /** {@code G(GTLSDESC(S + A)) - P}, into ADR, ±1 MiB. */
+    static final int R_AARCH64_TLSDESC_ADR_PREL21 = 561;
+    /** {@code Page(G(GTLSDESC(S + A))) - Page(P)}, into ADRP, ±4 GiB. */
+    static final int R_AARCH64_TLSDESC_ADR_PAGE21 = 562;
+    /** {@code G(GTLSDESC(S + A))}, bits [11:3] into LDR (64-bit) imm12, no check. */
+    static final int R_AARCH64_TLSDESC_LD64_LO12 = 563;
+    /** {@code G(GTLSDESC(S + A))}, bits [11:0] into ADD imm12, no check. */
+    static final int R_AARCH64_TLSDESC_ADD_LO12 = 564;
+    /** {@code G(GTLSDESC(S + A)) - GOT}, bits [31:16] into MOVN/MOVZ, -2^32 <= X < 2^32. */
+    static final int R_AARCH64_TLSDESC_OFF_G1 = 565;
+    /** {@code G(GTLSDESC(S + A)) - GOT}, bits [15:0] into MOVK imm16, no check. */
+    static final int R_AARCH64_TLSDESC_OFF_G0_NC = 566;
+    /** Marks the descriptor sequence's LDR for relaxation; nothing to write. */
+    static final int R_AARCH64_TLSDESC_LDR = 567;
+    /** Marks the descriptor sequence's ADD for relaxation; nothing to write. */
+    static final int R_AARCH64_TLSDESC_ADD = 568;
+    /** Marks the descriptor sequence's BLR for relaxation; nothing to write. */
+    static final int R_AARCH64_TLSDESC_CALL = 569;
+    /** {@code TPREL(S + A)}, bits [11:4] into LDR/STR (128-bit) imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLE_LDST128_TPREL_LO12 = 570;
+    /** {@code TPREL(S + A)}, bits [11:4] into LDR/STR (128-bit) imm12, no check. */
+    static final int R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC = 571;
+    /** {@code DTPREL(S + A)}, bits [11:4] into LDR/STR (128-bit) imm12, 0 <= X < 2^12. */
+    static final int R_AARCH64_TLSLD_LDST128_DTPREL_LO12 = 572;
+    /** {@code DTPREL(S + A)}, bits [11:4] into LDR/STR (128-bit) imm12, no check. */
+    static final int R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC = 573;
+    /** {@code LDM(S)}: the set's TLS module id, 64 bits (data). */
+    static final int R_AARCH64_TLS_DTPMOD64 = 1028;
+    /** {@code DTPREL(S + A)}: the variable's offset in the set's block, 64 bits (data, debug information). */
+    static final int R_AARCH64_TLS_DTPREL64 = 1029;
+    /** {@code TPREL(S + A)}: the variable's offset from the thread pointer, 64 bits (data). */
+    static final int R_AARCH64_TLS_TPREL64 = 1030;
+
+    private static final Map<Integer, String> NAMES = new HashMap<>();
+
+    static {
+        // The names are the constants' own: no second list to keep in step.
+        for (Field field : Aarch64Relocation.class.getDeclaredFields()) {
+            if (field.getName().startsWith("R_AARCH64_") && Modifier.isStatic(field.getModifiers())) {
+                try {
+                    NAMES.putIfAbsent(field.getInt(null), field.getName());
+                } catch (IllegalAccessException e) {
+                    throw new AssertionError(e);
+                }
+            }
+        }
+        NAMES.put(256, "R_AARCH64_NONE"); // the ABI's other number for it
+    }
 
     /** Its name as AAELF64 spells it, for messages. */
     static String name(int type) {
-        return switch (type) {
-            case R_AARCH64_ABS64 -> "R_AARCH64_ABS64";
-            case R_AARCH64_ABS32 -> "R_AARCH64_ABS32";
-            case R_AARCH64_ABS16 -> "R_AARCH64_ABS16";
-            case R_AARCH64_PREL64 -> "R_AARCH64_PREL64";
-            case R_AARCH64_PREL32 -> "R_AARCH64_PREL32";
-            case R_AARCH64_PREL16 -> "R_AARCH64_PREL16";
-            case R_AARCH64_MOVW_UABS_G0 -> "R_AARCH64_MOVW_UABS_G0";
-            case R_AARCH64_MOVW_UABS_G0_NC -> "R_AARCH64_MOVW_UABS_G0_NC";
-            case R_AARCH64_MOVW_UABS_G1 -> "R_AARCH64_MOVW_UABS_G1";
-            case R_AARCH64_MOVW_UABS_G1_NC -> "R_AARCH64_MOVW_UABS_G1_NC";
-            case R_AARCH64_MOVW_UABS_G2 -> "R_AARCH64_MOVW_UABS_G2";
-            case R_AARCH64_MOVW_UABS_G2_NC -> "R_AARCH64_MOVW_UABS_G2_NC";
-            case R_AARCH64_MOVW_UABS_G3 -> "R_AARCH64_MOVW_UABS_G3";
-            case R_AARCH64_LD_PREL_LO19 -> "R_AARCH64_LD_PREL_LO19";
-            case R_AARCH64_ADR_PREL_LO21 -> "R_AARCH64_ADR_PREL_LO21";
-            case R_AARCH64_ADR_PREL_PG_HI21 -> "R_AARCH64_ADR_PREL_PG_HI21";
-            case R_AARCH64_ADR_PREL_PG_HI21_NC -> "R_AARCH64_ADR_PREL_PG_HI21_NC";
-            case R_AARCH64_ADD_ABS_LO12_NC -> "R_AARCH64_ADD_ABS_LO12_NC";
-            case R_AARCH64_LDST8_ABS_LO12_NC -> "R_AARCH64_LDST8_ABS_LO12_NC";
-            case R_AARCH64_TSTBR14 -> "R_AARCH64_TSTBR14";
-            case R_AARCH64_CONDBR19 -> "R_AARCH64_CONDBR19";
-            case R_AARCH64_JUMP26 -> "R_AARCH64_JUMP26";
-            case R_AARCH64_CALL26 -> "R_AARCH64_CALL26";
-            case R_AARCH64_LDST16_ABS_LO12_NC -> "R_AARCH64_LDST16_ABS_LO12_NC";
-            case R_AARCH64_LDST32_ABS_LO12_NC -> "R_AARCH64_LDST32_ABS_LO12_NC";
-            case R_AARCH64_LDST64_ABS_LO12_NC -> "R_AARCH64_LDST64_ABS_LO12_NC";
-            case R_AARCH64_LDST128_ABS_LO12_NC -> "R_AARCH64_LDST128_ABS_LO12_NC";
-            default -> "AArch64 relocation type " + type;
-        };
+        String name = NAMES.get(type);
+        return name != null ? name : "AArch64 relocation type " + type;
     }
 
     /**
      * Writes {@code x}, the type's formula result, into its field at {@code offset} of
-     * {@code section} (an instruction keeps its other bits).
+     * {@code section} (an instruction keeps its other bits): the writers by type, for tests and
+     * tools; the apply loop calls the writers directly.
      *
      * @throws RelocationException naming the type when {@code x} is out of range or misaligned,
-     *                             or the type is not one of these
+     *                             or the type has no field here
      */
     static void write(MemorySegment section, long offset, int type, long x, Location where) {
-        switch (type) {
-            case R_AARCH64_ABS64, R_AARCH64_PREL64 -> section.set(JAVA_LONG_UNALIGNED, offset, x);
-            case R_AARCH64_ABS32, R_AARCH64_PREL32 -> {
-                check(type, x, -(1L << 31), (1L << 32) - 1, where);
-                section.set(JAVA_INT_UNALIGNED, offset, (int) x);
-            }
-            case R_AARCH64_ABS16, R_AARCH64_PREL16 -> {
-                check(type, x, -(1L << 15), (1L << 16) - 1, where);
-                section.set(JAVA_SHORT_UNALIGNED, offset, (short) x);
-            }
-            case R_AARCH64_MOVW_UABS_G0 -> movw(section, offset, type, x, 0, true, where);
-            case R_AARCH64_MOVW_UABS_G0_NC -> movw(section, offset, type, x, 0, false, where);
-            case R_AARCH64_MOVW_UABS_G1 -> movw(section, offset, type, x, 16, true, where);
-            case R_AARCH64_MOVW_UABS_G1_NC -> movw(section, offset, type, x, 16, false, where);
-            case R_AARCH64_MOVW_UABS_G2 -> movw(section, offset, type, x, 32, true, where);
-            case R_AARCH64_MOVW_UABS_G2_NC -> movw(section, offset, type, x, 32, false, where);
-            case R_AARCH64_MOVW_UABS_G3 -> movw(section, offset, type, x, 48, false, where);
-            case R_AARCH64_LD_PREL_LO19, R_AARCH64_CONDBR19 -> branch(section, offset, type, x, 19, 5, where);
-            case R_AARCH64_TSTBR14 -> branch(section, offset, type, x, 14, 5, where);
-            case R_AARCH64_JUMP26, R_AARCH64_CALL26 -> branch(section, offset, type, x, 26, 0, where);
-            case R_AARCH64_ADR_PREL_LO21 -> {
-                check(type, x, -(1L << 20), (1L << 20) - 1, where);
-                adr(section, offset, x);
-            }
-            case R_AARCH64_ADR_PREL_PG_HI21 -> {
-                check(type, x, -(1L << 32), (1L << 32) - 1, where);
-                adr(section, offset, x >> 12);
-            }
-            case R_AARCH64_ADR_PREL_PG_HI21_NC -> adr(section, offset, x >> 12);
-            case R_AARCH64_ADD_ABS_LO12_NC, R_AARCH64_LDST8_ABS_LO12_NC -> lo12(section, offset, type, x, 0, where);
-            case R_AARCH64_LDST16_ABS_LO12_NC -> lo12(section, offset, type, x, 1, where);
-            case R_AARCH64_LDST32_ABS_LO12_NC -> lo12(section, offset, type, x, 2, where);
-            case R_AARCH64_LDST64_ABS_LO12_NC -> lo12(section, offset, type, x, 3, where);
-            case R_AARCH64_LDST128_ABS_LO12_NC -> lo12(section, offset, type, x, 4, where);
+        String error = switch (type) {
+            case R_AARCH64_ABS64, R_AARCH64_PREL64, R_AARCH64_GOTREL64, R_AARCH64_TLS_DTPREL64, R_AARCH64_TLS_TPREL64,
+                 R_AARCH64_TLS_DTPMOD64 -> Aarch64Fields.word64(section, offset, x);
+            case R_AARCH64_ABS32, R_AARCH64_PREL32 -> Aarch64Fields.word32(section, offset, x, -(1L << 31), (1L << 32) - 1);
+            case R_AARCH64_GOTREL32 -> Aarch64Fields.word32(section, offset, x, -(1L << 31), (1L << 31) - 1);
+            case R_AARCH64_ABS16, R_AARCH64_PREL16 -> Aarch64Fields.word16(section, offset, x);
+            case R_AARCH64_MOVW_UABS_G0 -> Aarch64Fields.movk(section, offset, x, 0, true);
+            case R_AARCH64_MOVW_UABS_G0_NC, R_AARCH64_MOVW_PREL_G0_NC, R_AARCH64_TLSGD_MOVW_G0_NC, R_AARCH64_TLSLD_MOVW_G0_NC,
+                 R_AARCH64_TLSLD_MOVW_DTPREL_G0_NC, R_AARCH64_TLSIE_MOVW_GOTTPREL_G0_NC, R_AARCH64_TLSLE_MOVW_TPREL_G0_NC,
+                 R_AARCH64_TLSDESC_OFF_G0_NC -> Aarch64Fields.movk(section, offset, x, 0, false);
+            case R_AARCH64_MOVW_UABS_G1 -> Aarch64Fields.movk(section, offset, x, 16, true);
+            case R_AARCH64_MOVW_UABS_G1_NC, R_AARCH64_MOVW_PREL_G1_NC, R_AARCH64_TLSLD_MOVW_DTPREL_G1_NC,
+                 R_AARCH64_TLSLE_MOVW_TPREL_G1_NC -> Aarch64Fields.movk(section, offset, x, 16, false);
+            case R_AARCH64_MOVW_UABS_G2 -> Aarch64Fields.movk(section, offset, x, 32, true);
+            case R_AARCH64_MOVW_UABS_G2_NC, R_AARCH64_MOVW_PREL_G2_NC -> Aarch64Fields.movk(section, offset, x, 32, false);
+            case R_AARCH64_MOVW_UABS_G3 -> Aarch64Fields.movk(section, offset, x, 48, false);
+            case R_AARCH64_MOVW_SABS_G0, R_AARCH64_MOVW_PREL_G0, R_AARCH64_TLSLD_MOVW_DTPREL_G0,
+                 R_AARCH64_TLSLE_MOVW_TPREL_G0 -> Aarch64Fields.movnz(section, offset, x, 0);
+            case R_AARCH64_MOVW_SABS_G1, R_AARCH64_MOVW_PREL_G1, R_AARCH64_TLSGD_MOVW_G1, R_AARCH64_TLSLD_MOVW_G1,
+                 R_AARCH64_TLSLD_MOVW_DTPREL_G1, R_AARCH64_TLSIE_MOVW_GOTTPREL_G1, R_AARCH64_TLSLE_MOVW_TPREL_G1,
+                 R_AARCH64_TLSDESC_OFF_G1 -> Aarch64Fields.movnz(section, offset, x, 16);
+            case R_AARCH64_MOVW_SABS_G2, R_AARCH64_MOVW_PREL_G2, R_AARCH64_TLSLD_MOVW_DTPREL_G2,
+                 R_AARCH64_TLSLE_MOVW_TPREL_G2 -> Aarch64Fields.movnz(section, offset, x, 32);
+            case R_AARCH64_MOVW_PREL_G3 -> Aarch64Fields.movnz(section, offset, x, 48);
+            case R_AARCH64_LD_PREL_LO19, R_AARCH64_CONDBR19, R_AARCH64_GOT_LD_PREL19, R_AARCH64_TLSLD_LD_PREL19,
+                 R_AARCH64_TLSIE_LD_GOTTPREL_PREL19, R_AARCH64_TLSDESC_LD_PREL19 -> Aarch64Fields.branch(section, offset, x, 19, 5);
+            case R_AARCH64_TSTBR14 -> Aarch64Fields.branch(section, offset, x, 14, 5);
+            case R_AARCH64_JUMP26, R_AARCH64_CALL26 -> Aarch64Fields.branch(section, offset, x, 26, 0);
+            case R_AARCH64_ADR_PREL_LO21, R_AARCH64_TLSGD_ADR_PREL21, R_AARCH64_TLSLD_ADR_PREL21,
+                 R_AARCH64_TLSDESC_ADR_PREL21 -> Aarch64Fields.adr(section, offset, x);
+            case R_AARCH64_ADR_PREL_PG_HI21, R_AARCH64_ADR_GOT_PAGE, R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSLD_ADR_PAGE21,
+                 R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSDESC_ADR_PAGE21 -> Aarch64Fields.adrp(section, offset, x, true);
+            case R_AARCH64_ADR_PREL_PG_HI21_NC -> Aarch64Fields.adrp(section, offset, x, false);
+            case R_AARCH64_ADD_ABS_LO12_NC, R_AARCH64_LDST8_ABS_LO12_NC, R_AARCH64_TLSGD_ADD_LO12_NC,
+                 R_AARCH64_TLSLD_ADD_LO12_NC, R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC, R_AARCH64_TLSLD_LDST8_DTPREL_LO12_NC,
+                 R_AARCH64_TLSLE_ADD_TPREL_LO12_NC, R_AARCH64_TLSLE_LDST8_TPREL_LO12_NC,
+                 R_AARCH64_TLSDESC_ADD_LO12 -> Aarch64Fields.lo12(section, offset, x, 0, false);
+            case R_AARCH64_LDST16_ABS_LO12_NC, R_AARCH64_TLSLD_LDST16_DTPREL_LO12_NC,
+                 R_AARCH64_TLSLE_LDST16_TPREL_LO12_NC -> Aarch64Fields.lo12(section, offset, x, 1, false);
+            case R_AARCH64_LDST32_ABS_LO12_NC, R_AARCH64_TLSLD_LDST32_DTPREL_LO12_NC,
+                 R_AARCH64_TLSLE_LDST32_TPREL_LO12_NC -> Aarch64Fields.lo12(section, offset, x, 2, false);
+            case R_AARCH64_LDST64_ABS_LO12_NC, R_AARCH64_LD64_GOT_LO12_NC, R_AARCH64_TLSLD_LDST64_DTPREL_LO12_NC,
+                 R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC, R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC,
+                 R_AARCH64_TLSDESC_LD64_LO12 -> Aarch64Fields.lo12(section, offset, x, 3, false);
+            case R_AARCH64_LDST128_ABS_LO12_NC, R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC,
+                 R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC -> Aarch64Fields.lo12(section, offset, x, 4, false);
+            case R_AARCH64_TLSLD_ADD_DTPREL_LO12, R_AARCH64_TLSLD_LDST8_DTPREL_LO12, R_AARCH64_TLSLE_ADD_TPREL_LO12,
+                 R_AARCH64_TLSLE_LDST8_TPREL_LO12 -> Aarch64Fields.lo12(section, offset, x, 0, true);
+            case R_AARCH64_TLSLD_LDST16_DTPREL_LO12, R_AARCH64_TLSLE_LDST16_TPREL_LO12 -> Aarch64Fields.lo12(section, offset, x, 1, true);
+            case R_AARCH64_TLSLD_LDST32_DTPREL_LO12, R_AARCH64_TLSLE_LDST32_TPREL_LO12 -> Aarch64Fields.lo12(section, offset, x, 2, true);
+            case R_AARCH64_TLSLD_LDST64_DTPREL_LO12, R_AARCH64_TLSLE_LDST64_TPREL_LO12 -> Aarch64Fields.lo12(section, offset, x, 3, true);
+            case R_AARCH64_TLSLD_LDST128_DTPREL_LO12, R_AARCH64_TLSLE_LDST128_TPREL_LO12 -> Aarch64Fields.lo12(section, offset, x, 4, true);
+            case R_AARCH64_TLSLD_ADD_DTPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_HI12 -> Aarch64Fields.hi12(section, offset, x);
+            case R_AARCH64_LD64_GOTOFF_LO15, R_AARCH64_LD64_GOTPAGE_LO15 -> Aarch64Fields.lo15(section, offset, x);
+            case R_AARCH64_NONE, 256, R_AARCH64_TLSDESC_LDR, R_AARCH64_TLSDESC_ADD, R_AARCH64_TLSDESC_CALL -> null;
             default -> throw new RelocationException(where, "unsupported relocation type " + name(type));
+        };
+        if (error != null) {
+            throw new RelocationException(where, name(type) + ": " + error);
         }
     }
 
-    private static void check(int type, long x, long min, long max, Location where) {
-        if (x < min || x > max) {
-            throw new RelocationException(where, name(type) + ": value 0x" + Long.toHexString(x)
-                    + " does not fit its field (" + min + ".." + max + ")");
-        }
+    /** Bytes a type writes at its offset: 0 for none, -1 for a type jdyld does not apply. */
+    static int width(int type) {
+        return switch (type) {
+            case R_AARCH64_NONE, 256, R_AARCH64_TLSDESC_LDR, R_AARCH64_TLSDESC_ADD, R_AARCH64_TLSDESC_CALL -> 0;
+            case R_AARCH64_ABS64, R_AARCH64_PREL64, R_AARCH64_GOTREL64, R_AARCH64_TLS_DTPREL64, R_AARCH64_TLS_TPREL64,
+                 R_AARCH64_TLS_DTPMOD64 -> 8;
+            case R_AARCH64_ABS16, R_AARCH64_PREL16 -> 2;
+            default -> NAMES.containsKey(type) ? 4 : -1;
+        };
     }
 
-    private static void patch(MemorySegment section, long offset, int mask, int bits) {
-        int instruction = section.get(JAVA_INT_UNALIGNED, offset);
-        section.set(JAVA_INT_UNALIGNED, offset, (instruction & ~mask) | (bits & mask));
-    }
-
-    /** MOVZ/MOVK imm16 at [20:5] from bits [shift+15:shift]; a checked kind refuses higher bits. */
-    private static void movw(MemorySegment section, long offset, int type, long x, int shift, boolean checked,
-                             Location where) {
-        if (checked && (x < 0 || (shift + 16 < 64 && (x >>> (shift + 16)) != 0))) {
-            throw new RelocationException(where, name(type) + ": value 0x" + Long.toHexString(x)
-                    + " does not fit 16 bits at bit " + shift);
-        }
-        patch(section, offset, 0xffff << 5, (int) ((x >>> shift) & 0xffff) << 5);
-    }
-
-    /** A PC-relative branch or literal load: {@code x} a multiple of 4, {@code bits} signed bits of it / 4 at {@code at}. */
-    private static void branch(MemorySegment section, long offset, int type, long x, int bits, int at, Location where) {
-        if ((x & 3) != 0) {
-            throw new RelocationException(where, name(type) + ": target offset 0x" + Long.toHexString(x)
-                    + " is not a multiple of 4");
-        }
-        long words = x >> 2;
-        check(type, x, -(1L << (bits + 1)), (1L << (bits + 1)) - 4, where);
-        int mask = (int) (((1L << bits) - 1) << at);
-        patch(section, offset, mask, (int) (words << at));
-    }
-
-    /** ADR/ADRP: immlo (2 bits) at [30:29], immhi (19 bits) at [23:5], of the 21-bit value. */
-    private static void adr(MemorySegment section, long offset, long value) {
-        int immlo = (int) (value & 3);
-        int immhi = (int) ((value >> 2) & 0x7ffff);
-        patch(section, offset, (3 << 29) | (0x7ffff << 5), (immlo << 29) | (immhi << 5));
-    }
-
-    /** imm12 at [21:10]: bits [11:scale] of {@code x}; a misaligned low part cannot be encoded. */
-    private static void lo12(MemorySegment section, long offset, int type, long x, int scale, Location where) {
-        long low = x & 0xfff;
-        if ((low & ((1L << scale) - 1)) != 0) {
-            throw new RelocationException(where, name(type) + ": address 0x" + Long.toHexString(x)
-                    + " is not aligned to the access's " + (1 << scale) + " bytes");
-        }
-        patch(section, offset, 0xfff << 10, (int) (low >> scale) << 10);
+    /** Whether a type refers to thread-local storage. */
+    static boolean isThreadLocal(int type) {
+        return (type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC)
+                || (type >= R_AARCH64_TLS_DTPMOD64 && type <= R_AARCH64_TLS_TPREL64);
     }
 }

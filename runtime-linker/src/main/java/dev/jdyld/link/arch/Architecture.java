@@ -30,6 +30,24 @@ public abstract class Architecture {
      */
     public abstract long reach();
 
+    /**
+     * Largest distance a direct call or jump ({@code CALL26} on AArch64) spans: a set's code is no
+     * larger, and calls that leave the set go through its stubs when this is less than
+     * {@link #reach()}. The same as the reach where calls reach as far as data references.
+     */
+    public long branchReach() {
+        return reach();
+    }
+
+    /**
+     * Whether every set's thread-locals go to static TLS, whatever model its code uses: where the
+     * dynamic runtime routines would cost more than the static ones are worth (AArch64's TLS
+     * descriptors must preserve every register).
+     */
+    public boolean threadLocalsInStaticTls() {
+        return false;
+    }
+
     /** psABI name of a relocation type, e.g. {@code R_X86_64_PC32}. */
     public abstract String relocationName(int type);
 

@@ -47,13 +47,15 @@ public final class ChildTarget implements TargetProcess {
     /**
      * Starts an executor and opens the host libraries in it.
      *
+     * @param machine           the executor's machine ({@code amd64}, {@code aarch64}), run under qemu-user
+     *                          when it is not this one's
      * @param callTimeoutMillis limit on each call into loaded code, 0 for none
      * @throws ExecutorException if the executor cannot be started
      * @throws LinkException     if a host library cannot be opened there
      */
-    public static ChildTarget start(MemoryManager.Options options, String multiarchTriple, List<String> libraries,
-                                    long callTimeoutMillis, ElfImages.Target elfTarget) {
-        ChildProcess child = ChildProcess.start(ExecutorBinary.path());
+    public static ChildTarget start(String machine, MemoryManager.Options options, String multiarchTriple,
+                                    List<String> libraries, long callTimeoutMillis, ElfImages.Target elfTarget) {
+        ChildProcess child = ChildProcess.start(ExecutorBinary.command(machine));
         ChildTarget target = new ChildTarget(child, options, multiarchTriple, callTimeoutMillis, elfTarget);
         try {
             for (String library : libraries) {
@@ -238,7 +240,9 @@ public final class ChildTarget implements TargetProcess {
     @Override
     public synchronized long threadPointer() {
         if (threadPointer == 0) {
-            threadPointer = call(host.find("pthread_self"), Protocol.RETURN_INTEGER, new long[6], new long[8])[0];
+            // The thread pointer itself: pthread_self() is it on x86-64 only (AArch64's points past the TCB).
+            threadPointer = call(child.bootstrapSymbol("jdyld_thread_pointer"), Protocol.RETURN_INTEGER, new long[6],
+                    new long[8])[0];
         }
         return threadPointer;
     }
