@@ -96,9 +96,14 @@ final class Window {
             sum += need[c];
         }
         if (total > placement.reach()) {
-            // A short-reach architecture: a window just the size of the set.
-            sizes = minimum;
-            total = minimum[0] + minimum[1] + minimum[2];
+            // A short-reach architecture: a window just the size of the set; when even 2 MiB chunks
+            // would be too far apart (AArch64's tiny code model reaches ±1 MiB), page-sized ones.
+            boolean pages = 3 * ALIGNMENT > placement.reach() && !options.hugePages();
+            total = 0;
+            for (int c = 0; c < Chunk.COUNT; c++) {
+                sizes[c] = pages ? MemoryMaps.alignUp(need[c] + alignment[c], pageSize) : minimum[c];
+                total += sizes[c];
+            }
         }
         if (total > placement.reach()) {
             throw new MemoryException("set needs " + sum + " bytes, more than fit within its reach of "

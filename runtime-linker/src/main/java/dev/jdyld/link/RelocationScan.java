@@ -179,6 +179,15 @@ final class RelocationScan implements ScanContext {
     }
 
     @Override
+    public void limitReach(Relocation relocation, SymbolRef symbol, long reach) {
+        Target t = (Target) symbol;
+        if (t.global == null && plan.objects.get(t.object).symbolSection[t.symbol] == relocation.targetSection()) {
+            return; // a label in the same section: the compiler kept it in range
+        }
+        plan.placement.limitReach(reach, relocation.describe());
+    }
+
+    @Override
     public void requireNear(Relocation relocation, SymbolRef symbol) {
         GlobalSymbol global = ((Target) symbol).global;
         plan.placement.requireNear(symbol.address(), relocation.name() + " against host symbol '" + global.name

@@ -48,7 +48,17 @@ public final class Aarch64 extends Architecture {
     /** Static TLS (the executable's, and libraries' with DF_STATIC_TLS) lies within this above the thread pointer. */
     private static final long STATIC_TLS_LIMIT = 1L << 24;
 
+    /** ADR and literal loads reach ±1 MiB (the tiny code model): a set that uses them across sections fits in less. */
+    private static final long TINY_REACH = (1L << 20) - (64L << 10);
+
     private Aarch64() {}
+
+    /** GOT and TLS accesses of the tiny code model; {@code ADR_PREL_LO21} and {@code LD_PREL_LO19} are checked in their case. */
+    private static boolean isTinyModel(int type) {
+        return type == R_AARCH64_GOT_LD_PREL19 || type == R_AARCH64_TLSGD_ADR_PREL21 || type == R_AARCH64_TLSLD_ADR_PREL21
+                || type == R_AARCH64_TLSLD_LD_PREL19 || type == R_AARCH64_TLSIE_LD_GOTTPREL_PREL19
+                || type == R_AARCH64_TLSDESC_LD_PREL19 || type == R_AARCH64_TLSDESC_ADR_PREL21;
+    }
 
     @Override
     public int machine() {
@@ -97,7 +107,11 @@ public final class Aarch64 extends Architecture {
 
     @Override
     public void scan(ScanContext context, Relocation relocation, SymbolRef symbol) {
-        switch (relocation.type()) {
+        int type = relocation.type();
+        if (isTinyModel(type)) {
+            context.limitReach(relocation, symbol, TINY_REACH);
+        }
+        switch (type) {
             case R_AARCH64_NONE, 256, R_AARCH64_ABS64, R_AARCH64_PREL64, R_AARCH64_GOTREL64, R_AARCH64_GOTREL32,
                  R_AARCH64_MOVW_UABS_G0, R_AARCH64_MOVW_UABS_G0_NC, R_AARCH64_MOVW_UABS_G1, R_AARCH64_MOVW_UABS_G1_NC,
                  R_AARCH64_MOVW_UABS_G2, R_AARCH64_MOVW_UABS_G2_NC, R_AARCH64_MOVW_UABS_G3, R_AARCH64_MOVW_SABS_G0,
@@ -121,6 +135,9 @@ public final class Aarch64 extends Architecture {
                     context.canonicalStub(symbol);
                 } else if (symbol.isOutsideSet() && symbol.address() != 0) {
                     context.requireNear(relocation, symbol);
+                }
+                if (type == R_AARCH64_LD_PREL_LO19 || type == R_AARCH64_ADR_PREL_LO21) {
+                    context.limitReach(relocation, symbol, TINY_REACH);
                 }
             }
             case R_AARCH64_TSTBR14, R_AARCH64_CONDBR19 -> {
@@ -147,7 +164,6 @@ public final class Aarch64 extends Architecture {
                     context.threadLocal(relocation, symbol, TlsModel.BLOCK_OFFSET);
             case R_AARCH64_TLS_TPREL64 -> context.threadLocal(relocation, symbol, TlsModel.LOCAL_EXEC);
             default -> {
-                int type = relocation.type();
                 if (type >= R_AARCH64_TLSLD_MOVW_DTPREL_G2 && type <= R_AARCH64_TLSLD_LDST64_DTPREL_LO12_NC
                         || type >= R_AARCH64_TLSLD_LDST128_DTPREL_LO12 && type <= R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC) {
                     context.threadLocal(relocation, symbol, TlsModel.BLOCK_OFFSET);

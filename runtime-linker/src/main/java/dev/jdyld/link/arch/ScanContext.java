@@ -33,4 +33,11 @@ public interface ScanContext {
 
     /** The set must lie within reach of the symbol's address (a 32-bit PC-relative reference out of the set). */
     void requireNear(Relocation relocation, SymbolRef symbol);
+
+    /**
+     * The relocation reaches only {@code reach} bytes ({@code ADR}, literal loads: AArch64's tiny
+     * code model): unless its symbol is in the section it patches, the whole set is placed within
+     * that distance of itself.
+     */
+    void limitReach(Relocation relocation, SymbolRef symbol, long reach);
 }

@@ -14,6 +14,21 @@ public final class PlacementNeeds {
     private String nearReason;
     private long nearLow = Long.MAX_VALUE;
     private long nearHigh = Long.MIN_VALUE;
+    private long reachLimit = Long.MAX_VALUE;
+    private String reachReason;
+
+    /** The whole set must lie within {@code reach} of itself; {@code reason} names the relocation. */
+    public void limitReach(long reach, String reason) {
+        if (reach < reachLimit) {
+            reachLimit = reach;
+            reachReason = reason;
+        }
+    }
+
+    /** The relocation that limits the set's reach below the architecture's, or null. */
+    public String reachReason() {
+        return reachReason;
+    }
 
     /** The set must lie below 2 GiB; {@code reason} names the relocation. */
     public void requireLow2GiB(String reason) {
@@ -41,6 +56,6 @@ public final class PlacementNeeds {
                     + " starts after the C library cannot do safely); recompile with -fPIE or -fPIC (gcc's default is -fPIE)");
         }
         boolean near = nearHigh != Long.MIN_VALUE;
-        return new Placement(low2GiB, near ? nearLow : 0, near ? nearHigh : 0, reach);
+        return new Placement(low2GiB, near ? nearLow : 0, near ? nearHigh : 0, Math.min(reach, reachLimit));
     }
 }

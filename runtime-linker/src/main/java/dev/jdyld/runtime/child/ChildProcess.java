@@ -322,7 +322,7 @@ public final class ChildProcess implements AutoCloseable {
                 done += Math.max(n, 0);
             }
         }
-        return buffer;
+        return buffer.asSlice(0, length); // the buffer is reused, and may be longer
     }
 
     private ExecutorException deathFromEndOfFile(long timedOutAfter) {

@@ -63,6 +63,10 @@ final class Protocol {
             case SHUTDOWN -> "SHUTDOWN";
             case CRASH -> "CRASH";
             case ERROR -> "ERROR";
+            case STATIC_TLS_LOAD -> "STATIC_TLS_LOAD";
+            case STATIC_TLS_CLOSE -> "STATIC_TLS_CLOSE";
+            case UPCALL_THUNK -> "UPCALL_THUNK";
+            case UPCALL -> "UPCALL";
             default -> "opcode " + opcode;
         };
     }

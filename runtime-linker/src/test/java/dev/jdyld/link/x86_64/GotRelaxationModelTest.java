@@ -262,6 +262,11 @@ class GotRelaxationModelTest {
             public void requireNear(Relocation r, SymbolRef symbol) {
                 throw new AssertionError("near");
             }
+
+            @Override
+            public void limitReach(Relocation r, SymbolRef symbol, long reach) {
+                throw new AssertionError("reach");
+            }
         }, relocation, new SymbolRef() {
             @Override
             public SymbolKind kind() {
