@@ -150,7 +150,12 @@ final class NativeToolchain {
      * {@code -no-pie}; then {@code -l<lib>} for each lib, then {@code -lm -lpthread}.
      */
     static Path link(Objects objects, Path exe, List<String> libs) {
-        List<String> cmd = new ArrayList<>(List.of("gcc", objects.positionIndependent() ? "-pie" : "-no-pie",
+        return link("gcc", objects, exe, libs);
+    }
+
+    /** {@link #link(Objects, Path, List)} with another compiler driver (e.g. {@code aarch64-linux-gnu-g++}). */
+    static Path link(String driver, Objects objects, Path exe, List<String> libs) {
+        List<String> cmd = new ArrayList<>(List.of(driver, objects.positionIndependent() ? "-pie" : "-no-pie",
                 "-o", exe.toString()));
         objects.files().forEach(o -> cmd.add(o.toString()));
         libs.forEach(l -> cmd.add("-l" + l));

@@ -135,7 +135,7 @@ public final class ChildProcess implements AutoCloseable {
                 argv.setAtIndex(JAVA_LONG, command.size(), Native.nulTerminated(arena, Integer.toString(CHILD_SOCKET)).address());
                 argv.setAtIndex(JAVA_LONG, command.size() + 1, 0L);
                 spawned = Native.posixSpawn(pidOut.address(), path.address(), actions.address(), argv.address(),
-                        Native.environ());
+                        ExecutorBinary.environment(arena).address());
                 Native.fileActionsDestroy(actions.address());
             } finally {
                 Native.closeFile(theirs);

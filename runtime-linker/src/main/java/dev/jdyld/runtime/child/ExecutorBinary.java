@@ -55,6 +55,32 @@ final class ExecutorBinary {
         return List.of(qemu.toString(), "-L", SYSROOT.getOrDefault(machine, "/usr/" + machine + "-linux-gnu"), program);
     }
 
+    /** What the executor's own reserve of static TLS is, unless the environment already says. */
+    private static final String STATIC_TLS_TUNABLE = "glibc.rtld.optional_static_tls";
+    private static final long STATIC_TLS_RESERVE = 65536;
+
+    /**
+     * The JVM's environment for the executor (qemu-user passes it on), with a static TLS reserve of
+     * 64 KiB: glibc fixes it when the process starts, and sets whose thread-locals are in static
+     * TLS (all of them on AArch64) take it from there.
+     */
+    static java.lang.foreign.MemorySegment environment(java.lang.foreign.Arena arena) {
+        java.util.Map<String, String> variables = new java.util.TreeMap<>(System.getenv());
+        String tunables = variables.getOrDefault("GLIBC_TUNABLES", "");
+        if (!tunables.contains(STATIC_TLS_TUNABLE + "=")) {
+            variables.put("GLIBC_TUNABLES", (tunables.isEmpty() ? "" : tunables + ":") + STATIC_TLS_TUNABLE + "="
+                    + STATIC_TLS_RESERVE);
+        }
+        java.lang.foreign.MemorySegment environment = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG, variables.size() + 1L);
+        int i = 0;
+        for (java.util.Map.Entry<String, String> variable : variables.entrySet()) {
+            environment.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i++, Native.nulTerminated(arena, variable.getKey() + "=" + variable.getValue())
+                    .address());
+        }
+        environment.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i, 0L);
+        return environment;
+    }
+
     private static String load(String machine) {
         String resource = "jdyld-executor-" + machine;
         byte[] program;
