@@ -146,6 +146,10 @@ class MemoryLayoutTest {
      * every thousandth cycle (with the set open) and back to none at the end, and no TLS key or
      * unwind registration accumulates.
      */
+    private static long namedMappings() {
+        return MemoryMaps.read().stream().filter(mapping -> !mapping.name().isEmpty() && !mapping.name().startsWith("[")).count();
+    }
+
     @Test
     void tenThousandLoadCloseCyclesDoNotGrow() throws Throwable {
         Path object = Toolchain.compile(dir, "cycle", """
@@ -160,7 +164,7 @@ class MemoryLayoutTest {
         int frames = UnwindRegistration.registeredSections();
         try (JitLinker linker = JitLinker.create()) {
             linker.loadObjects(List.of(input)).close(); // the first window
-            int maps = MemoryMaps.read().size();
+            long maps = namedMappings();
             long reserved = linker.memoryManager().usage().stream().mapToLong(WindowUsage::reserved).sum();
             List<MemoryMaps.Mapping> openWindows = null;
             long openCommitted = -1;
@@ -183,7 +187,10 @@ class MemoryLayoutTest {
                 }
                 set.close();
             }
-            assertThat(MemoryMaps.read().size()).isLessThanOrEqualTo(maps + 5);
+            // Files and memory files (windows, static TLS modules, host libraries) mapped anywhere in the
+            // process: what a leak of jdyld's would add. Anonymous mappings are the JVM's own (code cache,
+            // malloc arenas, thread stacks) and come and go with the load on the machine.
+            assertThat(namedMappings()).isLessThanOrEqualTo(maps);
             List<WindowUsage> usage = linker.memoryManager().usage();
             assertThat(usage.stream().mapToLong(WindowUsage::reserved).sum()).isEqualTo(reserved);
             assertThat(usage.stream().mapToLong(WindowUsage::committed).sum()).isZero();
