@@ -70,6 +70,7 @@ struct reply {
     int exhausted; /* memory ran out while building it */
 };
 
+void put_bytes(struct reply *out, const void *bytes, size_t length);
 void put_u32(struct reply *out, uint32_t value);
 void put_u64(struct reply *out, uint64_t value);
 void put_string(struct reply *out, const char *value);
@@ -98,6 +99,8 @@ handler handle_tls_create, handle_tls_delete;
 void serve_request(struct request request);
 /* upcalls.c */
 handler handle_upcall_thunk;
+/* memory.c */
+handler handle_maps;
 /* static_tls.c */
 handler handle_static_tls_load, handle_static_tls_close;
 

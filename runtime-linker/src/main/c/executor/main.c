@@ -40,6 +40,7 @@ static const struct {
     [JDX_STATIC_TLS_LOAD] = {"STATIC_TLS_LOAD", handle_static_tls_load},
     [JDX_STATIC_TLS_CLOSE] = {"STATIC_TLS_CLOSE", handle_static_tls_close},
     [JDX_UPCALL_THUNK] = {"UPCALL_THUNK", handle_upcall_thunk},
+    [JDX_MAPS] = {"MAPS", handle_maps},
 };
 #define HANDLER_COUNT (sizeof HANDLERS / sizeof HANDLERS[0])
 

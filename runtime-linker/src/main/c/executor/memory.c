@@ -7,6 +7,7 @@
 #include "executor.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -108,4 +109,22 @@ void handle_unmap(struct reader *in, struct reply *out) {
     } else {
         forget_window((uintptr_t) address);
     }
+}
+
+void handle_maps(struct reader *in, struct reply *out) {
+    if (!read_end(in)) {
+        reply_malformed(out, in);
+        return;
+    }
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL) {
+        reply_error(out, "cannot open /proc/self/maps: %s", strerror(errno));
+        return;
+    }
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, maps)) > 0) {
+        put_bytes(out, chunk, n);
+    }
+    fclose(maps);
 }

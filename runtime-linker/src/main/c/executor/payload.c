@@ -123,6 +123,10 @@ static void put(struct reply *out, const void *bytes, size_t length) {
     }
 }
 
+void put_bytes(struct reply *out, const void *bytes, size_t length) {
+    put(out, bytes, length);
+}
+
 void put_u32(struct reply *out, uint32_t value) {
     put(out, &value, 4);
 }

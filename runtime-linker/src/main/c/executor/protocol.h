@@ -110,6 +110,11 @@ enum jdx_opcode {
        unused, u64 integer args[6], u64 vector args[8]. The JVM may make requests meanwhile; they are
        served, nested, before its reply: u64 rax, u64 xmm0 bits. */
     JDX_UPCALL = 20,
+
+    /* Empty. Reply: the text of the executor's /proc/self/maps: its own view of its address space,
+       which under qemu-user is the guest's (the host's /proc/PID/maps of qemu shows guest code
+       without execute permission, and qemu's own mappings). */
+    JDX_MAPS = 21,
 };
 
 enum jdx_return_kind {

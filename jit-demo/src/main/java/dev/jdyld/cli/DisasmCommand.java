@@ -2,6 +2,7 @@ package dev.jdyld.cli;
 
 import dev.jdyld.jit.JitLinker;
 import dev.jdyld.jit.LoadedSet;
+import dev.jdyld.jit.Target;
 import dev.jdyld.core.SetLayout;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -26,6 +27,11 @@ final class DisasmCommand extends Main.LoadingCommand {
 
     private static final Pattern IMMEDIATE_TARGET = Pattern.compile("^0x([0-9a-f]+)$");
     private static final Pattern RIP_RELATIVE = Pattern.compile("(-?0x[0-9a-f]+)\\(%rip\\)");
+    /** AArch64 instructions whose last operand is an absolute target as Capstone prints it ({@code #0x...}). */
+    private static final Pattern ARM64_DIRECT = Pattern.compile("bl?|b\\.\\w+|cbn?z|tbn?z|adr|ldr|ldrsw|prfm");
+    private static final Pattern ARM64_TARGET = Pattern.compile("#0x([0-9a-f]+)$");
+    /** {@code [x16, #0x18]} or {@code x0, x0, #0x18} after an adrp of x16 / x0: base register and offset. */
+    private static final Pattern ARM64_PAGE_OFFSET = Pattern.compile("\\[?(x\\d+), #(0x[0-9a-f]+|\\d+)\\]?$");
 
     @Override
     String name() {
@@ -53,7 +59,7 @@ final class DisasmCommand extends Main.LoadingCommand {
                 System.err.println("jdyld: " + files.get(0) + ": no function named '" + symbol + "' in the set");
                 return 1;
             }
-            print(set, symbol, System.out);
+            print(set, symbol, System.out, List.of(), linkerOptions.target);
         }
         return 0;
     }
@@ -63,11 +69,15 @@ final class DisasmCommand extends Main.LoadingCommand {
      * as it sits in memory, read through {@link LoadedSet#memory} (a child executor's too).
      */
     static void print(LoadedSet set, String only, PrintStream out) {
-        print(set, only, out, List.of());
+        print(set, only, out, List.of(), Target.host());
     }
 
-    /** As {@link #print(LoadedSet, String, PrintStream)}, naming call targets outside the set by {@code others}. */
-    static void print(LoadedSet set, String only, PrintStream out, java.util.Collection<SetLayout.Symbol> others) {
+    /**
+     * As {@link #print(LoadedSet, String, PrintStream)}, naming call targets outside the set by
+     * {@code others}; the set's code is {@code target}'s.
+     */
+    static void print(LoadedSet set, String only, PrintStream out, java.util.Collection<SetLayout.Symbol> others,
+                      Target target) {
         SetLayout layout = set.layout();
         TreeMap<Long, SetLayout.Symbol> byAddress = new TreeMap<>();
         for (SetLayout.Symbol s : others) {
@@ -81,7 +91,7 @@ final class DisasmCommand extends Main.LoadingCommand {
         for (SetLayout.Symbol s : layout.symbols()) {
             byAddress.put(s.address(), s);
         }
-        try (Disassembler disassembler = new Disassembler()) {
+        try (Disassembler disassembler = new Disassembler(target)) {
             for (SetLayout.Section section : layout.sections()) {
                 if (!section.group().equals("TEXT") || section.size() == 0) {
                     continue;
@@ -109,6 +119,7 @@ final class DisasmCommand extends Main.LoadingCommand {
     private static void disassemble(Disassembler disassembler, LoadedSet set, long address, long size,
                                     TreeMap<Long, SetLayout.Symbol> symbols, PrintStream out) {
         MemorySegment code = set.memory(address, size);
+        Map<String, Long> pages = new java.util.HashMap<>(); // AArch64: the page each register got from ADRP
         for (Disassembler.Instruction instruction : disassembler.disassemble(code, address)) {
             SetLayout.Symbol here = symbols.get(instruction.address());
             if (here != null && here.kind() != SetLayout.Symbol.Kind.GOT && !here.name().startsWith(".")) {
@@ -120,16 +131,35 @@ final class DisasmCommand extends Main.LoadingCommand {
                         instruction.address() - address + i)));
             }
             out.printf("  %12x:  %-24s %s%s%n", instruction.address(), bytes.toString().strip(), instruction,
-                    annotation(instruction, symbols));
+                    annotation(instruction, symbols, pages));
         }
     }
 
-    /** {@code  <name+off>} for a call or jump to a known address, or a RIP-relative operand. */
-    private static String annotation(Disassembler.Instruction instruction, TreeMap<Long, SetLayout.Symbol> symbols) {
+    /**
+     * {@code  <name+off>} for a call or jump to a known address, or a RIP-relative operand; on
+     * AArch64 for a branch, {@code adr}, a literal load, and a load or add off a page an
+     * {@code adrp} put in its base register ({@code pages}: a GOT slot is named so).
+     */
+    private static String annotation(Disassembler.Instruction instruction, TreeMap<Long, SetLayout.Symbol> symbols,
+                                     Map<String, Long> pages) {
         long target;
         Matcher immediate = IMMEDIATE_TARGET.matcher(instruction.operands());
         Matcher relative = RIP_RELATIVE.matcher(instruction.operands());
-        if ((instruction.mnemonic().startsWith("call") || instruction.mnemonic().startsWith("j")) && immediate.find()) {
+        Matcher arm64Target = ARM64_TARGET.matcher(instruction.operands());
+        Matcher arm64Page = ARM64_PAGE_OFFSET.matcher(instruction.operands());
+        String mnemonic = instruction.mnemonic();
+        if (mnemonic.equals("adrp") && arm64Target.find()) {
+            pages.put(instruction.operands().substring(0, instruction.operands().indexOf(',')),
+                    Long.parseUnsignedLong(arm64Target.group(1), 16));
+            return "";
+        } else if (ARM64_DIRECT.matcher(mnemonic).matches() && arm64Target.find()) {
+            target = Long.parseUnsignedLong(arm64Target.group(1), 16);
+        } else if ((mnemonic.startsWith("ldr") || mnemonic.startsWith("str") || mnemonic.equals("add")) && arm64Page.find()
+                && pages.containsKey(arm64Page.group(1))) {
+            String offset = arm64Page.group(2);
+            target = pages.get(arm64Page.group(1)) + (offset.startsWith("0x") ? Long.parseLong(offset.substring(2), 16)
+                    : Long.parseLong(offset));
+        } else if ((mnemonic.startsWith("call") || mnemonic.startsWith("j")) && immediate.find()) {
             target = Long.parseUnsignedLong(immediate.group(1), 16);
         } else if (relative.find()) {
             String displacement = relative.group(1);

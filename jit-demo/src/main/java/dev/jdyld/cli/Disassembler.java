@@ -17,7 +17,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * x86-64 disassembly with the system's Capstone library ({@code libcapstone.so.4}, Debian's
+ * x86-64 and AArch64 disassembly with the system's Capstone library ({@code libcapstone.so.4}, Debian's
  * {@code libcapstone4}), bound through FFM. The {@code capstone-java} artifact bundles a native
  * library built for ARM only, so jdyld binds the system library directly.
  */
@@ -37,7 +37,9 @@ public final class Disassembler implements AutoCloseable {
         }
     }
 
+    static final int CS_ARCH_ARM64 = 1;
     static final int CS_ARCH_X86 = 3;
+    static final int CS_MODE_ARM = 0;
     static final int CS_MODE_64 = 8;
     static final int CS_OPT_SYNTAX = 1;
     static final long CS_OPT_SYNTAX_ATT = 2;
@@ -81,14 +83,26 @@ public final class Disassembler implements AutoCloseable {
 
     /** Opens an x86-64 disassembler; throws {@link IllegalStateException} if {@code libcapstone.so.4} is missing. */
     public Disassembler() {
+        this(dev.jdyld.jit.Target.X86_64);
+    }
+
+    /**
+     * Opens a disassembler for {@code target}'s instructions: x86-64 in AT&amp;T syntax, as GNU
+     * objdump prints it, or AArch64 (Capstone's ARM64 mode).
+     */
+    public Disassembler(dev.jdyld.jit.Target target) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment handleOut = arena.allocate(JAVA_LONG);
-            int rc = (int) Library.CS_OPEN.invokeExact(CS_ARCH_X86, CS_MODE_64, handleOut);
+            boolean x86 = target == dev.jdyld.jit.Target.X86_64;
+            int rc = (int) Library.CS_OPEN.invokeExact(x86 ? CS_ARCH_X86 : CS_ARCH_ARM64, x86 ? CS_MODE_64 : CS_MODE_ARM,
+                    handleOut);
             if (rc != CS_ERR_OK) {
                 throw new IllegalStateException("cs_open failed with error " + rc);
             }
             handle = handleOut.get(JAVA_LONG, 0);
-            int ignored = (int) Library.CS_OPTION.invokeExact(handle, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+            if (x86) {
+                int ignored = (int) Library.CS_OPTION.invokeExact(handle, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+            }
         } catch (IllegalArgumentException | ExceptionInInitializerError | NoClassDefFoundError e) {
             throw new IllegalStateException("disassembly needs the Capstone library libcapstone.so.4"
                     + " (Debian package libcapstone4): " + e.getMessage(), e);

@@ -37,7 +37,9 @@ final class LayoutCommand extends Main.LoadingCommand {
         try (JitLinker linker = linkerOptions.builder().runInitializers(false).build(); LoadedSet set = LinkerOptions.load(linker, files)) {
             SetLayout layout = set.layout();
             List<WindowUsage> windows = linker.memoryManager().usage();
-            System.out.print(json ? LayoutPrinter.json(layout, windows) : LayoutPrinter.table(layout, windows));
+            System.out.print(json
+                    ? LayoutPrinter.json(layout, windows, linkerOptions.target, !linkerOptions.isolate)
+                    : LayoutPrinter.table(layout, windows, linkerOptions.target, !linkerOptions.isolate));
         }
         return 0;
     }

@@ -2,6 +2,7 @@ package dev.jdyld.cli;
 
 import dev.jdyld.core.SetLayout;
 import dev.jdyld.jit.JitLinker;
+import dev.jdyld.jit.Target;
 import dev.jdyld.memory.WindowUsage;
 
 import java.util.List;
@@ -11,6 +12,11 @@ final class LayoutPrinter {
     private LayoutPrinter() {}
 
     static String table(SetLayout layout, List<WindowUsage> windows) {
+        return table(layout, windows, Target.host(), true);
+    }
+
+    /** As {@link #table(SetLayout, List)} for a set of {@code target}'s code, in this process or a child's. */
+    static String table(SetLayout layout, List<WindowUsage> windows, Target target, boolean inProcess) {
         StringBuilder out = new StringBuilder();
         out.append(String.format("GOT entries: %d   stubs: %d   relocations: %d%n",
                 layout.gotEntries(), layout.stubs(), layout.relocations()));
@@ -32,8 +38,14 @@ final class LayoutPrinter {
                     tls.staticTls() ? "static TLS" : "per-thread blocks (dynamic)", tls.size(), tls.templateSize(),
                     tls.alignment()));
             if (tls.staticTls()) {
-                out.append(String.format("  at %%fs:0 - 0x%x in every thread; static TLS reserve left: %d bytes%n",
-                        -tls.threadPointerOffset(), JitLinker.staticTlsReserveLeft()));
+                // Variant II (x86-64) lies below the thread pointer, variant I (AArch64) above it.
+                String at = target == Target.X86_64 ? String.format("%%fs:0 - 0x%x", -tls.threadPointerOffset())
+                        : String.format("tpidr_el0 + 0x%x", tls.threadPointerOffset());
+                out.append("  at ").append(at).append(" in every thread");
+                if (inProcess) {
+                    out.append(String.format("; static TLS reserve left: %d bytes", JitLinker.staticTlsReserveLeft()));
+                }
+                out.append(System.lineSeparator());
             }
         }
         if (!layout.members().isEmpty()) {
@@ -51,6 +63,11 @@ final class LayoutPrinter {
     }
 
     static String json(SetLayout layout, List<WindowUsage> windows) {
+        return json(layout, windows, Target.host(), true);
+    }
+
+    /** As {@link #json(SetLayout, List)} for a set of {@code target}'s code, in this process or a child's. */
+    static String json(SetLayout layout, List<WindowUsage> windows, Target target, boolean inProcess) {
         StringBuilder out = new StringBuilder();
         out.append("{\n  \"gotEntries\": ").append(layout.gotEntries())
                 .append(",\n  \"stubs\": ").append(layout.stubs())
@@ -63,7 +80,7 @@ final class LayoutPrinter {
                     .append(", \"templateSize\": ").append(tls.templateSize())
                     .append(", \"alignment\": ").append(tls.alignment())
                     .append(", \"threadPointerOffset\": ").append(tls.threadPointerOffset());
-            if (tls.staticTls()) {
+            if (tls.staticTls() && inProcess) {
                 out.append(", \"staticReserveLeft\": ").append(JitLinker.staticTlsReserveLeft());
             }
             out.append('}');

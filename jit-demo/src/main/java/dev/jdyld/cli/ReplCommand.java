@@ -210,6 +210,6 @@ final class ReplCommand extends Main.Command {
                     others.add(new SetLayout.Symbol(defined, SetLayout.Symbol.Kind.STUB, address, 0)));
             definition.getValue().layout().symbols().stream().filter(s -> s.name().equals(defined)).forEach(others::add);
         }
-        DisasmCommand.print(set, name, out, others);
+        DisasmCommand.print(set, name, out, others, dev.jdyld.jit.Target.host());
     }
 }

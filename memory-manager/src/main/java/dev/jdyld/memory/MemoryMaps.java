@@ -52,17 +52,30 @@ public final class MemoryMaps {
      * @throws MemoryException if its maps cannot be read
      */
     public static List<Mapping> read(String process) {
-        List<Mapping> mappings = new ArrayList<>();
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + process + "/maps"))) {
-                String[] fields = line.split("\\s+", 6);
-                int dash = fields[0].indexOf('-');
-                mappings.add(new Mapping(Long.parseUnsignedLong(fields[0], 0, dash, 16),
-                        Long.parseUnsignedLong(fields[0], dash + 1, fields[0].length(), 16),
-                        fields[1], fields.length > 5 ? fields[5].trim() : ""));
-            }
+            return parse(Files.readAllLines(Path.of("/proc/" + process + "/maps")));
         } catch (IOException e) {
             throw new MemoryException("cannot read /proc/" + process + "/maps: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The mappings of a {@code maps} file's lines (a process's own view, as a child executor sends it).
+     *
+     * @param lines the file's lines
+     * @return every mapping, in the lines' order
+     */
+    public static List<Mapping> parse(List<String> lines) {
+        List<Mapping> mappings = new ArrayList<>();
+        for (String line : lines) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] fields = line.split("\\s+", 6);
+            int dash = fields[0].indexOf('-');
+            mappings.add(new Mapping(Long.parseUnsignedLong(fields[0], 0, dash, 16),
+                    Long.parseUnsignedLong(fields[0], dash + 1, fields[0].length(), 16),
+                    fields[1], fields.length > 5 ? fields[5].trim() : ""));
         }
         return mappings;
     }

@@ -88,6 +88,42 @@ class Aarch64RangeTest {
         }
     }
 
+    /**
+     * The set's groups are mapped in the executor (qemu's process: guest addresses are its own) with
+     * their permissions, never writable and executable; the GOT is within ADRP's ±4 GiB of the code.
+     */
+    @Test
+    void theGroupsAreMappedInTheExecutorWithTheirPermissions() throws Throwable {
+        Path object = compile("groups", """
+                #include <stdio.h>
+                static const char greeting[] = "hello";
+                int counter = 3;
+                int bump(void) { counter += puts(greeting) > 0; return counter; }
+                """);
+        try (JitLinker linker = JitLinker.builder().executor(Executor.childProcess(Target.AARCH64)).build();
+             LoadedSet set = linker.load(object)) {
+            // The executor's own /proc/self/maps, as the guest sees it.
+            List<dev.jdyld.memory.MemoryMaps.Mapping> maps = linker.memoryManager().addressSpace().mappings();
+            for (SetLayout.Group group : set.layout().groups()) {
+                dev.jdyld.memory.MemoryMaps.Mapping mapping = maps.stream()
+                        .filter(m -> m.start() <= group.address() && group.address() < m.end()).findFirst().orElseThrow();
+                assertThat(mapping.end()).as("%s lies in one mapping", group.name())
+                        .isGreaterThanOrEqualTo(group.address() + group.size());
+                assertThat(mapping.permissions().substring(0, 3)).as("%s in the executor", group.name())
+                        .isEqualTo(group.permissions());
+            }
+            // qemu's own process maps the guest's code read-only (it runs its translations instead).
+            String executor = Integer.toString(ChildProcessExecutorTest.childPid(linker));
+            long code = set.layout().groups().getFirst().address();
+            assertThat(ChildProcessExecutorTest.permissionsAt(executor, code)).doesNotContain("w");
+            long got = set.layout().symbols().stream().filter(s -> s.kind() == SetLayout.Symbol.Kind.GOT)
+                    .mapToLong(SetLayout.Symbol::address).max().orElseThrow();
+            assertThat(Math.abs(got - code)).isLessThan(1L << 32);
+            assertThat((int) set.function("bump", FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT)).invokeExact())
+                    .isEqualTo(4);
+        }
+    }
+
     private static long stub(SetLayout layout, String name) {
         List<SetLayout.Symbol> stubs = layout.symbols().stream()
                 .filter(symbol -> symbol.kind() == SetLayout.Symbol.Kind.STUB && symbol.name().equals(name)).toList();

@@ -36,9 +36,15 @@ final class ChildAddressSpace extends AddressSpace {
         return MemoryMaps.mappedRanges(Integer.toString(child.pid()));
     }
 
+    /**
+     * The executor's own view (its {@code /proc/self/maps}): under qemu-user the guest's, where code
+     * is executable; the host's view of qemu's process maps it read-only. Placement reads the
+     * host's ({@link #mappedRanges()}), which also has qemu's own mappings, where the guest cannot map.
+     */
     @Override
     public List<MemoryMaps.Mapping> mappings() {
-        return MemoryMaps.read(Integer.toString(child.pid()));
+        byte[] text = child.request(Protocol.MAPS, new byte[0], 0);
+        return MemoryMaps.parse(new String(text, java.nio.charset.StandardCharsets.UTF_8).lines().toList());
     }
 
     @Override

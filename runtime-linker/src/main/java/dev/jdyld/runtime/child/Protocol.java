@@ -39,6 +39,7 @@ final class Protocol {
     static final int STATIC_TLS_CLOSE = 18;
     static final int UPCALL_THUNK = 19;
     static final int UPCALL = 20;
+    static final int MAPS = 21;
 
     static final int RETURN_INTEGER = 0;
     static final int RETURN_DOUBLE = 1;
@@ -67,6 +68,7 @@ final class Protocol {
             case STATIC_TLS_CLOSE -> "STATIC_TLS_CLOSE";
             case UPCALL_THUNK -> "UPCALL_THUNK";
             case UPCALL -> "UPCALL";
+            case MAPS -> "MAPS";
             default -> "opcode " + opcode;
         };
     }
