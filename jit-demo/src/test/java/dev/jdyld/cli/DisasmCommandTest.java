@@ -52,6 +52,26 @@ class DisasmCommandTest {
                 .containsPattern("<stub: printf>:\\n.*jmpq \\*0x[0-9a-f]+\\(%rip\\)  <GOT: printf>");
     }
 
+    /** AArch64 code, loaded through the AArch64 executor: Capstone's ARM64 mode, with the same names. */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf("dev.jdyld.cli.Aarch64DifferentialTest#toolchainInstalled")
+    void aarch64CodeWithItsStubsAndGotSlotsNamed() throws Exception {
+        Path c = Files.writeString(dir.resolve("fib64.c"), """
+                #include <stdio.h>
+                static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+                int main(void) { fputs("start\\n", stderr); printf("%d\\n", fib(10)); return 0; }
+                """);
+        Path object = NativeToolchain.compile(Aarch64DifferentialTest.CC, List.of(c), dir, List.of("-O1", "-fPIC"))
+                .files().get(0);
+        String text = disasm("--target", "aarch64", object.toString());
+        assertThat(text).contains("<fib>:").contains("<main>:")
+                .containsPattern("\\s[0-9a-f]+:\\s+([0-9a-f]{2} ){3}9[4-7]\\s+bl #0x[0-9a-f]+  <fib>")
+                .containsPattern("bl #0x[0-9a-f]+  <stub: printf>")
+                .containsPattern("ldr x\\d+, \\[x\\d+, #0x[0-9a-f]+\\]  <GOT: stderr>")
+                .containsPattern("<stub: printf>:\\n.*adrp x16, #0x[0-9a-f]+\\n.*ldr x16, \\[x16, #0x[0-9a-f]+\\]  <GOT: printf>\\n"
+                        + ".*br x16");
+    }
+
     @Test
     void oneSymbolOnly() throws Exception {
         String text = disasm(compile().toString(), "--symbol", "fib");

@@ -143,4 +143,25 @@ class LayoutCommandTest {
         assertThat(table.find()).as(raised.stdout()).isTrue();
         assertThat(Long.parseLong(table.group(2))).isGreaterThan(65536 - 512).isGreaterThan(defaultReserve);
     }
+
+    /** An AArch64 set's layout, from the AArch64 executor: its static TLS above the thread pointer (variant I). */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf("dev.jdyld.cli.Aarch64DifferentialTest#toolchainInstalled")
+    void aarch64SetWithStaticTlsAboveTheThreadPointer() throws Exception {
+        Path c = Files.writeString(dir.resolve("tls64.c"), "__thread int counter = 5;\nint next(void) { return ++counter; }\n");
+        Path object = NativeToolchain.compile(Aarch64DifferentialTest.CC, List.of(c), dir, List.of("-O2")).files().get(0);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream original = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(Main.execute("layout", "--target", "aarch64", object.toString())).isZero();
+        } finally {
+            System.setOut(original);
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertThat(text).containsPattern("TEXT +0x[0-9a-f]{16} 0x[0-9a-f]{16} 0x[0-9a-f]{8} r-x")
+                .containsPattern("Thread-local block: static TLS, size 0x4 \\(0x4 from \\.tdata\\), align 4\n"
+                        + "  at tpidr_el0 \\+ 0x[0-9a-f]+ in every thread\n")
+                .doesNotContain("%fs");
+    }
 }
