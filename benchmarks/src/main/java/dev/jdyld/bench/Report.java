@@ -65,6 +65,7 @@ public final class Report {
             report.coldStart(dir);
             report.smallSets();
             report.isolation();
+            report.aarch64(dir);
         } finally {
             Fixtures.delete(dir);
         }
@@ -161,6 +162,51 @@ public final class Report {
                 + " sets/s (" + String.format("%,.0f", 1e6 / childSets.max()) + "–" + String.format("%,.0f", 1e6
                 / childSets.min()) + ") vs in process " + String.format("%,.0f", 1e6 / ownSets.median()), "",
                 childSets.median() / ownSets.median(), true);
+    }
+
+    /**
+     * AArch64 through its executor (qemu-user here): a warm load of the SQLite program against
+     * the warm x86-64 load, and a cold run against the native link and run of the same objects,
+     * where the cross toolchain and Debian's arm64 archive are installed. llvm-jitlink-14 is tried
+     * on the same objects and its answer shown.
+     */
+    private void aarch64(Path dir) throws Exception {
+        if (!Files.isExecutable(Path.of("/usr/bin/aarch64-linux-gnu-gcc")) || !Files.exists(Aarch64SqliteLoadBenchmark.SQLITE)) {
+            row("AArch64 rows", "skipped: no aarch64-linux-gnu-gcc or arm64 libsqlite3.a (.ci/arm64-archives)", "", Double.NaN, true);
+            return;
+        }
+        Map<String, Figure> score = jmh(PACKAGE + "Aarch64SqliteLoadBenchmark");
+        Map<String, Figure> x86 = jmh(PACKAGE + "SqliteLoadBenchmark");
+        Figure load = score.get("loadAndClose");
+        row("AArch64: warm load of SQLite into the AArch64 executor", load.show("%.2f") + " ms vs x86-64 in process "
+                + x86.get("loadAndClose").show("%.2f") + " ms", "", load.median() / x86.get("loadAndClose").median(), true);
+        Path source = Fixtures.write(dir.resolve("main64.c"), """
+                #include <sqlite3.h>
+                int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
+                  sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
+                """);
+        Path object = dir.resolve("main64.o");
+        Path program = dir.resolve("main64");
+        Fixtures.run(List.of("aarch64-linux-gnu-gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
+        String sqlite = Aarch64SqliteLoadBenchmark.SQLITE.toString();
+        List<String> link = List.of("aarch64-linux-gnu-gcc", "-o", program.toString(), object.toString(), sqlite, "-lm");
+        List<String> run = List.of("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", program.toString());
+        String jdyld = root.resolve("bin/jdyld").toString();
+        Figure[] cold = paired(List.of(jdyld, "run", "--target", "aarch64", object.toString(), sqlite),
+                List.of("sh", "-c", shell(link) + " && " + shell(run)));
+        row("AArch64: cold `jdyld run --target aarch64` of the SQLite program", cold[0].show("%.3f")
+                + " s vs cross link + qemu run " + cold[1].show("%.3f") + " s", "", cold[0].median() / cold[1].median(), true);
+        Process jitlink = new ProcessBuilder("llvm-jitlink-14", "-noexec", object.toString(), sqlite).redirectErrorStream(true)
+                .start();
+        String answer = new String(jitlink.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                .filter(line -> !line.isBlank()).findFirst().orElse("");
+        row("AArch64: llvm-jitlink-14 -noexec on the same objects", jitlink.waitFor() == 0 ? "links"
+                : "fails: " + answer, "", Double.NaN, true);
+    }
+
+    private static String shell(List<String> command) {
+        return command.stream().map(word -> "'" + word.replace("'", "'\\''") + "'")
+                .collect(java.util.stream.Collectors.joining(" "));
     }
 
     /** llvm-jitlink's out-of-process executor, beside llvm-jitlink-14. */
