@@ -75,8 +75,11 @@ final class InputSelection {
 
     private void add(ElfObject object) {
         if (object.machine != arch.machine()) {
+            String other = object.machine == Elf.EM_AARCH64 ? "aarch64" : object.machine == Elf.EM_X86_64 ? "x86_64" : null;
             throw new UnsupportedObjectException(Location.file(object.name), "object is for "
-                    + Elf.machineName(object.machine) + "; supported: " + Elf.machineName(arch.machine()));
+                    + Elf.machineName(object.machine) + "; this linker links for " + Elf.machineName(arch.machine())
+                    + (other == null ? "" : ": link it for its machine in a child executor (jdyld run --target " + other
+                    + ", Executor.childProcess(Target." + other.toUpperCase(java.util.Locale.ROOT) + "))"));
         }
         objects.add(object);
         for (int s = object.firstGlobal; s < object.symbolCount; s++) {

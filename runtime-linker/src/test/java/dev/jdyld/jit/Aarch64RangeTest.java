@@ -124,6 +124,40 @@ class Aarch64RangeTest {
         }
     }
 
+    /**
+     * Loaded AArch64 code calls a Java function (the executor's upcall thunk) and a lazy symbol (the
+     * emitted lazy entry, which must keep the arguments in x0-x7 and d0-d7 across the resolver)
+     * with integer and floating-point arguments, and the answers come back in x0 and d0.
+     */
+    @Test
+    void javaFunctionsAndLazySymbolsAreCalledWithTheirArguments() throws Throwable {
+        Path lazy = compile("lazy", "double blend(long a, double b, long c, double d) { return a * b + c * d; }\n");
+        Path caller = compile("user", """
+                long twice(long);
+                double blend(long, double, long, double);
+                double use(long x) { return twice(x) + blend(x, 0.5, 3, 0.25); }
+                """);
+        try (JitLinker linker = JitLinker.builder().executor(Executor.childProcess(Target.AARCH64)).build()) {
+            linker.defineFunction("twice", java.lang.invoke.MethodHandles.lookup().findStatic(Aarch64RangeTest.class,
+                    "twice", java.lang.invoke.MethodType.methodType(long.class, long.class)), FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+            int[] materialized = {0};
+            linker.defineLazy("blend", () -> {
+                materialized[0]++;
+                return List.of(dev.jdyld.core.ObjectFile.read(lazy));
+            });
+            try (LoadedSet set = linker.load(caller)) {
+                MethodHandle use = set.function("use", FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_DOUBLE, JAVA_LONG));
+                assertThat((double) use.invokeExact(10L)).isEqualTo(20 + 5 + 0.75);
+                assertThat((double) use.invokeExact(4L)).isEqualTo(8 + 2 + 0.75);
+                assertThat(materialized[0]).as("materialized once").isEqualTo(1);
+            }
+        }
+    }
+
+    static long twice(long x) {
+        return 2 * x;
+    }
+
     private static long stub(SetLayout layout, String name) {
         List<SetLayout.Symbol> stubs = layout.symbols().stream()
                 .filter(symbol -> symbol.kind() == SetLayout.Symbol.Kind.STUB && symbol.name().equals(name)).toList();
