@@ -14,6 +14,16 @@ public final class HostArchitecture {
         return of(System.getProperty("os.arch"));
     }
 
+    /** The architecture of objects whose {@code e_machine} is {@code machine}, or null when jdyld has none. */
+    public static Architecture ofElfMachine(int machine) {
+        for (Architecture arch : new Architecture[] {X86_64.INSTANCE, Aarch64.INSTANCE}) {
+            if (arch.machine() == machine) {
+                return arch;
+            }
+        }
+        return null;
+    }
+
     /** A new architecture is a package beside {@code link.x86_64} and a case here. */
     public static Architecture of(String machine) {
         return switch (machine) {

@@ -75,7 +75,8 @@ final class InputSelection {
 
     private void add(ElfObject object) {
         if (object.machine != arch.machine()) {
-            String other = object.machine == Elf.EM_AARCH64 ? "aarch64" : object.machine == Elf.EM_X86_64 ? "x86_64" : null;
+            Architecture own = HostArchitecture.ofElfMachine(object.machine);
+            String other = own == null ? null : own.multiarchTriple().substring(0, own.multiarchTriple().indexOf('-'));
             throw new UnsupportedObjectException(Location.file(object.name), "object is for "
                     + Elf.machineName(object.machine) + "; this linker links for " + Elf.machineName(arch.machine())
                     + (other == null ? "" : ": link it for its machine in a child executor (jdyld run --target " + other

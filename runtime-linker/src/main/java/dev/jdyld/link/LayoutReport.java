@@ -2,6 +2,7 @@ package dev.jdyld.link;
 
 import dev.jdyld.elf.ElfObject;
 import dev.jdyld.core.SetLayout;
+import dev.jdyld.link.layout.BranchIslands;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.memory.PermissionGroup;
 import dev.jdyld.memory.Slab;
@@ -53,6 +54,14 @@ final class LayoutReport {
             sections.add(new SetLayout.Section(LINKER_OBJECT, ".stubs", PermissionGroup.TEXT.name(), image.stubBase,
                     (long) stubs * plan.arch.stubSize(), plan.arch.stubSize(), -1));
         }
+        BranchIslands islands = plan.islands;
+        for (int p = 0; islands != null && p < islands.islands().size(); p++) {
+            if (islands.islandSize(p) > 0) {
+                sections.add(new SetLayout.Section(LINKER_OBJECT, ".thunks." + p, PermissionGroup.TEXT.name(),
+                        image.base(PermissionGroup.TEXT) + islands.islandOffset(p), islands.islandSize(p),
+                        16, -1));
+            }
+        }
         for (GlobalSymbol global : plan.symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
                 sections.add(new SetLayout.Section(LINKER_OBJECT, "COMMON " + global.name, PermissionGroup.DATA.name(),
@@ -98,6 +107,19 @@ final class LayoutReport {
             if (slot >= 0) {
                 symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.GOT, image.gotSlot(slot),
                         GotTable.ENTRY_SIZE));
+            }
+        }
+        // A range-extension thunk is a stub named after its target ("name+0x10" for an addend).
+        BranchIslands islands = plan.islands;
+        for (int p = 0; islands != null && p < islands.islands().size(); p++) {
+            for (java.util.Map.Entry<BranchIslands.Target, Integer> thunk : islands.islands().get(p).entrySet()) {
+                BranchIslands.Target target = thunk.getKey();
+                String name = target.object() < 0 ? plan.symbols.globals.get(target.symbol()).name
+                        : plan.objects.get(target.object()).describeSymbol(target.symbol());
+                symbols.add(new SetLayout.Symbol(name + (target.addend() == 0 ? "" : target.addend() > 0
+                        ? "+0x" + Long.toHexString(target.addend()) : "-0x" + Long.toHexString(-target.addend())),
+                        SetLayout.Symbol.Kind.STUB, image.base(PermissionGroup.TEXT) + islands.thunkOffset(p, target),
+                        plan.arch.rangeExtensionThunkSize()));
             }
         }
         symbols.sort(Comparator.comparingLong(SetLayout.Symbol::address));

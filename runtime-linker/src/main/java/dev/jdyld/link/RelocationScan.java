@@ -7,6 +7,7 @@ import dev.jdyld.link.arch.ScanContext;
 import dev.jdyld.link.arch.SymbolKind;
 import dev.jdyld.link.arch.SymbolRef;
 import dev.jdyld.link.arch.TlsModel;
+import dev.jdyld.link.layout.BranchIslands;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.link.layout.SectionLayout;
 import dev.jdyld.memory.AddressSpace;
@@ -176,6 +177,29 @@ final class RelocationScan implements ScanContext {
     @Override
     public void requireLow2GiB(Relocation relocation) {
         plan.placement.requireLow2GiB(relocation.describe());
+    }
+
+    @Override
+    public void rangeExtension(Relocation relocation, SymbolRef symbol) {
+        BranchIslands islands = plan.islands;
+        if (islands == null) {
+            return;
+        }
+        Target t = (Target) symbol;
+        int from = islands.part(t.object, relocation.targetSection());
+        int to;
+        BranchIslands.Target key;
+        if (t.global == null) {
+            to = islands.part(t.object, plan.objects.get(t.object).symbolSection[t.symbol]);
+            key = new BranchIslands.Target(t.object, t.symbol, relocation.addend());
+        } else {
+            to = t.global.kind == GlobalSymbol.Kind.DEFINED
+                    ? islands.part(t.global.object, plan.objects.get(t.global.object).symbolSection[t.global.symbol]) : -1;
+            key = new BranchIslands.Target(-1, t.global.id, relocation.addend());
+        }
+        if (from >= 0 && to != from) {
+            islands.request(from, key);
+        }
     }
 
     @Override

@@ -122,6 +122,7 @@ public final class SetLinker {
             GotEntries got = new GotEntries(image, tls);
             got.fillGlobals(target::threadPointer);
             Stubs.write(image);
+            Stubs.writeIslands(image);
             LoadStage.RELOCATE.reached();
             applyRelocations(image, got, plan.staticTls ? Sections.OTHERS : Sections.ALL);
             return new LinkedSet(slab, tls, exports(image), LayoutReport.describe(image, selection.pulled, tls,
@@ -250,7 +251,8 @@ public final class SetLinker {
                 }
                 if (plan.sections.isLoaded(o, target)) {
                     arch.relocate(new RelocationTarget(arch, object, rela, image.section(o, target),
-                            image.sectionAddress[o][target], resolved), image.got);
+                            image.sectionAddress[o][target], resolved, Stubs.thunks(image, o, target)),
+                            image.got);
                 }
             }
         }

@@ -4,6 +4,7 @@ import dev.jdyld.core.Location;
 import dev.jdyld.core.RelocationException;
 import dev.jdyld.elf.ElfObject;
 import dev.jdyld.link.arch.Architecture;
+import dev.jdyld.link.layout.BranchIslands;
 import dev.jdyld.link.layout.GotTable;
 import dev.jdyld.link.layout.PlacementNeeds;
 import dev.jdyld.link.layout.SectionLayout;
@@ -48,6 +49,8 @@ final class SetPlan {
     boolean staticTls;
     long relocationCount;
     LinkerSections linkerSections;
+    /** Range-extension thunks of a set whose code is larger than a branch reaches; null for the others. */
+    final BranchIslands islands;
 
     private SetPlan(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets, boolean relaxGot) {
         this.arch = arch;
@@ -62,6 +65,26 @@ final class SetPlan {
         int[] symbolCounts = objects.stream().mapToInt(object -> object.symbolCount).toArray();
         this.got = new GotTable(symbols.globals.size(), symbolCounts);
         this.stubs = new StubTable(symbols.globals.size());
+        this.islands = codeSize() > arch.branchReach() - ISLAND_MARGIN
+                ? new BranchIslands(objects, sections, tls, PermissionGroup.TEXT.ordinal(), arch.branchReach() / 2,
+                arch.rangeExtensionThunkSize()) : null;
+    }
+
+    /** Room a branch's reach keeps for the linker's own code after the sections (stubs, TLS code, glue). */
+    private static final long ISLAND_MARGIN = 16L << 20;
+
+    /** Bytes of the loaded code sections, with their alignment: what decides whether the set needs islands. */
+    private long codeSize() {
+        long size = 0;
+        for (int o = 0; o < objects.size(); o++) {
+            ElfObject object = objects.get(o);
+            for (int s = 1; s < object.sectionCount; s++) {
+                if (sections.group(o, s) == PermissionGroup.TEXT.ordinal()) {
+                    size += object.sectionSize[s] + object.sectionAlign[s];
+                }
+            }
+        }
+        return size;
     }
 
     static SetPlan make(Architecture arch, SymbolTable symbols, boolean directCallsToEarlierSets, boolean relaxGot,
@@ -102,14 +125,18 @@ final class SetPlan {
             tlsTemplate = sections.reserve(PermissionGroup.RELRO, tls.templateSize(), tls.alignment());
             sections.placeTemplate(tls, tlsTemplate);
         }
-        sections.placeSections(tls, false);
+        long[] islandOffsets = islands == null ? null : new long[islands.islands().size()];
+        sections.placeSections(tls, false, islands, islandOffsets);
         if (stubs.count() > 0) {
             stubOffset = sections.reserve(PermissionGroup.TEXT, (long) stubs.count() * arch.stubSize(), arch.stubSize());
         }
         if (usesTls) {
             tlsCode = sections.reserve(PermissionGroup.TEXT, arch.tlsCodeSize(), 16);
         }
-        sections.placeSections(tls, true);
+        sections.placeSections(tls, true, islands, islandOffsets);
+        if (islands != null) {
+            islands.placed(islandOffsets);
+        }
         if (stubs.ifuncCount() > 0) {
             ifuncTable = sections.reserve(PermissionGroup.DATA, stubs.ifuncCount() * GotTable.ENTRY_SIZE,
                     GotTable.ENTRY_SIZE);
@@ -125,9 +152,9 @@ final class SetPlan {
             staticTls = true;
         }
         long code = sections.sizes()[PermissionGroup.TEXT.ordinal()];
-        if (code > arch.branchReach()) {
+        if (code > arch.branchReach() && islands == null) {
             throw new RelocationException(Location.NONE, "the set's code is " + (code >> 20) + " MiB, more than a"
-                    + " direct branch reaches (" + (arch.branchReach() >> 20) + " MiB); load it as several sets");
+                    + " direct branch reaches (" + (arch.branchReach() >> 20) + " MiB), and has no range-extension thunks");
         }
         linkerSections = new LinkerSections(dsoHandle, glueCode, gotOffset, tlsTemplate, stubOffset, tlsCode,
                 ifuncTable, common);

@@ -154,6 +154,68 @@ class Aarch64RangeTest {
         }
     }
 
+    /**
+     * A set with 136 MiB of code, more than a branch reaches: calls and a tail call between its two
+     * ends go through range-extension thunks in the caller's part of the set, placed after the
+     * part's last section, and land where they should.
+     */
+    @Test
+    void branchesAcrossALargeSetGoThroughItsIslands() throws Throwable {
+        Path source = Files.writeString(dir.resolve("large.s"), """
+                    .section .text.near,"ax",%progbits
+                    .globl near_call
+                    .type near_call, %function
+                near_call:
+                    stp x29, x30, [sp, -16]!
+                    bl far_target
+                    add x0, x0, #1
+                    bl local_far
+                    ldp x29, x30, [sp], 16
+                    ret
+                    .size near_call, .-near_call
+                    .globl tail_near
+                    .type tail_near, %function
+                tail_near:
+                    add x0, x0, #1000
+                    ret
+                    .size tail_near, .-tail_near
+                    .section .text.gap,"ax",%progbits
+                    .skip 136 << 20
+                    .section .text.far,"ax",%progbits
+                    .globl far_target
+                    .type far_target, %function
+                far_target:
+                    mov x0, #41
+                    ret
+                    .size far_target, .-far_target
+                local_far:
+                    add x0, x0, #100
+                    b tail_near
+                """);
+        Path object = dir.resolve("large.o");
+        Process process = new ProcessBuilder("aarch64-linux-gnu-as", "--noexecstack", source.toString(), "-o", object.toString())
+                .redirectErrorStream(true).start();
+        assertThat(process.waitFor()).as(new String(process.getInputStream().readAllBytes())).isZero();
+        try (JitLinker linker = JitLinker.builder().executor(Executor.childProcess(Target.AARCH64)).build();
+             LoadedSet set = linker.load(object)) {
+            long near = set.address("near_call");
+            long far = set.address("far_target");
+            assertThat(far - near).as("the two ends of the set's code").isGreaterThan(BRANCH_REACH);
+            List<Long> calls = branchTargets(set, "near_call");
+            assertThat(calls).hasSize(2);
+            for (long call : calls) {
+                assertThat(Math.abs(call - near)).as("near_call's calls go to a thunk near it").isLessThan(BRANCH_REACH);
+                MemorySegment thunk = set.memory(call, 16);
+                assertThat(thunk.get(JAVA_INT_UNALIGNED, 0)).as("ldr x16, literal").isEqualTo(0x58000050);
+                assertThat(thunk.get(JAVA_INT_UNALIGNED, 4)).as("br x16").isEqualTo(0xd61f0200);
+            }
+            assertThat(set.memory(calls.getFirst() + 8, 8).get(JAVA_LONG_UNALIGNED, 0)).as("the thunk's target")
+                    .isEqualTo(far);
+            MethodHandle nearCall = set.function("near_call", FunctionDescriptor.of(JAVA_LONG));
+            assertThat((long) nearCall.invokeExact()).as("41 + 1 + 100, then tail_near's 1000").isEqualTo(1142L);
+        }
+    }
+
     static long twice(long x) {
         return 2 * x;
     }

@@ -145,7 +145,10 @@ public final class Aarch64 extends Architecture {
                     throw relocation.error("a conditional branch to a symbol outside the set cannot reach it");
                 }
             }
-            case R_AARCH64_CALL26, R_AARCH64_JUMP26 -> context.branch(symbol);
+            case R_AARCH64_CALL26, R_AARCH64_JUMP26 -> {
+                context.branch(symbol);
+                context.rangeExtension(relocation, symbol);
+            }
             case R_AARCH64_ADR_GOT_PAGE, R_AARCH64_LD64_GOT_LO12_NC, R_AARCH64_LD64_GOTPAGE_LO15,
                  R_AARCH64_LD64_GOTOFF_LO15, R_AARCH64_GOT_LD_PREL19 -> context.got(symbol);
             case R_AARCH64_TLSGD_ADR_PREL21, R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSGD_ADD_LO12_NC,
@@ -190,6 +193,16 @@ public final class Aarch64 extends Architecture {
     @Override
     public void writeStub(MemorySegment text, long offset, long stubAddress, long slotAddress) {
         Aarch64Code.writeStub(text, offset, stubAddress, slotAddress);
+    }
+
+    @Override
+    public int rangeExtensionThunkSize() {
+        return Aarch64Code.THUNK_SIZE;
+    }
+
+    @Override
+    public void writeRangeExtensionThunk(MemorySegment text, long offset, long address, long target) {
+        Aarch64Code.writeThunk(text, offset, target);
     }
 
     @Override

@@ -74,7 +74,12 @@ final class Aarch64Apply {
                 case R_AARCH64_MOVW_PREL_G3 -> movnz(b, o, S + A - P, 48);
                 case R_AARCH64_LD_PREL_LO19, R_AARCH64_CONDBR19 -> branch(b, o, S + A - P, 19, 5);
                 case R_AARCH64_TSTBR14 -> branch(b, o, S + A - P, 14, 5);
-                case R_AARCH64_JUMP26, R_AARCH64_CALL26 -> branch(b, o, call[symbol] + A - P, 26, 0);
+                case R_AARCH64_JUMP26, R_AARCH64_CALL26 -> {
+                    String direct = branch(b, o, call[symbol] + A - P, 26, 0);
+                    long thunk = direct == null || target.rangeExtensions == null ? 0
+                            : target.rangeExtensions.thunk(symbol, A);
+                    yield thunk == 0 ? direct : branch(b, o, thunk - P, 26, 0);
+                }
                 case R_AARCH64_ADR_PREL_LO21 -> adr(b, o, S + A - P);
                 case R_AARCH64_ADR_PREL_PG_HI21 -> adrp(b, o, page(S + A) - page(P), true);
                 case R_AARCH64_ADR_PREL_PG_HI21_NC -> adrp(b, o, page(S + A) - page(P), false);

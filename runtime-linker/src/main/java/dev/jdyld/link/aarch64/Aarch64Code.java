@@ -38,6 +38,17 @@ final class Aarch64Code {
         Aarch64Fields.lo12(text, offset + 4, slotAddress, 3, false);
     }
 
+    /**
+     * A range-extension thunk of a large set: {@code ldr x16, target; br x16; target: .quad}. It
+     * reaches anywhere; a branch reaches it within its part of the set.
+     */
+    static final int THUNK_SIZE = 16;
+
+    static void writeThunk(MemorySegment text, long offset, long target) {
+        words(text, offset, 0x58000050, 0xd61f0200);
+        text.set(JAVA_LONG_UNALIGNED, offset + 8, target);
+    }
+
     /** Static-TLS routines: {@code __tls_get_addr}, the descriptor resolver; the key destructor is never used. */
     static final int TLS_GET_ADDR = 0, TLSDESC_RESOLVER = 16, TLS_DESTRUCTOR = 32, TLS_SIZE = 48;
 

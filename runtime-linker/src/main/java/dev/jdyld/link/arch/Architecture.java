@@ -39,6 +39,16 @@ public abstract class Architecture {
         return reach();
     }
 
+    /** Bytes of a range-extension thunk ({@link #writeRangeExtensionThunk}); used where {@link #branchReach()} is short. */
+    public int rangeExtensionThunkSize() {
+        throw new IllegalStateException(getClass().getSimpleName() + " branches reach the whole set");
+    }
+
+    /** Writes a thunk at {@code offset} of {@code text} (running at {@code address}) that jumps to {@code target}. */
+    public void writeRangeExtensionThunk(MemorySegment text, long offset, long address, long target) {
+        throw new IllegalStateException(getClass().getSimpleName() + " branches reach the whole set");
+    }
+
     /**
      * Whether every set's thread-locals go to static TLS, whatever model its code uses: where the
      * dynamic runtime routines would cost more than the static ones are worth (AArch64's TLS

@@ -24,10 +24,18 @@ public final class RelocationTarget {
     public final MemorySegment bytes;
     public final long address;
     public final ResolvedSymbols symbols;
+    /** Thunks for branches that do not reach; null when the set has none. */
+    public final RangeExtensions rangeExtensions;
     private final Architecture arch;
 
     public RelocationTarget(Architecture arch, ElfObject object, int rela, MemorySegment bytes, long address,
                             ResolvedSymbols symbols) {
+        this(arch, object, rela, bytes, address, symbols, null);
+    }
+
+    public RelocationTarget(Architecture arch, ElfObject object, int rela, MemorySegment bytes, long address,
+                            ResolvedSymbols symbols, RangeExtensions rangeExtensions) {
+        this.rangeExtensions = rangeExtensions;
         this.arch = arch;
         this.object = object;
         this.rela = rela;

@@ -40,4 +40,11 @@ public interface ScanContext {
      * that distance of itself.
      */
     void limitReach(Relocation relocation, SymbolRef symbol, long reach);
+
+    /**
+     * A direct branch that reaches only {@link Architecture#branchReach()}: where the set's code is
+     * larger, a branch to a target in another part of it (or outside it) gets a range-extension
+     * thunk in its own part's island.
+     */
+    void rangeExtension(Relocation relocation, SymbolRef symbol);
 }

@@ -118,6 +118,14 @@ public final class SectionLayout {
      * input order within its group.
      */
     public void placeSections(TlsLayout tls, boolean nobits) {
+        placeSections(tls, nobits, null, null);
+    }
+
+    /**
+     * As {@link #placeSections(TlsLayout, boolean)}, with each part's island of range-extension
+     * thunks right after the part's last code section; {@code islandOffsets} gets where, by part.
+     */
+    public void placeSections(TlsLayout tls, boolean nobits, BranchIslands islands, long[] islandOffsets) {
         for (int o = 0; o < objects.size(); o++) {
             ElfObject object = objects.get(o);
             for (int s = 1; s < object.sectionCount; s++) {
@@ -128,6 +136,10 @@ public final class SectionLayout {
                 // An .eh_frame gets a zero terminator word after it, so it can be registered on its own.
                 long size = object.sectionSize[s] + (isEhFrame(object, s) ? 4 : 0);
                 offset[o][s] = reserve(PermissionGroup.values()[g], size, object.sectionAlign[s]);
+                int island = islands == null ? -1 : islands.islandAfter(o, s);
+                if (island >= 0) {
+                    islandOffsets[island] = reserve(PermissionGroup.TEXT, islands.islandSize(island), 16);
+                }
             }
         }
     }

@@ -32,6 +32,12 @@ class Aarch64CodeTest {
     }
 
     @Test
+    void rangeExtensionThunkJumpsToItsLiteral() throws Exception {
+        assertSameCode(Aarch64Code.THUNK_SIZE, text -> Aarch64Code.writeThunk(text, 0, 0x1234_5678_9abcL),
+                "ldr x16, target", "br x16", "target: .quad 0x123456789abc");
+    }
+
+    @Test
     void staticTlsRoutinesAddTheOffsetToTheThreadPointer() throws Exception {
         assertSameCode(Aarch64Code.TLS_SIZE, text -> Aarch64Code.writeStaticTls(text, 0),
                 "ldr x0, [x0, #8]", "mrs x1, tpidr_el0", "add x0, x1, x0", "ret",

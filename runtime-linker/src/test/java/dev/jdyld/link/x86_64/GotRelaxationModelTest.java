@@ -267,6 +267,11 @@ class GotRelaxationModelTest {
             public void limitReach(Relocation r, SymbolRef symbol, long reach) {
                 throw new AssertionError("reach");
             }
+
+            @Override
+            public void rangeExtension(Relocation r, SymbolRef symbol) {
+                throw new AssertionError("range extension");
+            }
         }, relocation, new SymbolRef() {
             @Override
             public SymbolKind kind() {
