@@ -123,6 +123,9 @@ void jdyld_upcall_entry(void);
 /* Before code pages become executable (they were written through the JVM's mapping): makes the
  * instruction side see the new bytes. */
 void machine_prepare_code(uintptr_t address, size_t length);
+/* Calls an IFUNC resolver as the machine's dynamic loader does (AArch64: with AT_HWCAP and the
+ * __ifunc_arg_t of the hardware capabilities) and returns its answer. */
+uint64_t jdyld_resolve_ifunc(uint64_t resolver);
 /* The thread pointer (%fs:0, tpidr_el0): static TLS offsets are from it. */
 uintptr_t jdyld_thread_pointer(void);
 uint64_t jdyld_upcall_dispatch(uint32_t index, uint64_t registers[15]);

@@ -9,6 +9,8 @@
 #if defined(__aarch64__)
 
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/ifunc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -99,6 +101,13 @@ void machine_prepare_code(uintptr_t address, size_t length) {
         *byte = *byte;
     }
     __builtin___clear_cache((char *) address, (char *) (address + length));
+}
+
+/* As glibc's ld.so calls an AArch64 resolver: (AT_HWCAP | _IFUNC_ARG_HWCAP, &{size, hwcap, hwcap2}). */
+uint64_t jdyld_resolve_ifunc(uint64_t resolver) {
+    __ifunc_arg_t arg = {sizeof arg, getauxval(AT_HWCAP), getauxval(AT_HWCAP2)};
+    return (uint64_t) (uintptr_t) ((void *(*)(uint64_t, const __ifunc_arg_t *)) (uintptr_t) resolver)(
+        arg._hwcap | _IFUNC_ARG_HWCAP, &arg);
 }
 
 uintptr_t jdyld_thread_pointer(void) {

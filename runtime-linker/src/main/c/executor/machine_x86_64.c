@@ -97,6 +97,11 @@ void machine_prepare_code(uintptr_t address, size_t length) {
     (void) length;
 }
 
+/* x86-64 resolvers take no arguments (they read the CPU's features themselves). */
+uint64_t jdyld_resolve_ifunc(uint64_t resolver) {
+    return (uint64_t) (uintptr_t) ((void *(*)(void)) (uintptr_t) resolver)();
+}
+
 uintptr_t jdyld_thread_pointer(void) {
     return (uintptr_t) __builtin_thread_pointer();
 }

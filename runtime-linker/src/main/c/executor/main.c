@@ -57,7 +57,9 @@ static void send_hello(void) {
     put_u64(&hello, (uint64_t) sysconf(_SC_PAGESIZE));
     put_u64(&hello, libc == NULL ? host_symbol("printf") : (uint64_t) (uintptr_t) dlsym(libc, "printf"));
     static const char *const HOST[] = {"pthread_getspecific", "free", "__cxa_thread_atexit_impl", "pthread_create"};
-    put_u32(&hello, 6 + sizeof HOST / sizeof HOST[0]);
+    put_u32(&hello, 7 + sizeof HOST / sizeof HOST[0]);
+    put_string(&hello, "jdyld_resolve_ifunc");
+    put_u64(&hello, (uint64_t) (uintptr_t) jdyld_resolve_ifunc);
     put_string(&hello, "jdyld_thread_pointer");
     put_u64(&hello, (uint64_t) (uintptr_t) jdyld_thread_pointer);
     put_string(&hello, "jdyld_pthread_create_executable_stack");

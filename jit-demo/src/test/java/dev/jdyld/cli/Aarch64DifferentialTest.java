@@ -42,11 +42,14 @@ class Aarch64DifferentialTest {
     static final List<String> CLANG_TARGET = List.of("--target=aarch64-linux-gnu", "--sysroot=" + SYSROOT);
 
     /** Every flag set the C programs are compiled with: gcc's default (PIE), PIC, non-PIC and the code models. */
-    static final List<List<String>> MODES = List.of(List.of("-O0", ""), List.of("-O2", "-fPIC"),
+    static final List<List<String>> MODES = List.of(List.of("-O0", ""), List.of("-O3", "-fPIC"),
             List.of("-O2", "-fno-pic"), List.of("-O1", "-mcmodel=tiny"), List.of("-O2", "-mcmodel=large -fno-pic"));
     /** TLS: local exec (PIE, non-PIC), initial exec, descriptors (gcc's default for PIC), traditional and local dynamic. */
     static final List<String> TLS_MODES = List.of("", "-fno-pic", "-fPIC", "-fPIC -ftls-model=initial-exec",
             "-fPIC -mtls-dialect=trad", "-fPIC -ftls-model=local-dynamic", "-mcmodel=tiny -fPIC");
+
+    /** An IFUNC resolver that chooses by the hardware capabilities it is passed, as glibc passes them on AArch64. */
+    static final Program IFUNC_HWCAP = new Program("ifunc-hwcap", List.of(), List.of(), List.of(), false);
 
     record Build(Path dir, Objects objects, Result nativeResult) {}
 
@@ -95,6 +98,9 @@ class Aarch64DifferentialTest {
         for (Program program : TestPrograms.RUNTIME) {
             cases.add(Arguments.of(program, "-O0", ""));
             cases.add(Arguments.of(program, "-O2", "-fPIC"));
+        }
+        for (String pic : List.of("", "-fPIC")) {
+            cases.add(Arguments.of(IFUNC_HWCAP, "-O2", pic));
         }
         for (Program program : archivePrograms()) {
             cases.add(Arguments.of(program, "-O2", ""));

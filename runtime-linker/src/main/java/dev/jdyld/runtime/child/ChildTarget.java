@@ -249,7 +249,9 @@ public final class ChildTarget implements TargetProcess {
 
     @Override
     public long callResolver(long resolver) {
-        return call(resolver, Protocol.RETURN_INTEGER, new long[6], new long[8])[0];
+        // Through the executor's own caller: an AArch64 resolver takes the hardware capabilities.
+        return call(child.bootstrapSymbol("jdyld_resolve_ifunc"), Protocol.RETURN_INTEGER, new long[] {resolver, 0, 0, 0, 0, 0},
+                new long[8])[0];
     }
 
     @Override
