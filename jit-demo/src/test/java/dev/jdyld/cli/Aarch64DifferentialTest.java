@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * qemu-user) as when linked natively by the cross toolchain and run under
  * {@code qemu-aarch64 -L /usr/aarch64-linux-gnu}. {@code .ci/run} installs the cross toolchain and
  * qemu, and unpacks Debian's arm64 zlib and SQLite archives into the sysroot
- * ({@code .ci/arm64-archives}).
+ * ({@code .ci/arm64-archives}). Two cases run at once (each is mostly processes).
  */
 @EnabledIf("toolchainInstalled")
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT)
 class Aarch64DifferentialTest {
     static final Path SYSROOT = Path.of("/usr/aarch64-linux-gnu");
     static final String CC = "aarch64-linux-gnu-gcc";

@@ -22,9 +22,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * print the same stdout and exit with the same code under {@code jdyld run} as when linked natively
  * by gcc.
  *
+ * <p>Two cases run at once (each is mostly processes: a compile, a native run, a child JVM).
+ *
  * <p>Set {@code -Djdyld.test.workdir=DIR} to keep the objects for reproducing a failure by hand;
  * each failure message shows the jdyld command line and its stderr.
  */
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT)
 class DifferentialTest {
 
     static final List<String> OPT_LEVELS = List.of("-O0", "-O2");
