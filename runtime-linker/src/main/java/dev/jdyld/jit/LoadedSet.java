@@ -128,8 +128,8 @@ public final class LoadedSet implements AutoCloseable {
      */
     public OptionalLong find(String symbol) {
         checkOpen();
-        Long address = exports.addresses().get(symbol);
-        return address == null ? OptionalLong.empty() : OptionalLong.of(address);
+        LinkedSet.Export export = exports.get(symbol);
+        return export == null ? OptionalLong.empty() : OptionalLong.of(export.address());
     }
 
     /**
@@ -158,7 +158,7 @@ public final class LoadedSet implements AutoCloseable {
     @SuppressWarnings("restricted")
     public MemorySegment data(String symbol) {
         long address = address(symbol);
-        ExportKind kind = exports.kinds().get(symbol);
+        ExportKind kind = exports.get(symbol).kind();
         switch (kind) {
             case DATA, READ_ONLY_DATA -> { }
             case FUNCTION, CODE_LABEL -> throw new LinkException(Location.file(name).symbol(symbol),
@@ -168,7 +168,7 @@ public final class LoadedSet implements AutoCloseable {
             case ABSOLUTE -> throw new LinkException(Location.file(name).symbol(symbol),
                     "is an absolute symbol: a value (0x" + Long.toHexString(address) + "), not memory of the set");
         }
-        long size = exports.sizes().getOrDefault(symbol, 0L);
+        long size = exports.get(symbol).size();
         MemorySegment segment = MemorySegment.ofAddress(jvmAddress(address, size)).reinterpret(size, lifetime.arena(), null);
         return kind == ExportKind.READ_ONLY_DATA ? segment.asReadOnly() : segment;
     }
@@ -189,7 +189,7 @@ public final class LoadedSet implements AutoCloseable {
     @SuppressWarnings("restricted")
     public MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
         long address = address(symbol);
-        ExportKind kind = exports.kinds().get(symbol);
+        ExportKind kind = exports.get(symbol).kind();
         if (!kind.callable()) {
             throw new LinkException(Location.file(name).symbol(symbol), "is not a function but " + kind.description()
                     + "; a downcall to it would jump into data");
@@ -213,7 +213,7 @@ public final class LoadedSet implements AutoCloseable {
      * @throws LinkException if the set does not define {@code entry}
      */
     public int runMain(String entry, List<String> argv) {
-        if (!exports.addresses().containsKey(entry)) {
+        if (!exports.names().contains(entry)) {
             throw new LinkException(Location.NONE.symbol(entry), "entry point is not defined by the loaded objects");
         }
         // The run thread enters the set as a handle's call would; no handle is made, since a guarded
@@ -254,7 +254,7 @@ public final class LoadedSet implements AutoCloseable {
             set.boundBy.add(this);
         }
         for (SymbolBinding<LoadedSet> binding : boundStubs) {
-            binding.callers().add(this);
+            binding.addCaller(this);
         }
     }
 
@@ -263,7 +263,7 @@ public final class LoadedSet implements AutoCloseable {
             set.boundBy.remove(this);
         }
         for (SymbolBinding<LoadedSet> binding : boundStubs) {
-            binding.callers().remove(this);
+            binding.removeCaller(this);
         }
     }
 
@@ -294,7 +294,7 @@ public final class LoadedSet implements AutoCloseable {
      * @return the names of the set's global, non-hidden definitions
      */
     public Set<String> symbols() {
-        return exports.addresses().keySet();
+        return exports.names();
     }
 
     /** Signatures of the COMDAT groups this set kept. */
@@ -372,7 +372,7 @@ public final class LoadedSet implements AutoCloseable {
     /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. Under the lock. */
     List<LoadedSet> dependents() {
         Set<LoadedSet> dependents = new LinkedHashSet<>(boundBy);
-        for (String symbol : exports.addresses().keySet()) {
+        for (String symbol : exports.names()) {
             SymbolBinding<LoadedSet> binding = scope.binding(symbol);
             if (binding != null && binding.definition().set() == this) {
                 dependents.addAll(binding.callers());

@@ -45,7 +45,11 @@ public final class Scope {
     private final String name;
     /** Guarded by the linker's lock, like every field here. */
     private final Map<String, SymbolBinding<LoadedSet>> bindings = new HashMap<>();
-    private final Map<String, LoadedSet> reserved = new HashMap<>();
+    /**
+     * Sets being loaded that have reserved their names, with their exports: looked up by name in
+     * each (few loads run at once), rather than copying every name of a large set into a map.
+     */
+    private final Map<LoadedSet, LinkedSet.Exports> reserved = new java.util.LinkedHashMap<>();
     private final List<Scope> linked = new ArrayList<>();
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
 
@@ -152,7 +156,7 @@ public final class Scope {
 
     private void checkUndefined(String symbol) {
         SymbolBinding<LoadedSet> binding = bindings.get(symbol);
-        if ((binding != null && binding.definition().kind() != SymbolBinding.Kind.UNDEFINED) || reserved.containsKey(symbol)) {
+        if ((binding != null && binding.definition().kind() != SymbolBinding.Kind.UNDEFINED) || reservedBy(symbol) != null) {
             throw new IllegalArgumentException("symbol " + symbol + " is already defined in scope " + name);
         }
     }
@@ -281,14 +285,15 @@ public final class Scope {
      * loads. Caller holds the linker's lock.
      */
     void reserve(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
-        if (redefining && exports.addresses().keySet().stream().noneMatch(bindings::containsKey)) {
+        if (redefining && exports.names().stream().noneMatch(bindings::containsKey)) {
             throw new LinkException(Location.file(set.name()), "nothing to redefine: none of its symbols ("
-                    + String.join(", ", exports.addresses().keySet().stream().sorted().limit(5).toList())
+                    + String.join(", ", exports.names().stream().sorted().limit(5).toList())
                     + ") was ever defined in scope " + name + "; load it instead");
         }
-        for (String symbol : exports.addresses().keySet()) {
-            boolean weak = exports.weak().contains(symbol);
-            LoadedSet pending = reserved.get(symbol);
+        for (Map.Entry<String, LinkedSet.Export> export : exports.byName().entrySet()) {
+            String symbol = export.getKey();
+            boolean weak = export.getValue().weak();
+            LoadedSet pending = reservedBy(symbol);
             if (pending != null && !weak) {
                 throw new DuplicateSymbolException(symbol, pending.name() + " (being loaded)", set.name());
             }
@@ -307,15 +312,24 @@ public final class Scope {
                     throw new DuplicateSymbolException(symbol, describe(current), set.name());
                 }
             }
-            if (!weak) {
-                reserved.put(symbol, set);
+        }
+        reserved.put(set, exports);
+    }
+
+    /** The set being loaded that reserved {@code symbol} with a strong definition, or null. */
+    private LoadedSet reservedBy(String symbol) {
+        for (Map.Entry<LoadedSet, LinkedSet.Exports> pending : reserved.entrySet()) {
+            LinkedSet.Export export = pending.getValue().get(symbol);
+            if (export != null && !export.weak()) {
+                return pending.getKey();
             }
         }
+        return null;
     }
 
     /** Releases what {@link #reserve} took for {@code set}. Caller holds the linker's lock. */
     void unreserve(LoadedSet set) {
-        reserved.values().removeIf(pending -> pending == set);
+        reserved.remove(set);
     }
 
     /**
@@ -323,18 +337,18 @@ public final class Scope {
      * {@code redefining} the functions it replaces, whose stubs are re-pointed. Caller holds the lock.
      */
     void register(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
-        for (Map.Entry<String, Long> export : exports.addresses().entrySet()) {
+        for (Map.Entry<String, LinkedSet.Export> export : exports.byName().entrySet()) {
             String symbol = export.getKey();
-            boolean function = exports.isFunction(symbol);
-            boolean weak = exports.weak().contains(symbol);
+            boolean function = export.getValue().kind() == LinkedSet.ExportKind.FUNCTION;
+            boolean weak = export.getValue().weak();
             SymbolBinding<LoadedSet> binding = bindings.get(symbol);
             if (binding == null) {
-                bindings.put(symbol, SymbolBinding.ofSet(symbol, set, set.lifetime(), export.getValue(), function, weak));
+                bindings.put(symbol, SymbolBinding.ofSet(symbol, set, set.lifetime(), export.getValue().address(), function, weak));
                 continue;
             }
             SymbolBinding.Kind kind = binding.definition().kind();
             if (kind == SymbolBinding.Kind.LAZY || kind == SymbolBinding.Kind.UNDEFINED || (redefining && kind == SymbolBinding.Kind.SET)) {
-                binding.define(set, set.lifetime(), export.getValue(), function, weak);
+                binding.define(set, set.lifetime(), export.getValue().address(), function, weak);
                 linker.redirections.retarget(binding);
             }
         }
@@ -355,7 +369,7 @@ public final class Scope {
      */
     void unregister(LoadedSet set) {
         sets.remove(set);
-        for (String symbol : set.exports().addresses().keySet()) {
+        for (String symbol : set.exports().names()) {
             SymbolBinding<LoadedSet> binding = bindings.get(symbol);
             if (binding == null || binding.definition().set() != set) {
                 continue;

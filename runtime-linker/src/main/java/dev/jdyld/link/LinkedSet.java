@@ -59,23 +59,34 @@ public record LinkedSet(Slab slab, ThreadLocalBlock tls, Exports exports, SetLay
         }
     }
 
+    /** One exported definition: its address, {@code st_size}, kind, and whether it is weak. */
+    public record Export(long address, long size, ExportKind kind, boolean weak) {}
+
     /**
-     * Exported names with their addresses, {@code st_size}s and kinds, and which of them are weak
-     * definitions (another set's strong definition of the name is no conflict). Hashed maps, not
-     * {@code Map.copyOf}, whose probing clusters on names with sequential hashes.
+     * Exported names with their definitions, in one hashed map (one entry and one record per name:
+     * large sets export hundreds of thousands). {@link java.util.HashMap}, not {@code Map.copyOf},
+     * whose probing clusters on names with sequential or colliding hashes; HashMap bins of many
+     * colliding names become trees, ordered by the names.
      */
-    public record Exports(Map<String, Long> addresses, Map<String, Long> sizes, Map<String, ExportKind> kinds,
-                          Set<String> weak) {
+    public record Exports(Map<String, Export> byName) {
         public Exports {
-            addresses = java.util.Collections.unmodifiableMap(addresses);
-            sizes = java.util.Collections.unmodifiableMap(sizes);
-            kinds = java.util.Collections.unmodifiableMap(kinds);
-            weak = java.util.Collections.unmodifiableSet(weak);
+            byName = java.util.Collections.unmodifiableMap(byName);
+        }
+
+        /** The definition of {@code name}, or null. */
+        public Export get(String name) {
+            return byName.get(name);
+        }
+
+        /** The exported names. */
+        public Set<String> names() {
+            return byName.keySet();
         }
 
         /** Whether {@code name} is a function: calls from other sets may go through a redirectable stub. */
         public boolean isFunction(String name) {
-            return kinds.get(name) == ExportKind.FUNCTION;
+            Export export = byName.get(name);
+            return export != null && export.kind() == ExportKind.FUNCTION;
         }
     }
 

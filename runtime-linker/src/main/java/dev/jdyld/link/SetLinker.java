@@ -321,10 +321,7 @@ public final class SetLinker {
     /** Global, non-hidden definitions of the set: what lookups and later sets see (an IFUNC as its stub). */
     private static LinkedSet.Exports exports(SetImage image) {
         SetPlan plan = image.plan;
-        Map<String, Long> addresses = new HashMap<>();
-        Map<String, Long> sizes = new HashMap<>();
-        Map<String, LinkedSet.ExportKind> kinds = new HashMap<>();
-        Set<String> weak = new HashSet<>();
+        Map<String, LinkedSet.Export> exports = HashMap.newHashMap(plan.symbols.globals.size());
         for (GlobalSymbol global : plan.symbols.globals) {
             boolean exported = switch (global.kind) {
                 case DEFINED -> {
@@ -336,16 +333,13 @@ public final class SetLinker {
             };
             if (exported) {
                 int stub = plan.stubs.stub(global.id);
-                addresses.put(global.name, plan.stubs.isCanonical(global.id) && stub >= 0
-                        ? image.stubAddress(stub) : global.address);
-                sizes.put(global.name, global.size);
-                kinds.put(global.name, global.kind == GlobalSymbol.Kind.COMMON ? LinkedSet.ExportKind.DATA : kind(plan, global));
-                if (global.weakDefinition) {
-                    weak.add(global.name);
-                }
+                exports.put(global.name, new LinkedSet.Export(plan.stubs.isCanonical(global.id) && stub >= 0
+                        ? image.stubAddress(stub) : global.address, global.size,
+                        global.kind == GlobalSymbol.Kind.COMMON ? LinkedSet.ExportKind.DATA : kind(plan, global),
+                        global.weakDefinition));
             }
         }
-        return new LinkedSet.Exports(addresses, sizes, kinds, weak);
+        return new LinkedSet.Exports(exports);
     }
 
     /** What a symbol an object of the set defines is: by its type, and by the memory its section went to. */

@@ -34,8 +34,11 @@ public final class SymbolBinding<S> {
     private boolean function;
     private boolean weak;
     private int indirection = -1;
-    /** Open sets that call the name through its stub: they depend on whatever defines it. */
-    private final Set<S> callers = new LinkedHashSet<>();
+    /**
+     * Open sets that call the name through its stub: they depend on whatever defines it. Made on
+     * the first caller: most names of a large set have none, and an empty set costs 64 bytes each.
+     */
+    private Set<S> callers;
 
     private SymbolBinding(String name, Definition<S> definition, boolean function, Supplier<S> materializer) {
         this.name = name;
@@ -97,9 +100,24 @@ public final class SymbolBinding<S> {
         return weak;
     }
 
-    /** Open sets bound to the name through its stub; the caller adds and removes them. */
+    /** Open sets bound to the name through its stub, in the order they bound; empty when none. */
     public Set<S> callers() {
-        return callers;
+        return callers == null ? Set.of() : java.util.Collections.unmodifiableSet(callers);
+    }
+
+    /** Records that {@code caller} is bound to the name through its stub. */
+    public void addCaller(S caller) {
+        if (callers == null) {
+            callers = new LinkedHashSet<>();
+        }
+        callers.add(caller);
+    }
+
+    /** Forgets {@code caller}; the set goes when its last caller does. */
+    public void removeCaller(S caller) {
+        if (callers != null && callers.remove(caller) && callers.isEmpty()) {
+            callers = null;
+        }
     }
 
     /** Index of the name's redirectable stub, or -1 while it has none. */
