@@ -59,13 +59,32 @@ public final class Report {
         Path root = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         Report report = new Report(root);
         Path dir = Fixtures.tempDir("jdyld-bench-report");
+        // After the root, names of sections to run alone (hotLoop sqliteLoad coldStart smallSets isolation
+        // aarch64 scale), e.g. `java -cp ... dev.jdyld.bench.Report . scale`; none: every section.
+        java.util.function.Predicate<String> runs = section -> args.length <= 1 || java.util.Arrays.asList(args)
+                .subList(1, args.length).contains(section);
         try {
-            report.hotLoop();
-            report.sqliteLoad(dir);
-            report.coldStart(dir);
-            report.smallSets();
-            report.isolation();
-            report.aarch64(dir);
+            if (runs.test("hotLoop")) {
+                report.hotLoop();
+            }
+            if (runs.test("sqliteLoad")) {
+                report.sqliteLoad(dir);
+            }
+            if (runs.test("coldStart")) {
+                report.coldStart(dir);
+            }
+            if (runs.test("smallSets")) {
+                report.smallSets();
+            }
+            if (runs.test("isolation")) {
+                report.isolation();
+            }
+            if (runs.test("aarch64")) {
+                report.aarch64(dir);
+            }
+            if (runs.test("scale")) {
+                report.scale();
+            }
         } finally {
             Fixtures.delete(dir);
         }
@@ -202,6 +221,129 @@ public final class Report {
                 .filter(line -> !line.isBlank()).findFirst().orElse("");
         row("AArch64: llvm-jitlink-14 -noexec on the same objects", jitlink.waitFor() == 0 ? "links"
                 : "fails: " + answer, "", Double.NaN, true);
+    }
+
+    /**
+     * Issue 25's curve: the generated program ({@link LargeProgram}) at 2,000, 20,000 and 200,000
+     * functions (12k, 120k and 1.2M relocations), cold {@code jdyld run} against mold's and GNU ld's
+     * links of the same objects and one run of llvm-jitlink-14, stopped after a minute (LLVM 14's
+     * JITLink takes minutes and gigabytes from 20k functions on; at 1.2M it runs only with
+     * {@code JDYLD_BENCH_JITLINK_LARGE=1}); then the growth exponent of jdyld's time
+     * per relocation, and names that collide in {@code String.hashCode} beside ordinary ones. The
+     * objects are compiled once into {@code benchmarks/target/large} (the 200k program takes gcc
+     * about five minutes) and reused.
+     */
+    private void scale() throws Exception {
+        Path cache = root.resolve("benchmarks/target/large");
+        String jdyld = root.resolve("bin/jdyld").toString();
+        boolean mold = Files.isExecutable(Path.of("/usr/bin/mold"));
+        int[] sizes = {2_000, 20_000, 200_000};
+        double[] perRelocation = new double[sizes.length];
+        long[] relocations = new long[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            List<Path> objects = cached(cache, sizes[i], false);
+            relocations[i] = relocations(objects);
+            List<String> files = objects.stream().map(Path::toString).toList();
+            Figure run = repeated(concat(List.of(jdyld, "run"), files), 3);
+            Figure ld = repeated(concat(List.of("gcc", "-o", cache.resolve("prog-ld").toString()), files), 3);
+            String moldShown = "mold not installed (apt-get install mold)";
+            double moldSeconds = Double.NaN;
+            if (mold) {
+                Figure linked = repeated(concat(List.of("gcc", "-fuse-ld=mold", "-o", cache.resolve("prog-mold").toString()),
+                        files), 3);
+                moldSeconds = linked.median();
+                moldShown = "mold " + linked.show("%.2f") + " s";
+            }
+            // llvm-jitlink-14 is quadratic here (20k functions: minutes and gigabytes): one run, cut off at a minute.
+            String jitlink = "llvm-jitlink skipped";
+            if (sizes[i] < 200_000 || "1".equals(System.getenv("JDYLD_BENCH_JITLINK_LARGE"))) {
+                double seconds = timeOnce(concat(List.of("llvm-jitlink-14"), files), 60);
+                jitlink = Double.isNaN(seconds) ? "llvm-jitlink-14 > 60 s (stopped)" : String.format("llvm-jitlink-14 %.2f s", seconds);
+            }
+            perRelocation[i] = run.median() / relocations[i];
+            boolean largest = sizes[i] == 200_000;
+            double ratio = run.median() / moldSeconds;
+            row(String.format("scale: %,d functions, %,d relocations", sizes[i], relocations[i]), "jdyld run "
+                    + run.show("%.2f") + " s; " + moldShown + "; GNU ld " + ld.show("%.2f") + " s; " + jitlink,
+                    largest ? "≤ 2 of mold, ≤ ld" : "", largest ? ratio : Double.NaN,
+                    !largest || (ratio <= 2 && run.median() <= ld.median()));
+        }
+        // Whole processes: the JVM's start (about 0.25 s) is most of the smallest run, so the curve from
+        // 120k is the one the work shows; both are printed.
+        double exponent = 1 + Math.log(perRelocation[2] / perRelocation[1]) / Math.log((double) relocations[2] / relocations[1]);
+        double whole = 1 + Math.log(perRelocation[2] / perRelocation[0]) / Math.log((double) relocations[2] / relocations[0]);
+        row("scale: growth exponent of jdyld run, 120k to 1.2M relocations", String.format("%.2f (12k to 1.2M: %.2f; %.0f,"
+                + " %.0f, %.0f ns per relocation)", exponent, whole, perRelocation[0] * 1e9, perRelocation[1] * 1e9,
+                perRelocation[2] * 1e9), "≤ 1.1", exponent, exponent <= 1.1);
+        List<String> ordinary = cached(cache, 20_000, false).stream().map(Path::toString).toList();
+        List<String> colliding = cached(cache, 20_000, true).stream().map(Path::toString).toList();
+        Figure[] names = paired(concat(List.of(jdyld, "run"), colliding), concat(List.of(jdyld, "run"), ordinary));
+        row("scale: 60,000 names with one String.hashCode vs ordinary names", names[0].show("%.2f") + " s vs "
+                + names[1].show("%.2f") + " s", "small factor", names[0].median() / names[1].median(),
+                names[0].median() / names[1].median() <= 3);
+    }
+
+    private static List<Path> cached(Path cache, int functions, boolean colliding) throws Exception {
+        Path dir = cache.resolve(functions + (colliding ? "-colliding" : ""));
+        Path done = dir.resolve("compiled");
+        if (Files.exists(done)) {
+            List<Path> objects = new ArrayList<>();
+            for (int f = 0; f < LargeProgram.FILES; f++) {
+                objects.add(dir.resolve("part" + f + ".o"));
+            }
+            return objects;
+        }
+        Files.createDirectories(dir);
+        System.err.printf("bench: compiling the %,d-function program once (gcc -O1 -fPIC)...%n", functions);
+        List<Path> objects = LargeProgram.compile(dir, functions, colliding);
+        Files.writeString(done, "");
+        return objects;
+    }
+
+    /** Relocation entries in the objects' SHT_RELA sections, from their ELF section headers. */
+    private static long relocations(List<Path> objects) throws IOException {
+        long count = 0;
+        for (Path object : objects) {
+            java.nio.ByteBuffer elf = java.nio.ByteBuffer.wrap(Files.readAllBytes(object)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            long sectionHeaders = elf.getLong(0x28);
+            int entrySize = Short.toUnsignedInt(elf.getShort(0x3a));
+            int sections = Short.toUnsignedInt(elf.getShort(0x3c));
+            for (int i = 0; i < sections; i++) {
+                int header = (int) (sectionHeaders + (long) i * entrySize);
+                if (elf.getInt(header + 4) == 4 /* SHT_RELA */) {
+                    count += elf.getLong(header + 0x20) / 24;
+                }
+            }
+        }
+        return count;
+    }
+
+    /** Wall seconds of one run of {@code command}, or NaN when it had not ended after {@code limit} seconds (then killed). */
+    private static double timeOnce(List<String> command, long limit) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        long start = System.nanoTime();
+        if (!process.waitFor(limit, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+            return Double.NaN;
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    private static List<String> concat(List<String> head, List<String> tail) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(tail);
+        return all;
+    }
+
+    /** Wall seconds of {@code command} over {@code runs} runs after one warm-up. */
+    private static Figure repeated(List<String> command, int runs) throws IOException, InterruptedException {
+        time(command);
+        List<Double> times = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            times.add(time(command));
+        }
+        return Figure.of(times);
     }
 
     private static String shell(List<String> command) {
