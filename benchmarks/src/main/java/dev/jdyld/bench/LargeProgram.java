@@ -107,4 +107,41 @@ public final class LargeProgram {
         }
         processes.clear();
     }
+
+
+    static List<Path> cached(Path cache, int functions, boolean colliding) throws Exception {
+        Path dir = cache.resolve(functions + (colliding ? "-colliding" : ""));
+        Path done = dir.resolve("compiled");
+        if (Files.exists(done)) {
+            List<Path> objects = new ArrayList<>();
+            for (int f = 0; f < LargeProgram.FILES; f++) {
+                objects.add(dir.resolve("part" + f + ".o"));
+            }
+            return objects;
+        }
+        Files.createDirectories(dir);
+        System.err.printf("bench: compiling the %,d-function program once (gcc -O1 -fPIC)...%n", functions);
+        List<Path> objects = LargeProgram.compile(dir, functions, colliding);
+        Files.writeString(done, "");
+        return objects;
+    }
+
+
+    /** Relocation entries in the objects' SHT_RELA sections, from their ELF section headers. */
+    static long relocations(List<Path> objects) throws IOException {
+        long count = 0;
+        for (Path object : objects) {
+            java.nio.ByteBuffer elf = java.nio.ByteBuffer.wrap(Files.readAllBytes(object)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            long sectionHeaders = elf.getLong(0x28);
+            int entrySize = Short.toUnsignedInt(elf.getShort(0x3a));
+            int sections = Short.toUnsignedInt(elf.getShort(0x3c));
+            for (int i = 0; i < sections; i++) {
+                int header = (int) (sectionHeaders + (long) i * entrySize);
+                if (elf.getInt(header + 4) == 4 /* SHT_RELA */) {
+                    count += elf.getLong(header + 0x20) / 24;
+                }
+            }
+        }
+        return count;
+    }
 }

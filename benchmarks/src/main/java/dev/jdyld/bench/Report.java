@@ -32,7 +32,7 @@ import java.util.regex.Pattern;
  */
 public final class Report {
     private static final Path SQLITE = Path.of("/usr/lib/x86_64-linux-gnu/libsqlite3.a");
-    private static final int PROCESS_RUNS = 11;
+    static final int PROCESS_RUNS = 11;
     private static final String PACKAGE = Report.class.getPackageName() + ".";
 
     /** A figure over repeats: the median, and the range the repeats spanned. */
@@ -108,7 +108,7 @@ public final class Report {
         List<Double> links = new ArrayList<>();
         Pattern link = Pattern.compile("([0-9.]+) \\([ 0-9.]+%\\)\\s+time to link object files");
         for (int i = 0; i < PROCESS_RUNS; i++) {
-            String output = capture(List.of("llvm-jitlink-14", "-noexec", "-show-times", main.toString(), SQLITE.toString()));
+            String output = Processes.capture(List.of("llvm-jitlink-14", "-noexec", "-show-times", main.toString(), SQLITE.toString()));
             Matcher m = link.matcher(output);
             if (!m.find()) {
                 throw new IOException("no link time in llvm-jitlink's output:\n" + output);
@@ -124,21 +124,21 @@ public final class Report {
     private void coldStart(Path dir) throws Exception {
         Path main = sqliteProgram(dir);
         String jdyld = root.resolve("bin/jdyld").toString();
-        capture(List.of(jdyld, "--help")); // builds and records the AOT cache if needed: not a cold run to count
-        Figure[] run = paired(List.of(jdyld, "run", main.toString(), SQLITE.toString()),
+        Processes.capture(List.of(jdyld, "--help")); // builds and records the AOT cache if needed: not a cold run to count
+        Figure[] run = Processes.paired(List.of(jdyld, "run", main.toString(), SQLITE.toString()),
                 List.of("llvm-jitlink-14", main.toString(), SQLITE.toString()));
         row("cold `jdyld run` of the SQLite program", run[0].show("%.3f") + " s vs llvm-jitlink " + run[1].show("%.3f")
                 + " s", "≤ 2 (1.5)", run[0].median() / run[1].median(), run[0].median() / run[1].median() <= 2);
-        Figure[] isolated = paired(List.of(jdyld, "run", "--isolate", main.toString(), SQLITE.toString()),
+        Figure[] isolated = Processes.paired(List.of(jdyld, "run", "--isolate", main.toString(), SQLITE.toString()),
                 List.of("llvm-jitlink-14", "-oop-executor=" + oopExecutor(), main.toString(), SQLITE.toString()));
         row("cold `jdyld run --isolate` of the SQLite program", isolated[0].show("%.3f") + " s vs llvm-jitlink"
                 + " -oop-executor " + isolated[1].show("%.3f") + " s", "", isolated[0].median() / isolated[1].median(), true);
         Path hello = Fixtures.write(dir.resolve("Hello.java"),
                 "public class Hello { public static void main(String[] a) { System.out.println(\"hello\"); } }\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        capture(List.of(Path.of(System.getProperty("java.home"), "bin", "javac").toString(), "-d", dir.toString(),
+        Processes.capture(List.of(Path.of(System.getProperty("java.home"), "bin", "javac").toString(), "-d", dir.toString(),
                 hello.toString()));
-        Figure[] help = paired(List.of(jdyld, "--help"),
+        Figure[] help = Processes.paired(List.of(jdyld, "--help"),
                 List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", dir.toString(), "Hello"));
         row("cold `jdyld --help`", help[0].show("%.3f") + " s vs java hello " + help[1].show("%.3f") + " s", "≤ 2",
                 help[0].median() / help[1].median(), help[0].median() / help[1].median() <= 2);
@@ -211,8 +211,8 @@ public final class Report {
         List<String> link = List.of("aarch64-linux-gnu-gcc", "-o", program.toString(), object.toString(), sqlite, "-lm");
         List<String> run = List.of("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", program.toString());
         String jdyld = root.resolve("bin/jdyld").toString();
-        Figure[] cold = paired(List.of(jdyld, "run", "--target", "aarch64", object.toString(), sqlite),
-                List.of("sh", "-c", shell(link) + " && " + shell(run)));
+        Figure[] cold = Processes.paired(List.of(jdyld, "run", "--target", "aarch64", object.toString(), sqlite),
+                List.of("sh", "-c", Processes.shell(link) + " && " + Processes.shell(run)));
         row("AArch64: cold `jdyld run --target aarch64` of the SQLite program", cold[0].show("%.3f")
                 + " s vs cross link + qemu run " + cold[1].show("%.3f") + " s", "", cold[0].median() / cold[1].median(), true);
         Process jitlink = new ProcessBuilder("llvm-jitlink-14", "-noexec", object.toString(), sqlite).redirectErrorStream(true)
@@ -241,15 +241,15 @@ public final class Report {
         double[] perRelocation = new double[sizes.length];
         long[] relocations = new long[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
-            List<Path> objects = cached(cache, sizes[i], false);
-            relocations[i] = relocations(objects);
+            List<Path> objects = LargeProgram.cached(cache, sizes[i], false);
+            relocations[i] = LargeProgram.relocations(objects);
             List<String> files = objects.stream().map(Path::toString).toList();
-            Figure run = repeated(concat(List.of(jdyld, "run"), files), 3);
-            Figure ld = repeated(concat(List.of("gcc", "-o", cache.resolve("prog-ld").toString()), files), 3);
+            Figure run = Processes.repeated(Processes.concat(List.of(jdyld, "run"), files), 3);
+            Figure ld = Processes.repeated(Processes.concat(List.of("gcc", "-o", cache.resolve("prog-ld").toString()), files), 3);
             String moldShown = "mold not installed (apt-get install mold)";
             double moldSeconds = Double.NaN;
             if (mold) {
-                Figure linked = repeated(concat(List.of("gcc", "-fuse-ld=mold", "-o", cache.resolve("prog-mold").toString()),
+                Figure linked = Processes.repeated(Processes.concat(List.of("gcc", "-fuse-ld=mold", "-o", cache.resolve("prog-mold").toString()),
                         files), 3);
                 moldSeconds = linked.median();
                 moldShown = "mold " + linked.show("%.2f") + " s";
@@ -257,7 +257,7 @@ public final class Report {
             // llvm-jitlink-14 is quadratic here (20k functions: minutes and gigabytes): one run, cut off at a minute.
             String jitlink = "llvm-jitlink skipped";
             if (sizes[i] < 200_000 || "1".equals(System.getenv("JDYLD_BENCH_JITLINK_LARGE"))) {
-                double seconds = timeOnce(concat(List.of("llvm-jitlink-14"), files), 60);
+                double seconds = Processes.timeOnce(Processes.concat(List.of("llvm-jitlink-14"), files), 60);
                 jitlink = Double.isNaN(seconds) ? "llvm-jitlink-14 > 60 s (stopped)" : String.format("llvm-jitlink-14 %.2f s", seconds);
             }
             perRelocation[i] = run.median() / relocations[i];
@@ -275,80 +275,12 @@ public final class Report {
         row("scale: growth exponent of jdyld run, 120k to 1.2M relocations", String.format("%.2f (12k to 1.2M: %.2f; %.0f,"
                 + " %.0f, %.0f ns per relocation)", exponent, whole, perRelocation[0] * 1e9, perRelocation[1] * 1e9,
                 perRelocation[2] * 1e9), "≤ 1.1", exponent, exponent <= 1.1);
-        List<String> ordinary = cached(cache, 20_000, false).stream().map(Path::toString).toList();
-        List<String> colliding = cached(cache, 20_000, true).stream().map(Path::toString).toList();
-        Figure[] names = paired(concat(List.of(jdyld, "run"), colliding), concat(List.of(jdyld, "run"), ordinary));
+        List<String> ordinary = LargeProgram.cached(cache, 20_000, false).stream().map(Path::toString).toList();
+        List<String> colliding = LargeProgram.cached(cache, 20_000, true).stream().map(Path::toString).toList();
+        Figure[] names = Processes.paired(Processes.concat(List.of(jdyld, "run"), colliding), Processes.concat(List.of(jdyld, "run"), ordinary));
         row("scale: 60,000 names with one String.hashCode vs ordinary names", names[0].show("%.2f") + " s vs "
                 + names[1].show("%.2f") + " s", "small factor", names[0].median() / names[1].median(),
                 names[0].median() / names[1].median() <= 3);
-    }
-
-    private static List<Path> cached(Path cache, int functions, boolean colliding) throws Exception {
-        Path dir = cache.resolve(functions + (colliding ? "-colliding" : ""));
-        Path done = dir.resolve("compiled");
-        if (Files.exists(done)) {
-            List<Path> objects = new ArrayList<>();
-            for (int f = 0; f < LargeProgram.FILES; f++) {
-                objects.add(dir.resolve("part" + f + ".o"));
-            }
-            return objects;
-        }
-        Files.createDirectories(dir);
-        System.err.printf("bench: compiling the %,d-function program once (gcc -O1 -fPIC)...%n", functions);
-        List<Path> objects = LargeProgram.compile(dir, functions, colliding);
-        Files.writeString(done, "");
-        return objects;
-    }
-
-    /** Relocation entries in the objects' SHT_RELA sections, from their ELF section headers. */
-    private static long relocations(List<Path> objects) throws IOException {
-        long count = 0;
-        for (Path object : objects) {
-            java.nio.ByteBuffer elf = java.nio.ByteBuffer.wrap(Files.readAllBytes(object)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            long sectionHeaders = elf.getLong(0x28);
-            int entrySize = Short.toUnsignedInt(elf.getShort(0x3a));
-            int sections = Short.toUnsignedInt(elf.getShort(0x3c));
-            for (int i = 0; i < sections; i++) {
-                int header = (int) (sectionHeaders + (long) i * entrySize);
-                if (elf.getInt(header + 4) == 4 /* SHT_RELA */) {
-                    count += elf.getLong(header + 0x20) / 24;
-                }
-            }
-        }
-        return count;
-    }
-
-    /** Wall seconds of one run of {@code command}, or NaN when it had not ended after {@code limit} seconds (then killed). */
-    private static double timeOnce(List<String> command, long limit) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        long start = System.nanoTime();
-        if (!process.waitFor(limit, java.util.concurrent.TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor();
-            return Double.NaN;
-        }
-        return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static List<String> concat(List<String> head, List<String> tail) {
-        List<String> all = new ArrayList<>(head);
-        all.addAll(tail);
-        return all;
-    }
-
-    /** Wall seconds of {@code command} over {@code runs} runs after one warm-up. */
-    private static Figure repeated(List<String> command, int runs) throws IOException, InterruptedException {
-        time(command);
-        List<Double> times = new ArrayList<>();
-        for (int i = 0; i < runs; i++) {
-            times.add(time(command));
-        }
-        return Figure.of(times);
-    }
-
-    private static String shell(List<String> command) {
-        return command.stream().map(word -> "'" + word.replace("'", "'\\''") + "'")
-                .collect(java.util.stream.Collectors.joining(" "));
     }
 
     /** llvm-jitlink's out-of-process executor, beside llvm-jitlink-14. */
@@ -368,40 +300,6 @@ public final class Report {
             Fixtures.run(List.of("gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
         }
         return object;
-    }
-
-    /** Wall seconds of {@code a} and {@code b} over runs in turn (a b a b ...) after one warm-up each. */
-    private static Figure[] paired(List<String> a, List<String> b) throws IOException, InterruptedException {
-        time(a);
-        time(b);
-        List<Double> as = new ArrayList<>();
-        List<Double> bs = new ArrayList<>();
-        for (int i = 0; i < PROCESS_RUNS; i++) {
-            as.add(time(a));
-            bs.add(time(b));
-        }
-        return new Figure[] {Figure.of(as), Figure.of(bs)};
-    }
-
-    private static double time(List<String> command) throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.DISCARD);
-        long start = System.nanoTime();
-        int status = builder.start().waitFor();
-        long end = System.nanoTime();
-        if (status != 0) {
-            throw new IOException(String.join(" ", command) + " exited with " + status);
-        }
-        return (end - start) / 1e9;
-    }
-
-    private static String capture(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (process.waitFor() != 0) {
-            throw new IOException(String.join(" ", command) + " failed:\n" + output);
-        }
-        return output;
     }
 
     /** For the benchmark class named {@code benchmark}: method name → its iterations (in the benchmark's own unit). */
