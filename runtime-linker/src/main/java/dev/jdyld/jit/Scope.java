@@ -45,10 +45,7 @@ public final class Scope {
     private final String name;
     /** Guarded by the linker's lock, like every field here. */
     private final Map<String, SymbolBinding<LoadedSet>> bindings = new HashMap<>();
-    /**
-     * Sets being loaded that have reserved their names, with their exports: looked up by name in
-     * each (few loads run at once), rather than copying every name of a large set into a map.
-     */
+    /** Sets being loaded, by their exports: names are looked up in each (few run at once), not copied. */
     private final Map<LoadedSet, LinkedSet.Exports> reserved = new java.util.LinkedHashMap<>();
     private final List<Scope> linked = new ArrayList<>();
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
@@ -319,8 +316,7 @@ public final class Scope {
     /** The set being loaded that reserved {@code symbol} with a strong definition, or null. */
     private LoadedSet reservedBy(String symbol) {
         for (Map.Entry<LoadedSet, LinkedSet.Exports> pending : reserved.entrySet()) {
-            LinkedSet.Export export = pending.getValue().get(symbol);
-            if (export != null && !export.weak()) {
+            if (pending.getValue().get(symbol) instanceof LinkedSet.Export export && !export.weak()) {
                 return pending.getKey();
             }
         }
@@ -395,10 +391,7 @@ public final class Scope {
     }
 
     private List<Scope> searchOrder() {
-        List<Scope> order = new ArrayList<>(linked.size() + 1);
-        order.add(this);
-        order.addAll(linked);
-        return order;
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of(this), linked.stream()).toList();
     }
 
     /**
