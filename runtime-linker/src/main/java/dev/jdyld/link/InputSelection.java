@@ -33,18 +33,24 @@ final class InputSelection {
     final List<Pulled> pulled = new ArrayList<>();
 
     private final Architecture arch;
-    private final Set<String> defined = new HashSet<>();
+    private final Set<String> defined;
     private final Set<String> undefined = new LinkedHashSet<>();
 
     InputSelection(List<ObjectFile> inputs, Architecture arch) {
         this.arch = arch;
         List<Archive> archives = new ArrayList<>();
+        List<ElfObject> parsed = new ArrayList<>();
         for (ObjectFile input : inputs) {
             if (Archive.isArchive(input.bytes())) {
                 archives.add(new Archive(input.name(), input.bytes()));
             } else {
-                add(ElfObject.parse(input.name(), input.bytes()));
+                parsed.add(ElfObject.parse(input.name(), input.bytes()));
             }
+        }
+        // Sized for the objects' globals before they are added: no rehashing while a large set fills it.
+        defined = HashSet.newHashSet(parsed.stream().mapToInt(object -> object.symbolCount - object.firstGlobal).sum());
+        for (ElfObject object : parsed) {
+            add(object);
         }
         // By identity (an archive hands out one Member per member): a record's generated hashCode
         // sets up method handles on first use, a few milliseconds of a cold start.

@@ -47,8 +47,8 @@ final class SymbolTable {
     final List<ElfObject> objects;
     private final Architecture arch;
     final ComdatGroups comdat;
-    final Map<String, GlobalSymbol> byName = new HashMap<>();
-    final List<GlobalSymbol> globals = new ArrayList<>();
+    final Map<String, GlobalSymbol> byName;
+    final List<GlobalSymbol> globals;
     /** Per object, per symbol index: the global's id, or -1 for a local symbol. */
     final int[][] globalOf;
 
@@ -57,6 +57,11 @@ final class SymbolTable {
         this.objects = objects;
         this.comdat = comdat;
         this.globalOf = new int[objects.size()][];
+        // Sized for every global symbol up front: a large set's table would otherwise be rehashed
+        // a dozen times while it fills.
+        int expected = objects.stream().mapToInt(object -> object.symbolCount - object.firstGlobal).sum();
+        this.byName = HashMap.newHashMap(expected);
+        this.globals = new ArrayList<>(expected);
     }
 
     /** Whether the set needs an executable stack: its {@code pthread_create} is then jdyld's. */
