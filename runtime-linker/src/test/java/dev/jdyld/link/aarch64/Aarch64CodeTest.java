@@ -3,9 +3,7 @@ package dev.jdyld.link.aarch64;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,7 +74,9 @@ class Aarch64CodeTest {
     /** Writes the routine between guard bytes and compares it with the assembled listing. */
     private void assertSameCode(int size, Consumer<MemorySegment> write, String... listing) throws Exception {
         assumeThat(Path.of("/usr/bin/aarch64-linux-gnu-as")).as("GNU as for AArch64 (installed by .ci/run)").exists();
-        byte[] expected = assemble(List.of(listing));
+        List<String> lines = new ArrayList<>(List.of(".text"));
+        lines.addAll(List.of(listing));
+        byte[] expected = GnuAs.assembleText(dir, lines, 0x10000);
         assertThat(expected.length).as("the listing's size").isEqualTo(size);
         MemorySegment text = MemorySegment.ofArray(new byte[size + 8]);
         text.fill((byte) 0x5a);
@@ -88,25 +88,5 @@ class Aarch64CodeTest {
             assertThat(Integer.toHexString(routine.get(JAVA_INT_UNALIGNED, at)))
                     .as("word at +%d", at).isEqualTo(Integer.toHexString(MemorySegment.ofArray(expected).get(JAVA_INT_UNALIGNED, at)));
         }
-    }
-
-    /** The listing assembled and linked at 0x10000 (ADRP's page is then as written), as raw bytes. */
-    private byte[] assemble(List<String> listing) throws IOException, InterruptedException {
-        List<String> lines = new ArrayList<>(List.of(".text"));
-        lines.addAll(listing);
-        Path source = Files.write(dir.resolve("code.s"), lines);
-        Path object = dir.resolve("code.o");
-        Path linked = dir.resolve("code.elf");
-        Path raw = dir.resolve("code.bin");
-        run(List.of("aarch64-linux-gnu-as", source.toString(), "-o", object.toString()));
-        run(List.of("aarch64-linux-gnu-ld", "-Ttext=0x10000", "-e", "0x10000", "-o", linked.toString(), object.toString()));
-        run(List.of("aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", linked.toString(), raw.toString()));
-        return Files.readAllBytes(raw);
-    }
-
-    private static void run(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as(command + ": " + output).isZero();
     }
 }

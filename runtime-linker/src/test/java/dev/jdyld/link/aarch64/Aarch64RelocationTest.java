@@ -5,9 +5,7 @@ import dev.jdyld.core.RelocationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -185,25 +183,6 @@ class Aarch64RelocationTest {
         }
     }
 
-    /** Assembles and links {@code lines} for AArch64 and returns the bytes of .text. */
-    private byte[] assemble(List<String> lines) throws IOException, InterruptedException {
-        Path source = Files.write(dir.resolve("cases.s"), lines);
-        Path object = dir.resolve("cases.o");
-        Path raw = dir.resolve("cases.bin");
-        Path linked = dir.resolve("cases.elf");
-        run(List.of("aarch64-linux-gnu-as", source.toString(), "-o", object.toString()));
-        // Linked at 0, so that what as leaves to the linker (ADRP's page) is resolved as written.
-        run(List.of("aarch64-linux-gnu-ld", "-Ttext=0", "-e", "0", "-o", linked.toString(), object.toString()));
-        run(List.of("aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", linked.toString(), raw.toString()));
-        return Files.readAllBytes(raw);
-    }
-
-    private static void run(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as(command + ": " + output).isZero();
-    }
-
     /**
      * Every case twice in one .text: the instruction with a zero immediate, then as GNU as encodes it
      * with the value. Writing the value into the first must give the second. Each instruction
@@ -220,7 +199,7 @@ class Aarch64RelocationTest {
             lines.add(".balign 4096");
             lines.add(String.format(c.withValue(), c.asValue()));
         }
-        byte[] text = assemble(lines);
+        byte[] text = GnuAs.assembleText(dir, lines, 0);
         for (int i = 0; i < cases.size(); i++) {
             Case c = cases.get(i);
             MemorySegment instruction = MemorySegment.ofArray(new byte[12]);
