@@ -43,13 +43,7 @@ public class Aarch64SqliteLoadBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         dir = Fixtures.tempDir("jdyld-aarch64-sqlite-bench");
-        Path source = Fixtures.write(dir.resolve("main.c"), """
-                #include <sqlite3.h>
-                int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
-                  sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
-                """);
-        Path object = dir.resolve("main.o");
-        Fixtures.run(List.of("aarch64-linux-gnu-gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
+        Path object = Fixtures.sqliteProgram(dir, "aarch64-linux-gnu-gcc", "main.o");
         inputs = List.of(ObjectFile.read(object), ObjectFile.read(SQLITE));
         // As the gcc driver links libgcc: AArch64's long double arithmetic (__multf3, ...) is there.
         linker = JitLinker.builder().executor(Executor.childProcess(Target.AARCH64)).hostLibrary("libgcc_s.so.1")

@@ -28,6 +28,22 @@ public final class Fixtures {
         }
     }
 
+    /**
+     * The SQLite program the load figures use (open an in-memory database, run one statement,
+     * close it), written to {@code dir} and compiled {@code -O2 -c} by {@code compiler}
+     * ({@code gcc}, {@code aarch64-linux-gnu-gcc}) into {@code objectName}.
+     */
+    public static Path sqliteProgram(Path dir, String compiler, String objectName) throws IOException, InterruptedException {
+        Path source = write(dir.resolve(objectName.replace(".o", ".c")), """
+                #include <sqlite3.h>
+                int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
+                  sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
+                """);
+        Path object = dir.resolve(objectName);
+        run(List.of(compiler, "-O2", "-c", source.toString(), "-o", object.toString()));
+        return object;
+    }
+
     public static void delete(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {

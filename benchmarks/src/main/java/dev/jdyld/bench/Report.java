@@ -199,14 +199,8 @@ public final class Report {
         Figure load = score.get("loadAndClose");
         row("AArch64: warm load of SQLite into the AArch64 executor", load.show("%.2f") + " ms vs x86-64 in process "
                 + x86.get("loadAndClose").show("%.2f") + " ms", "", load.median() / x86.get("loadAndClose").median(), true);
-        Path source = Fixtures.write(dir.resolve("main64.c"), """
-                #include <sqlite3.h>
-                int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
-                  sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
-                """);
-        Path object = dir.resolve("main64.o");
+        Path object = Fixtures.sqliteProgram(dir, "aarch64-linux-gnu-gcc", "main64.o");
         Path program = dir.resolve("main64");
-        Fixtures.run(List.of("aarch64-linux-gnu-gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
         String sqlite = Aarch64SqliteLoadBenchmark.SQLITE.toString();
         List<String> link = List.of("aarch64-linux-gnu-gcc", "-o", program.toString(), object.toString(), sqlite, "-lm");
         List<String> run = List.of("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", program.toString());
@@ -291,15 +285,7 @@ public final class Report {
 
     private Path sqliteProgram(Path dir) throws IOException, InterruptedException {
         Path object = dir.resolve("main.o");
-        if (!Files.exists(object)) {
-            Path source = Fixtures.write(dir.resolve("main.c"), """
-                    #include <sqlite3.h>
-                    int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
-                      sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
-                    """);
-            Fixtures.run(List.of("gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
-        }
-        return object;
+        return Files.exists(object) ? object : Fixtures.sqliteProgram(dir, "gcc", "main.o");
     }
 
     /** For the benchmark class named {@code benchmark}: method name → its iterations (in the benchmark's own unit). */
@@ -355,6 +341,7 @@ public final class Report {
     private void print() {
         String[] header = {"figure", "measured", "target", "ratio", ""};
         int[] width = new int[header.length];
+        Arrays.fill(width, 1); // "%-0s" is no format: a column with nothing in it is one space wide
         List<String[]> all = new ArrayList<>(List.<String[]>of(header));
         all.addAll(rows);
         for (String[] row : all) {

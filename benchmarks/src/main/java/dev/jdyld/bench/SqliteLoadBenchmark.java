@@ -38,13 +38,7 @@ public class SqliteLoadBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         dir = Fixtures.tempDir("jdyld-sqlite-bench");
-        Path source = Fixtures.write(dir.resolve("main.c"), """
-                #include <sqlite3.h>
-                int main(void) { sqlite3 *db; sqlite3_open(":memory:", &db);
-                  sqlite3_exec(db, "select 1", 0, 0, 0); return sqlite3_close(db); }
-                """);
-        Path object = dir.resolve("main.o");
-        Fixtures.run(List.of("gcc", "-O2", "-c", source.toString(), "-o", object.toString()));
+        Path object = Fixtures.sqliteProgram(dir, "gcc", "main.o");
         inputs = List.of(ObjectFile.read(object), ObjectFile.read(Path.of("/usr/lib/x86_64-linux-gnu/libsqlite3.a")));
         linker = JitLinker.builder().runInitializers(false).build();
     }
