@@ -22,13 +22,13 @@ public record SetLayout(List<Group> groups, List<Section> sections, int gotEntri
                         List<Member> members, List<Symbol> symbols, ThreadLocalBlock threadLocal,
                         String executableStack) {
     /**
-     * Copies the lists: a layout never changes.
+     * Copies the lists (a layout never changes); symbols already in an {@link AddressOrderedSymbols} are kept as they are.
      */
     public SetLayout {
         groups = List.copyOf(groups);
         sections = List.copyOf(sections);
         members = List.copyOf(members);
-        symbols = List.copyOf(symbols);
+        symbols = symbols instanceof AddressOrderedSymbols ordered ? ordered : List.copyOf(symbols);
     }
 
     /**

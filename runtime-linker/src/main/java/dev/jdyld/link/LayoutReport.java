@@ -1,6 +1,7 @@
 package dev.jdyld.link;
 
 import dev.jdyld.elf.ElfObject;
+import dev.jdyld.core.AddressOrderedSymbols;
 import dev.jdyld.core.SetLayout;
 import dev.jdyld.link.layout.BranchIslands;
 import dev.jdyld.link.layout.GotTable;
@@ -78,9 +79,13 @@ final class LayoutReport {
     }
 
     /** Named ranges: every loaded function and data symbol, then stubs and GOT slots by target name. */
-    private static List<SetLayout.Symbol> symbols(SetImage image) {
+    private static AddressOrderedSymbols symbols(SetImage image) {
         SetPlan plan = image.plan;
-        List<SetLayout.Symbol> symbols = new ArrayList<>();
+        int expected = 2 * plan.symbols.globals.size();
+        for (ElfObject object : plan.objects) {
+            expected += object.symbolCount;
+        }
+        AddressOrderedSymbols.Builder symbols = new AddressOrderedSymbols.Builder(expected);
         for (int o = 0; o < plan.objects.size(); o++) {
             ElfObject object = plan.objects.get(o);
             for (int s = 1; s < object.symbolCount; s++) {
@@ -89,24 +94,24 @@ final class LayoutReport {
                 boolean function = type == STT_FUNC || type == STT_GNU_IFUNC;
                 if ((function || type == STT_OBJECT) && section > 0 && section < object.sectionCount
                         && plan.sections.isLoaded(o, section) && !plan.comdat.inDroppedGroup(object, o, s)) {
-                    symbols.add(new SetLayout.Symbol(object.symbolName(s), function ? SetLayout.Symbol.Kind.FUNCTION
-                            : SetLayout.Symbol.Kind.OBJECT, image.symbolAddress(o, s), object.symbolSize[s]));
+                    symbols.add(object.symbolName(s), function ? SetLayout.Symbol.Kind.FUNCTION
+                            : SetLayout.Symbol.Kind.OBJECT, image.symbolAddress(o, s), object.symbolSize[s]);
                 }
             }
         }
         for (GlobalSymbol global : plan.symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
-                symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.OBJECT, global.address, global.commonSize));
+                symbols.add(global.name, SetLayout.Symbol.Kind.OBJECT, global.address, global.commonSize);
             }
             int stub = plan.stubs.stub(global.id);
             if (stub >= 0) {
-                symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.STUB, image.stubAddress(stub),
-                        plan.arch.stubSize()));
+                symbols.add(global.name, SetLayout.Symbol.Kind.STUB, image.stubAddress(stub),
+                        plan.arch.stubSize());
             }
             int slot = plan.got.slot(GotTable.Entry.ADDRESS, global.id);
             if (slot >= 0) {
-                symbols.add(new SetLayout.Symbol(global.name, SetLayout.Symbol.Kind.GOT, image.gotSlot(slot),
-                        GotTable.ENTRY_SIZE));
+                symbols.add(global.name, SetLayout.Symbol.Kind.GOT, image.gotSlot(slot),
+                        GotTable.ENTRY_SIZE);
             }
         }
         // A range-extension thunk is a stub named after its target ("name+0x10" for an addend).
@@ -116,13 +121,12 @@ final class LayoutReport {
                 BranchIslands.Target target = thunk.getKey();
                 String name = target.object() < 0 ? plan.symbols.globals.get(target.symbol()).name
                         : plan.objects.get(target.object()).describeSymbol(target.symbol());
-                symbols.add(new SetLayout.Symbol(name + (target.addend() == 0 ? "" : target.addend() > 0
+                symbols.add(name + (target.addend() == 0 ? "" : target.addend() > 0
                         ? "+0x" + Long.toHexString(target.addend()) : "-0x" + Long.toHexString(-target.addend())),
                         SetLayout.Symbol.Kind.STUB, image.base(PermissionGroup.TEXT) + islands.thunkOffset(p, target),
-                        plan.arch.rangeExtensionThunkSize()));
+                        plan.arch.rangeExtensionThunkSize());
             }
         }
-        symbols.sort(Comparator.comparingLong(SetLayout.Symbol::address));
-        return symbols;
+        return symbols.build();
     }
 }

@@ -1,14 +1,15 @@
 package dev.jdyld.runtime.support;
 
 import dev.jdyld.core.LinkException;
+import dev.jdyld.core.AddressOrderedSymbols;
 import dev.jdyld.core.SetLayout;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -46,37 +47,85 @@ public final class FaultReports {
      */
     public static long register(String setName, long start, long size, List<SetLayout.Symbol> layoutSymbols) {
         Installed.ensure();
-        List<SetLayout.Symbol> symbols = new ArrayList<>();
-        for (SetLayout.Symbol symbol : layoutSymbols) {
-            switch (symbol.kind()) {
-                case FUNCTION -> symbols.add(symbol);
-                case STUB -> symbols.add(new SetLayout.Symbol("stub: " + symbol.name(), symbol.kind(), symbol.address(), symbol.size()));
-                default -> { }
+        // The C side's table: the addresses, then each name's offset, then the names (the set's
+        // first), NUL-terminated. Written column by column into arrays, then copied in three moves:
+        // a large set has hundreds of thousands of functions.
+        AddressOrderedSymbols columns = layoutSymbols instanceof AddressOrderedSymbols ordered ? ordered
+                : new AddressOrderedSymbols.Builder(layoutSymbols.size()).addAll(layoutSymbols).build();
+        int count = 0;
+        for (int i = 0; i < columns.size(); i++) {
+            SetLayout.Symbol.Kind kind = columns.kind(i);
+            if (kind == SetLayout.Symbol.Kind.FUNCTION || kind == SetLayout.Symbol.Kind.STUB) {
+                count++;
             }
         }
-        int count = symbols.size();
-        byte[][] names = new byte[count + 1][];
-        names[0] = setName.getBytes(StandardCharsets.UTF_8);
-        long namesSize = names[0].length + 1;
-        for (int i = 0; i < count; i++) {
-            names[i + 1] = symbols.get(i).name().getBytes(StandardCharsets.UTF_8);
-            namesSize += names[i + 1].length + 1;
+        long[] addresses = new long[count];
+        int[] offsets = new int[count];
+        NameBytes names = new NameBytes(count * 16);
+        names.add(null, setName);
+        int next = 0;
+        for (int i = 0; i < columns.size(); i++) {
+            SetLayout.Symbol.Kind kind = columns.kind(i);
+            if (kind == SetLayout.Symbol.Kind.FUNCTION || kind == SetLayout.Symbol.Kind.STUB) {
+                addresses[next] = columns.address(i);
+                offsets[next] = names.add(kind == SetLayout.Symbol.Kind.STUB ? "stub: " : null, columns.name(i));
+                next++;
+            }
         }
-        long tableSize = count * (8L + 4L) + namesSize;
+        long namesBase = count * 12L;
+        long tableSize = namesBase + names.length;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment table = arena.allocate(tableSize, 8); // zeroed: every name ends in NUL
-            long namesBase = count * 12L;
-            long offset = names[0].length + 1;
-            MemorySegment.copy(MemorySegment.ofArray(names[0]), 0, table, namesBase, names[0].length);
-            for (int i = 0; i < count; i++) {
-                table.set(JAVA_LONG_UNALIGNED, i * 8L, symbols.get(i).address());
-                table.set(JAVA_INT_UNALIGNED, count * 8L + i * 4L, (int) offset);
-                MemorySegment.copy(MemorySegment.ofArray(names[i + 1]), 0, table, namesBase + offset, names[i + 1].length);
-                offset += names[i + 1].length + 1;
-            }
+            MemorySegment table = arena.allocate(tableSize, 8);
+            MemorySegment.copy(addresses, 0, table, JAVA_LONG_UNALIGNED, 0, count);
+            MemorySegment.copy(offsets, 0, table, JAVA_INT_UNALIGNED, count * 8L, count);
+            MemorySegment.copy(names.bytes, 0, table, JAVA_BYTE, namesBase, names.length);
             long id = SupportLibrary.call("jdyld_faults_register", SupportLibrary.JDYLD_FAULTS_REGISTER,
                     start, start + size, table.address(), tableSize, count);
             return Math.max(id, 0);
+        }
+    }
+
+    /** Names in UTF-8, each followed by a NUL, in one growing array. */
+    private static final class NameBytes {
+        byte[] bytes;
+        int length;
+
+        NameBytes(int capacity) {
+            bytes = new byte[Math.max(capacity, 64)];
+        }
+
+        /** Appends {@code prefix} (ASCII, or null) and {@code name}; returns where they start. */
+        int add(String prefix, String name) {
+            int at = length;
+            if (prefix != null) {
+                append(prefix);
+            }
+            append(name);
+            ensure(1);
+            bytes[length++] = 0;
+            return at;
+        }
+
+        private void append(String text) {
+            int chars = text.length();
+            ensure(chars);
+            for (int i = 0; i < chars; i++) {
+                char c = text.charAt(i);
+                if (c >= 0x80) { // not ASCII: encode the rest as UTF-8
+                    byte[] encoded = text.substring(i).getBytes(StandardCharsets.UTF_8);
+                    ensure(encoded.length);
+                    System.arraycopy(encoded, 0, bytes, length, encoded.length);
+                    length += encoded.length;
+                    return;
+                }
+                bytes[length++] = (byte) c;
+            }
+        }
+
+        private void ensure(int more) {
+            if (length + more > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + more));
+            }
         }
     }
 
