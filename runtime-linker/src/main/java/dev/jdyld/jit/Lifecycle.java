@@ -109,10 +109,11 @@ final class Lifecycle {
         operationsHere.get()[0]++;
         LoadedSet set = null;
         boolean registered = false;
-        // The slab is written from this thread only; unlike a shared arena, closing this one stops no thread.
-        try (Arena writing = Arena.ofConfined()) {
+        // Confined (closing it stops no thread) unless the common pool's threads write a large set too.
+        boolean parallel = SetLinker.worthParallel(inputs.stream().mapToLong(input -> input.bytes().length).sum());
+        try (Arena writing = parallel ? Arena.ofShared() : Arena.ofConfined()) {
             LinkedSet linked = new SetLinker(linker.arch, linker.target, bound, writing, linker.relaxGot,
-                    linker.executableStack).link(inputs);
+                    linker.executableStack, parallel).link(inputs);
             set = new LoadedSet(linker, scope, linked, List.copyOf(linker.plugins), bound.direct, bound.redirected, sequence);
             synchronized (linker) {
                 checkOpen();
@@ -207,7 +208,7 @@ final class Lifecycle {
                 while (inFlight > 0) {
                     linker.wait();
                 }
-                group = beginClosing(linker.openSets(), false, linker.javaDefinitions);
+                group = beginClosing(linker.openSets(), false, true, linker.javaDefinitions);
             } catch (InterruptedException e) {
                 closing = false;
                 Thread.currentThread().interrupt();
@@ -230,7 +231,7 @@ final class Lifecycle {
     void close(List<LoadedSet> sets, boolean withDependents) {
         List<LoadedSet> group;
         synchronized (linker) {
-            group = beginClosing(sets, withDependents);
+            group = beginClosing(sets, withDependents, false);
             if (group.isEmpty()) {
                 return;
             }
@@ -242,9 +243,11 @@ final class Lifecycle {
     /**
      * Ends the lifetimes of {@code sets} (and with {@code withDependents} of every open set that binds
      * to them) and of {@code also}, and unregisters the sets: all of them, or, when one cannot close,
-     * none (and throws why). Returns the sets, latest first. Caller holds the lock.
+     * none (and throws why). Returns the sets, latest first. Caller holds the lock. {@code wholeLinker}:
+     * every open set closes, so none can depend on one that stays, and no name need be unbound one by one.
      */
-    private List<LoadedSet> beginClosing(List<LoadedSet> sets, boolean withDependents, SetLifetime... also) {
+    private List<LoadedSet> beginClosing(List<LoadedSet> sets, boolean withDependents, boolean wholeLinker,
+                                         SetLifetime... also) {
         Set<LoadedSet> closingSets = new LinkedHashSet<>();
         for (LoadedSet set : sets) {
             if (!set.closing()) {
@@ -253,7 +256,7 @@ final class Lifecycle {
         }
         List<LoadedSet> group = closingSets.stream().sorted(Comparator.comparingLong(LoadedSet::sequence).reversed()).toList();
         for (LoadedSet set : group) {
-            IllegalStateException refused = whyNotClosable(set, closingSets);
+            IllegalStateException refused = whyNotClosable(set, wholeLinker ? null : closingSets);
             if (refused != null) {
                 throw refused;
             }
@@ -278,7 +281,7 @@ final class Lifecycle {
             throw e;
         }
         lifetimes.forEach(SetLifetime::commitClose);
-        group.forEach(LoadedSet::unregister);
+        group.forEach(set -> set.unregister(wholeLinker));
         return group;
     }
 
@@ -377,8 +380,8 @@ final class Lifecycle {
     }
 
     /**
-     * Why the set cannot close as part of {@code closing}, or null. Caller holds the lock. Calls
-     * running in it and segments in use are checked for the group at once.
+     * Why the set cannot close as part of {@code closing} (null: every open set closes), or null.
+     * Caller holds the lock. Calls running in it and segments in use are checked for the group at once.
      */
     private static IllegalStateException whyNotClosable(LoadedSet set, Set<LoadedSet> closing) {
         if (set.state == LoadedSet.State.STARTING) {
@@ -388,7 +391,8 @@ final class Lifecycle {
         if (set.pins > 0) {
             return new IllegalStateException("set " + set.name + " is being bound to by a load in progress; close it when that load ends");
         }
-        List<String> outside = set.dependents().stream().filter(d -> !closing.contains(d)).map(LoadedSet::name).toList();
+        List<String> outside = closing == null ? List.of()
+                : set.dependents().stream().filter(d -> !closing.contains(d)).map(LoadedSet::name).toList();
         if (!outside.isEmpty()) {
             return new IllegalStateException("set " + set.name + " is used by open set" + (outside.size() == 1 ? " " : "s ")
                     + String.join(", ", outside) + "; close them first, or use closeWithDependents()");

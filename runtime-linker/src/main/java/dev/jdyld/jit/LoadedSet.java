@@ -372,12 +372,7 @@ public final class LoadedSet implements AutoCloseable {
     /** Open sets bound to this one, by address or through a stub that now leads into it; in load order. Under the lock. */
     List<LoadedSet> dependents() {
         Set<LoadedSet> dependents = new LinkedHashSet<>(boundBy);
-        for (String symbol : exports.names()) {
-            SymbolBinding<LoadedSet> binding = scope.binding(symbol);
-            if (binding != null && binding.definition().set() == this) {
-                dependents.addAll(binding.callers());
-            }
-        }
+        dependents.addAll(scope.callersThroughStubs(this));
         dependents.remove(this);
         List<LoadedSet> ordered = new ArrayList<>(dependents);
         ordered.sort(Comparator.comparingLong(LoadedSet::sequence));
@@ -390,14 +385,14 @@ public final class LoadedSet implements AutoCloseable {
     }
 
     /** Second step of closing, after its lifetime ended: unregistered, nothing reaches it by name. Under the lock. */
-    void unregister() {
+    void unregister(boolean wholeLinker) {
         for (LoadedSet set : boundSets) {
             if (set.memory.hold()) {
                 heldSets.add(set.memory);
             }
         }
         forgetBindings();
-        scope.unregister(this);
+        scope.unregister(this, wholeLinker);
         state = State.CLOSING;
     }
 

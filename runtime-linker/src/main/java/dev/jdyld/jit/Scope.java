@@ -15,11 +15,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -43,16 +41,15 @@ import java.util.function.Supplier;
 public final class Scope {
     private final JitLinker linker;
     private final String name;
-    /** Guarded by the linker's lock, like every field here. */
-    private final Map<String, SymbolBinding<LoadedSet>> bindings = new HashMap<>();
-    /** Sets being loaded, by their exports: names are looked up in each (few run at once), not copied. */
-    private final Map<LoadedSet, LinkedSet.Exports> reserved = new java.util.LinkedHashMap<>();
+    /** Its names and their bindings; guarded by the linker's lock, like every field here. */
+    private final ScopeNames names;
     private final List<Scope> linked = new ArrayList<>();
     private final Set<LoadedSet> sets = new LinkedHashSet<>();
 
     Scope(JitLinker linker, String name) {
         this.linker = linker;
         this.name = name;
+        this.names = new ScopeNames(name, linker.redirections);
     }
 
     /**
@@ -97,8 +94,8 @@ public final class Scope {
     public void defineFunction(String name, MethodHandle target, FunctionDescriptor descriptor) {
         synchronized (linker) {
             linker.checkOpen();
-            checkUndefined(name);
-            bindings.put(name, SymbolBinding.java(name, linker.target.upcall(target, descriptor, linker.definitions), true,
+            names.checkUndefined(name);
+            names.put(name, SymbolBinding.java(name, linker.target.upcall(target, descriptor, linker.definitions), true,
                     linker.javaDefinitions));
         }
     }
@@ -118,9 +115,9 @@ public final class Scope {
         linker.checkInThisProcess("defineData(" + name + ")");
         synchronized (linker) {
             linker.checkOpen();
-            checkUndefined(name);
+            names.checkUndefined(name);
             linker.definedData.add(segment);
-            bindings.put(name, SymbolBinding.java(name, segment.address(), false, linker.javaDefinitions));
+            names.put(name, SymbolBinding.java(name, segment.address(), false, linker.javaDefinitions));
         }
     }
 
@@ -143,18 +140,11 @@ public final class Scope {
         Objects.requireNonNull(materializer, "materializer");
         synchronized (linker) {
             linker.checkOpen();
-            checkUndefined(name);
+            names.checkUndefined(name);
             SymbolBinding<LoadedSet>[] self = new SymbolBinding[1];
             self[0] = SymbolBinding.lazy(name, () -> linker.lifecycle.materialize(this, name, materializer, self[0]));
-            bindings.put(name, self[0]);
+            names.put(name, self[0]);
             linker.redirections.redirect(self[0]);
-        }
-    }
-
-    private void checkUndefined(String symbol) {
-        SymbolBinding<LoadedSet> binding = bindings.get(symbol);
-        if ((binding != null && binding.definition().kind() != SymbolBinding.Kind.UNDEFINED) || reservedBy(symbol) != null) {
-            throw new IllegalArgumentException("symbol " + symbol + " is already defined in scope " + name);
         }
     }
 
@@ -262,13 +252,7 @@ public final class Scope {
     }
 
     private SymbolBinding<LoadedSet> definedHere(String symbol) {
-        SymbolBinding<LoadedSet> binding = bindings.get(symbol);
-        return binding == null || binding.definition().kind() == SymbolBinding.Kind.UNDEFINED ? null : binding;
-    }
-
-    private static String describe(SymbolBinding.Definition<LoadedSet> definition) {
-        return definition.set() != null ? definition.set().name()
-                : definition.kind() == SymbolBinding.Kind.JAVA ? "a definition from Java" : "nothing";
+        return names.definedHere(symbol);
     }
 
     /** Open sets of this scope, in load order. */
@@ -276,106 +260,36 @@ public final class Scope {
         return sets;
     }
 
-    /**
-     * Before a linked set runs anything: refuses duplicate strong definitions, redefinitions of
-     * data, and a redefinition that redefines nothing, and reserves its names against concurrent
-     * loads. Caller holds the linker's lock.
-     */
+    /** See {@link ScopeNames#reserve}. Caller holds the linker's lock. */
     void reserve(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
-        if (redefining && exports.names().stream().noneMatch(bindings::containsKey)) {
-            throw new LinkException(Location.file(set.name()), "nothing to redefine: none of its symbols ("
-                    + String.join(", ", exports.names().stream().sorted().limit(5).toList())
-                    + ") was ever defined in scope " + name + "; load it instead");
-        }
-        for (Map.Entry<String, LinkedSet.Export> export : exports.byName().entrySet()) {
-            String symbol = export.getKey();
-            boolean weak = export.getValue().weak();
-            LoadedSet pending = reservedBy(symbol);
-            if (pending != null && !weak) {
-                throw new DuplicateSymbolException(symbol, pending.name() + " (being loaded)", set.name());
-            }
-            SymbolBinding<LoadedSet> binding = definedHere(symbol);
-            if (binding != null && binding.definition().kind() != SymbolBinding.Kind.LAZY) {
-                SymbolBinding.Definition<LoadedSet> current = binding.definition();
-                if (redefining) {
-                    if (current.kind() == SymbolBinding.Kind.JAVA) {
-                        throw new LinkException(Location.file(set.name()), "cannot redefine " + symbol + ": it is defined from Java");
-                    }
-                    if (!binding.function() || !exports.isFunction(symbol)) {
-                        throw new LinkException(Location.file(set.name()), "cannot redefine " + symbol
-                                + ": data symbols are not redefinable (defined by " + current.set().name() + ")");
-                    }
-                } else if (!weak && !binding.weak()) {
-                    throw new DuplicateSymbolException(symbol, describe(current), set.name());
-                }
-            }
-        }
-        reserved.put(set, exports);
-    }
-
-    /** The set being loaded that reserved {@code symbol} with a strong definition, or null. */
-    private LoadedSet reservedBy(String symbol) {
-        for (Map.Entry<LoadedSet, LinkedSet.Exports> pending : reserved.entrySet()) {
-            if (pending.getValue().get(symbol) instanceof LinkedSet.Export export && !export.weak()) {
-                return pending.getKey();
-            }
-        }
-        return null;
+        names.reserve(set, exports, redefining);
     }
 
     /** Releases what {@link #reserve} took for {@code set}. Caller holds the linker's lock. */
     void unreserve(LoadedSet set) {
-        reserved.remove(set);
+        names.unreserve(set);
     }
 
     /**
-     * Makes a started set's definitions the scope's: new names, lazy and undefined ones, and with
-     * {@code redefining} the functions it replaces, whose stubs are re-pointed. Caller holds the lock.
+     * Makes a started set's definitions the scope's ({@link ScopeNames#register}) and the set one
+     * of its open sets. Caller holds the lock.
      */
     void register(LoadedSet set, LinkedSet.Exports exports, boolean redefining) {
-        for (Map.Entry<String, LinkedSet.Export> export : exports.byName().entrySet()) {
-            String symbol = export.getKey();
-            boolean function = export.getValue().kind() == LinkedSet.ExportKind.FUNCTION;
-            boolean weak = export.getValue().weak();
-            SymbolBinding<LoadedSet> binding = bindings.get(symbol);
-            if (binding == null) {
-                bindings.put(symbol, SymbolBinding.ofSet(symbol, set, set.lifetime(), export.getValue().address(), function, weak));
-                continue;
-            }
-            SymbolBinding.Kind kind = binding.definition().kind();
-            if (kind == SymbolBinding.Kind.LAZY || kind == SymbolBinding.Kind.UNDEFINED || (redefining && kind == SymbolBinding.Kind.SET)) {
-                binding.define(set, set.lifetime(), export.getValue().address(), function, weak);
-                linker.redirections.retarget(binding);
-            }
-        }
-        unreserve(set);
+        names.register(set, exports, redefining);
         sets.add(set);
         set.recordBindings();
         set.opened();
     }
 
-    /** The scope's own binding of {@code symbol}, defined or not. Caller holds the linker's lock. */
-    SymbolBinding<LoadedSet> binding(String symbol) {
-        return bindings.get(symbol);
+    /** Open sets that call a name {@code set} defines through its stub. Caller holds the linker's lock. */
+    Set<LoadedSet> callersThroughStubs(LoadedSet set) {
+        return names.callersThroughStubs(set);
     }
 
-    /**
-     * After {@code set} closed: names it defined become lazy again (when they were lazy) or
-     * undefined; their stubs return 0 until defined again. Caller holds the linker's lock.
-     */
-    void unregister(LoadedSet set) {
+    /** After {@code set} closed: see {@link ScopeNames#unregister}. Caller holds the linker's lock. */
+    void unregister(LoadedSet set, boolean wholeLinker) {
         sets.remove(set);
-        for (String symbol : set.exports().names()) {
-            SymbolBinding<LoadedSet> binding = bindings.get(symbol);
-            if (binding == null || binding.definition().set() != set) {
-                continue;
-            }
-            binding.undefine();
-            linker.redirections.retarget(binding);
-            if (!linker.redirections.isRedirected(binding) && binding.definition().kind() == SymbolBinding.Kind.UNDEFINED) {
-                bindings.remove(symbol);
-            }
-        }
+        names.unregister(set, wholeLinker);
     }
 
     /** Whether an open set of this scope or of a scope it links kept the COMDAT group. Caller holds the lock. */

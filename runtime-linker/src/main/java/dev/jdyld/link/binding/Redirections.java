@@ -65,6 +65,11 @@ public final class Redirections<S> implements AutoCloseable {
         retarget(binding);
     }
 
+    /** The bindings with a redirectable stub, in the order they got it. Caller holds the lock. */
+    public List<SymbolBinding<S>> redirected() {
+        return java.util.Collections.unmodifiableList(redirected);
+    }
+
     public boolean isRedirected(SymbolBinding<S> binding) {
         return binding.indirection() >= 0;
     }
