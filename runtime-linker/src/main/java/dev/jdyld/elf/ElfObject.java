@@ -296,6 +296,13 @@ public final class ElfObject {
         }
     }
 
+    /** Decodes and hashes the names of the global symbols now, so that later lookups find them ready. */
+    public void hashGlobalNames() {
+        for (int s = firstGlobal; s < symbolCount; s++) {
+            symbolName(s).hashCode();
+        }
+    }
+
     public int binding(int symbol) {
         return (symbolInfo[symbol] & 0xff) >>> 4;
     }

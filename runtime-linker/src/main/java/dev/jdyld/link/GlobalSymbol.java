@@ -4,7 +4,7 @@ package dev.jdyld.link;
  * One global name of a set, after resolution: where it is defined. What it needs (GOT entries,
  * stubs) lives in the planning pass's tables, keyed by {@link #id}.
  */
-final class GlobalSymbol {
+final class GlobalSymbol implements LinkedSet.Export {
     enum Kind {
         /** Defined by an object of the set. */
         DEFINED,
@@ -43,6 +43,11 @@ final class GlobalSymbol {
     int firstReference = -1;
     boolean referencedStrongly;
 
+    /** Once linked: what the name is to other sets, or null when it is not exported (hidden, or not defined here). */
+    LinkedSet.ExportKind exportKind;
+    /** Once linked: the address other sets bind to (an IFUNC's stub). */
+    long exportAddress;
+
     GlobalSymbol(String name, int id) {
         this.name = name;
         this.id = id;
@@ -50,5 +55,25 @@ final class GlobalSymbol {
 
     boolean isInSet() {
         return kind == Kind.DEFINED || kind == Kind.COMMON || kind == Kind.LINKER_DEFINED;
+    }
+
+    @Override
+    public long address() {
+        return exportAddress;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public LinkedSet.ExportKind kind() {
+        return exportKind;
+    }
+
+    @Override
+    public boolean weak() {
+        return weakDefinition;
     }
 }

@@ -33,22 +33,34 @@ final class InputSelection {
     final List<Pulled> pulled = new ArrayList<>();
 
     private final Architecture arch;
+    /** Names defined and still undefined, for pulling archive members; null when there is no archive. */
     private final Set<String> defined;
-    private final Set<String> undefined = new LinkedHashSet<>();
+    private final Set<String> undefined;
 
-    InputSelection(List<ObjectFile> inputs, Architecture arch) {
+    /** {@code parallel}: whether the objects given may be parsed on several threads. */
+    InputSelection(List<ObjectFile> inputs, Architecture arch, boolean parallel) {
         this.arch = arch;
         List<Archive> archives = new ArrayList<>();
+        ElfObject[] given = new ElfObject[inputs.size()];
+        SetLinker.forEach(inputs.size(), parallel, i -> {
+            ObjectFile input = inputs.get(i);
+            if (!Archive.isArchive(input.bytes())) {
+                given[i] = ElfObject.parse(input.name(), input.bytes());
+            }
+        });
         List<ElfObject> parsed = new ArrayList<>();
-        for (ObjectFile input : inputs) {
-            if (Archive.isArchive(input.bytes())) {
-                archives.add(new Archive(input.name(), input.bytes()));
+        for (int i = 0; i < given.length; i++) {
+            if (given[i] != null) {
+                parsed.add(given[i]);
             } else {
-                parsed.add(ElfObject.parse(input.name(), input.bytes()));
+                archives.add(new Archive(inputs.get(i).name(), inputs.get(i).bytes()));
             }
         }
+        // Without archives nothing is pulled in, and a large set's names need not be hashed here.
         // Sized for the objects' globals before they are added: no rehashing while a large set fills it.
-        defined = HashSet.newHashSet(parsed.stream().mapToInt(object -> object.symbolCount - object.firstGlobal).sum());
+        defined = archives.isEmpty() ? null
+                : HashSet.newHashSet(parsed.stream().mapToInt(object -> object.symbolCount - object.firstGlobal).sum());
+        undefined = archives.isEmpty() ? null : new LinkedHashSet<>();
         for (ElfObject object : parsed) {
             add(object);
         }
@@ -89,6 +101,9 @@ final class InputSelection {
                     + ", Executor.childProcess(Target." + other.toUpperCase(java.util.Locale.ROOT) + "))"));
         }
         objects.add(object);
+        if (defined == null) {
+            return;
+        }
         for (int s = object.firstGlobal; s < object.symbolCount; s++) {
             String name = object.symbolName(s);
             if (object.isDefined(s)) {

@@ -60,32 +60,71 @@ public record LinkedSet(Slab slab, ThreadLocalBlock tls, Exports exports, SetLay
     }
 
     /** One exported definition: its address, {@code st_size}, kind, and whether it is weak. */
-    public record Export(long address, long size, ExportKind kind, boolean weak) {}
+    public interface Export {
+        long address();
+
+        long size();
+
+        ExportKind kind();
+
+        boolean weak();
+    }
 
     /**
-     * Exported names with their definitions, in one hashed map (one entry and one record per name:
-     * large sets export hundreds of thousands). {@link java.util.HashMap}, not {@code Map.copyOf},
-     * whose probing clusters on names with sequential or colliding hashes; HashMap bins of many
-     * colliding names become trees, ordered by the names.
+     * Exported names with their definitions: a view of the set's symbol table (its global names,
+     * hashed once) that shows the exported ones, so a set of hundreds of thousands of names builds no
+     * second map. {@link java.util.HashMap}, not {@code Map.copyOf}, whose probing clusters on names
+     * with sequential or colliding hashes; HashMap bins of many colliding names become trees,
+     * ordered by the names.
      */
-    public record Exports(Map<String, Export> byName) {
-        public Exports {
-            byName = java.util.Collections.unmodifiableMap(byName);
+    public static final class Exports {
+        private final Map<String, ? extends Export> globals;
+        private final Set<String> names;
+
+        /** {@code globals}: every global name of the set; a name whose {@link Export#kind()} is null is not exported. */
+        Exports(Map<String, ? extends Export> globals, int exported) {
+            this.globals = globals;
+            this.names = new java.util.AbstractSet<>() {
+                @Override
+                public java.util.Iterator<String> iterator() {
+                    return globals.entrySet().stream().filter(e -> e.getValue().kind() != null).map(Map.Entry::getKey).iterator();
+                }
+
+                @Override
+                public int size() {
+                    return exported;
+                }
+
+                @Override
+                public boolean contains(Object name) {
+                    return name instanceof String symbol && get(symbol) != null;
+                }
+            };
         }
 
         /** The definition of {@code name}, or null. */
         public Export get(String name) {
-            return byName.get(name);
+            Export export = globals.get(name);
+            return export == null || export.kind() == null ? null : export;
         }
 
-        /** The exported names. */
+        /** The exported names (an unmodifiable view). */
         public Set<String> names() {
-            return byName.keySet();
+            return names;
+        }
+
+        /** Every exported name with its definition. */
+        public void forEach(java.util.function.BiConsumer<String, Export> action) {
+            globals.forEach((name, export) -> {
+                if (export.kind() != null) {
+                    action.accept(name, export);
+                }
+            });
         }
 
         /** Whether {@code name} is a function: calls from other sets may go through a redirectable stub. */
         public boolean isFunction(String name) {
-            Export export = byName.get(name);
+            Export export = globals.get(name);
             return export != null && export.kind() == ExportKind.FUNCTION;
         }
     }

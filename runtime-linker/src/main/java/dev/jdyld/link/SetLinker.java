@@ -26,6 +26,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 
 import static dev.jdyld.elf.Elf.SHN_ABS;
 import static dev.jdyld.elf.Elf.SHN_LORESERVE;
@@ -60,26 +63,80 @@ public final class SetLinker {
     private final Arena arena;
     private final boolean relaxGot;
     private final boolean executableStackAllowed;
+    private final boolean parallel;
+    /** {@code values()} copies its array at every call: this runs once per exported name. */
+    private static final PermissionGroup[] GROUPS = PermissionGroup.values();
 
     /**
      * A linker for one set; {@code arena} is the load's own (confined to the loading thread), which
      * the slab's segments belong to, so that they die with the load without a shared arena's close.
      * {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten to reach them directly.
      * {@code executableStackAllowed}: whether a set that needs an executable stack may load.
+     * {@code parallel}: whether objects may be parsed and relocated on the common fork-join pool's
+     * threads as well, which needs a shared {@code arena}; worth it for a large set only.
      */
     public SetLinker(Architecture arch, TargetProcess target, EarlierSets earlier, Arena arena,
-                     boolean relaxGot, boolean executableStackAllowed) {
+                     boolean relaxGot, boolean executableStackAllowed, boolean parallel) {
         this.arch = arch;
         this.target = target;
         this.earlier = earlier;
         this.arena = arena;
         this.relaxGot = relaxGot;
         this.executableStackAllowed = executableStackAllowed;
+        this.parallel = parallel;
+    }
+
+    /**
+     * Whether inputs of {@code bytes} in all are worth linking in parallel: 8 MiB or more, with at
+     * least two pool workers beside the loading thread. With one (a 2-core machine) a cold load of
+     * the 200,000-function program measured slower in parallel than not: the second core is the JIT
+     * compilers'. The system property {@code jdyld.parallelLink} ({@code true}, {@code false})
+     * overrides the choice for every load.
+     */
+    public static boolean worthParallel(long bytes) {
+        String forced = System.getProperty("jdyld.parallelLink");
+        if (forced != null) {
+            return Boolean.parseBoolean(forced);
+        }
+        return bytes >= 8 << 20 && ForkJoinPool.getCommonPoolParallelism() > 1;
+    }
+
+    /**
+     * Runs {@code task} for 0 .. {@code count - 1}: on the common fork-join pool when {@code parallel},
+     * else in order on this thread. Whatever fails, every task has ended when this returns; the
+     * failure of the lowest index is thrown (the one a sequential run would have thrown).
+     */
+    static void forEach(int count, boolean parallel, IntConsumer task) {
+        if (!parallel || count < 2) {
+            for (int i = 0; i < count; i++) {
+                task.accept(i);
+            }
+            return;
+        }
+        RuntimeException[] failures = new RuntimeException[count];
+        Error[] errors = new Error[count];
+        IntStream.range(0, count).parallel().forEach(i -> {
+            try {
+                task.accept(i);
+            } catch (RuntimeException e) {
+                failures[i] = e;
+            } catch (Error e) {
+                errors[i] = e;
+            }
+        });
+        for (int i = 0; i < count; i++) {
+            if (errors[i] != null) {
+                throw errors[i];
+            }
+            if (failures[i] != null) {
+                throw failures[i];
+            }
+        }
     }
 
     public LinkedSet link(List<ObjectFile> inputs) {
         LoadStage.PARSE.reached();
-        InputSelection selection = new InputSelection(inputs, arch);
+        InputSelection selection = new InputSelection(inputs, arch, parallel);
         List<ElfObject> objects = selection.objects;
         GnuStackNote.Need executableStack = GnuStackNote.need(objects);
         if (executableStack != null && !executableStackAllowed) {
@@ -91,6 +148,8 @@ public final class SetLinker {
                     : ", as gcc marks code whose GNU C nested functions write trampolines on the stack; load it with"
                     + " JitLinker.builder().executableStack(true), or compile without nested functions whose address is taken"));
         }
+        // Each global name decoded and hashed once, object by object, before the table takes them in order.
+        forEach(objects.size(), parallel, o -> objects.get(o).hashGlobalNames());
         SymbolTable symbols = new SymbolTable(objects, new ComdatGroups(objects, earlier), arch);
         symbols.executableStack = executableStack != null;
         symbols.resolve(earlier, target);
@@ -237,7 +296,8 @@ public final class SetLinker {
      */
     private void applyRelocations(SetImage image, GotEntries got, Sections which) {
         SetPlan plan = image.plan;
-        for (int o = 0; o < plan.objects.size(); o++) {
+        // Objects write disjoint sections and GOT slots: they are relocated independently.
+        forEach(plan.objects.size(), parallel, o -> {
             ElfObject object = plan.objects.get(o);
             ResolvedSymbols resolved = null;
             for (int rela : object.relaSections) {
@@ -255,7 +315,7 @@ public final class SetLinker {
                             image.got);
                 }
             }
-        }
+        });
         got.fillModuleIndex();
     }
 
@@ -321,9 +381,9 @@ public final class SetLinker {
     /** Global, non-hidden definitions of the set: what lookups and later sets see (an IFUNC as its stub). */
     private static LinkedSet.Exports exports(SetImage image) {
         SetPlan plan = image.plan;
-        Map<String, LinkedSet.Export> exports = HashMap.newHashMap(plan.symbols.globals.size());
+        int exported = 0;
         for (GlobalSymbol global : plan.symbols.globals) {
-            boolean exported = switch (global.kind) {
+            boolean isExported = switch (global.kind) {
                 case DEFINED -> {
                     int visibility = plan.objects.get(global.object).visibility(global.symbol);
                     yield visibility != STV_HIDDEN && visibility != STV_INTERNAL;
@@ -331,15 +391,14 @@ public final class SetLinker {
                 case COMMON -> true;
                 default -> false;
             };
-            if (exported) {
+            if (isExported) {
                 int stub = plan.stubs.stub(global.id);
-                exports.put(global.name, new LinkedSet.Export(plan.stubs.isCanonical(global.id) && stub >= 0
-                        ? image.stubAddress(stub) : global.address, global.size,
-                        global.kind == GlobalSymbol.Kind.COMMON ? LinkedSet.ExportKind.DATA : kind(plan, global),
-                        global.weakDefinition));
+                global.exportAddress = plan.stubs.isCanonical(global.id) && stub >= 0 ? image.stubAddress(stub) : global.address;
+                global.exportKind = global.kind == GlobalSymbol.Kind.COMMON ? LinkedSet.ExportKind.DATA : kind(plan, global);
+                exported++;
             }
         }
-        return new LinkedSet.Exports(exports);
+        return new LinkedSet.Exports(plan.symbols.byName, exported);
     }
 
     /** What a symbol an object of the set defines is: by its type, and by the memory its section went to. */
@@ -363,7 +422,7 @@ public final class SetLinker {
         if (group < 0) {
             return LinkedSet.ExportKind.ABSOLUTE; // a section that is not loaded
         }
-        return switch (PermissionGroup.values()[group]) {
+        return switch (GROUPS[group]) {
             case TEXT -> type == STT_NOTYPE ? LinkedSet.ExportKind.CODE_LABEL : LinkedSet.ExportKind.READ_ONLY_DATA;
             case DATA -> LinkedSet.ExportKind.DATA;
             default -> LinkedSet.ExportKind.READ_ONLY_DATA;
