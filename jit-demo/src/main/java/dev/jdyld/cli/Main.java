@@ -27,6 +27,9 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        if ("large".equals(System.getProperty("jdyld.aotTraining"))) {
+            exit(trainForLargeLoads());
+        }
         if (Boolean.getBoolean("jdyld.aotTraining")) {
             // bin/jdyld's AOT training run (the demo) also loads what help and the parser use.
             usage();
@@ -43,6 +46,36 @@ public final class Main {
             status = 1;
         }
         exit(status);
+    }
+
+    /**
+     * bin/jdyld's training run for large loads: {@code run} of 100,000 generated functions in 10
+     * objects ({@link dev.jdyld.cli.jit.LargeTraining}), in a temporary directory removed after.
+     */
+    private static int trainForLargeLoads() {
+        java.nio.file.Path dir = null;
+        try {
+            dir = java.nio.file.Files.createTempDirectory("jdyld-training");
+            List<String> args = new ArrayList<>(List.of("run"));
+            for (java.nio.file.Path object : dev.jdyld.cli.jit.LargeTraining.write(dir, 10, 10_000)) {
+                args.add(object.toString());
+            }
+            return execute(args.toArray(String[]::new));
+        } catch (java.io.IOException e) {
+            System.err.println("jdyld: training: " + e);
+            return 1;
+        } finally {
+            if (dir != null) {
+                try (var files = java.nio.file.Files.list(dir)) {
+                    for (java.nio.file.Path file : files.toList()) {
+                        java.nio.file.Files.deleteIfExists(file);
+                    }
+                    java.nio.file.Files.deleteIfExists(dir);
+                } catch (java.io.IOException e) {
+                    System.err.println("jdyld: training: cannot remove " + dir + ": " + e);
+                }
+            }
+        }
     }
 
     /** Set when something this run did registered a shutdown hook: the GDB interface's temporary library. */

@@ -69,16 +69,20 @@ public final class ObjectWriter {
     /** The object's bytes. */
     public byte[] toBytes() {
         StringTable strings = new StringTable();
-        List<String> undefined = new ArrayList<>();
+        // Hashed: a generated object may hold hundreds of thousands of functions and calls.
+        java.util.Set<String> defined = new java.util.HashSet<>();
+        for (Function f : functions) {
+            defined.add(f.name());
+        }
+        java.util.Set<String> undefined = new java.util.LinkedHashSet<>();
         for (Relocation r : relocations) {
-            if (r.symbol() != null && functions.stream().noneMatch(f -> f.name().equals(r.symbol()))
-                    && !undefined.contains(r.symbol())) {
+            if (r.symbol() != null && !defined.contains(r.symbol())) {
                 undefined.add(r.symbol());
             }
         }
         // Symbols: null, section symbols of .text and .rodata (local), functions, undefined names.
         int firstGlobal = 3;
-        Map<String, Integer> index = new LinkedHashMap<>();
+        Map<String, Integer> index = java.util.HashMap.newHashMap(functions.size() + undefined.size());
         ByteBuffer symtab = buffer(24 * (firstGlobal + functions.size() + undefined.size()));
         symtab.position(24);
         symbol(symtab, 0, 0x03, TEXT, 0, 0);
