@@ -74,6 +74,24 @@ final class Processes {
     }
 
 
+    /**
+     * Peak resident set of {@code command} and the processes it waited for, in MiB, as GNU time's
+     * {@code %M} reports it (the largest of them: for {@code gcc}, its {@code ld}); NaN without
+     * {@code /usr/bin/time} (Debian's package {@code time}).
+     */
+    static double peakRssMiB(List<String> command) throws IOException, InterruptedException {
+        if (!java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/time"))) {
+            return Double.NaN;
+        }
+        java.nio.file.Path report = java.nio.file.Files.createTempFile("jdyld-bench", ".rss");
+        try {
+            time(concat(List.of("/usr/bin/time", "-f", "%M", "-o", report.toString()), command));
+            return Long.parseLong(java.nio.file.Files.readString(report).strip()) / 1024.0;
+        } finally {
+            java.nio.file.Files.deleteIfExists(report);
+        }
+    }
+
     static String capture(List<String> command) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -11,15 +11,16 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Names in an object are input an attacker chooses: 50,000 names that all have the same
- * {@link String#hashCode} load within a small factor of as many ordinary names. Every per-symbol
+ * Names in an object are input an attacker chooses: 100,000 names that all have the same
+ * {@link String#hashCode} load within a small factor of as many ordinary names, and twice as many
+ * of them take about twice as long as half as many (linear, not quadratic). Every per-symbol
  * structure is a {@link java.util.HashMap}, whose bins of many colliding names become trees ordered
  * by the names: a lookup costs a few string comparisons more (measured here: 4 to 5 times the
  * ordinary load), never a scan; a {@code Set.copyOf} of them probes linearly, quadratic in the
  * names (about 100 times slower at this size). Compared within one run, not against an absolute time.
  */
 class CollidingNamesTest {
-    private static final int NAMES = 50_000;
+    private static final int NAMES = 100_000;
 
     @TempDir
     Path dir;
@@ -39,8 +40,12 @@ class CollidingNamesTest {
     }
 
     private ObjectFile object(String name, java.util.function.IntFunction<String> names) throws Exception {
+        return object(name, names, NAMES);
+    }
+
+    private ObjectFile object(String name, java.util.function.IntFunction<String> names, int count) throws Exception {
         StringBuilder source = new StringBuilder(".text\n");
-        for (int i = 0; i < NAMES; i++) {
+        for (int i = 0; i < count; i++) {
             String symbol = names.apply(i);
             source.append(".globl ").append(symbol).append("\n.type ").append(symbol).append(", @function\n")
                     .append(symbol).append(":\n ret\n");
@@ -55,12 +60,16 @@ class CollidingNamesTest {
 
     /** The fastest of a few loads, looked up by name and closed: nanoseconds. */
     private static long fastestLoad(ObjectFile object, String probe) {
+        return fastestLoad(object, probe, NAMES);
+    }
+
+    private static long fastestLoad(ObjectFile object, String probe, int count) {
         long best = Long.MAX_VALUE;
         for (int run = 0; run < 3; run++) {
             long start = System.nanoTime();
             try (JitLinker linker = JitLinker.builder().runInitializers(false).build();
                  LoadedSet set = linker.loadObjects(List.of(object))) {
-                assertThat(set.symbols()).hasSize(NAMES);
+                assertThat(set.symbols()).hasSize(count);
                 assertThat(set.find(probe)).isPresent();
             }
             best = Math.min(best, System.nanoTime() - start);
@@ -79,5 +88,10 @@ class CollidingNamesTest {
         assertThat((double) collidingNanos / ordinaryNanos)
                 .as("colliding names took %d ms, ordinary %d ms", collidingNanos / 1_000_000, ordinaryNanos / 1_000_000)
                 .isLessThan(8.0);
+        ObjectFile half = object("colliding-half", CollidingNamesTest::colliding, NAMES / 2);
+        long halfNanos = fastestLoad(half, colliding(NAMES / 4), NAMES / 2);
+        assertThat((double) collidingNanos / halfNanos)
+                .as("%d colliding names took %d ms, half as many %d ms", NAMES, collidingNanos / 1_000_000, halfNanos / 1_000_000)
+                .isLessThan(3.0);
     }
 }
