@@ -29,9 +29,6 @@ final class GlobalSymbol implements LinkedSet.Export {
     int object = -1;
     int symbol = -1;
     boolean weakDefinition;
-    /** Largest size and alignment among common definitions. */
-    long commonSize;
-    long commonAlign = 1;
     /** Address once known (HOST and EARLIER_SET at resolution, others after layout). */
     long address;
     long size;

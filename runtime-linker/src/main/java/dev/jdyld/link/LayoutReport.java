@@ -66,7 +66,7 @@ final class LayoutReport {
         for (GlobalSymbol global : plan.symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
                 sections.add(new SetLayout.Section(LINKER_OBJECT, "COMMON " + global.name, PermissionGroup.DATA.name(),
-                        global.address, global.commonSize, global.commonAlign, -1));
+                        global.address, plan.symbols.commonSize(global), plan.symbols.commonAlign(global), -1));
             }
         }
         sections.sort(Comparator.comparingLong(SetLayout.Section::address));
@@ -101,7 +101,7 @@ final class LayoutReport {
         }
         for (GlobalSymbol global : plan.symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
-                symbols.add(global.name, SetLayout.Symbol.Kind.OBJECT, global.address, global.commonSize);
+                symbols.add(global.name, SetLayout.Symbol.Kind.OBJECT, global.address, plan.symbols.commonSize(global));
             }
             int stub = plan.stubs.stub(global.id);
             if (stub >= 0) {

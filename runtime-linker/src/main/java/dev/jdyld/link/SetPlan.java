@@ -144,8 +144,8 @@ final class SetPlan {
         long[] common = new long[symbols.globals.size()];
         for (GlobalSymbol global : symbols.globals) {
             if (global.kind == GlobalSymbol.Kind.COMMON) {
-                common[global.id] = sections.reserve(PermissionGroup.DATA, Math.max(global.commonSize, 1),
-                        global.commonAlign);
+                common[global.id] = sections.reserve(PermissionGroup.DATA, Math.max(symbols.commonSize(global), 1),
+                        symbols.commonAlign(global));
             }
         }
         if (usesTls && arch.threadLocalsInStaticTls()) {

@@ -51,6 +51,11 @@ final class SymbolTable {
     final List<GlobalSymbol> globals;
     /** Per object, per symbol index: the global's id, or -1 for a local symbol. */
     final int[][] globalOf;
+    /**
+     * Size and alignment of each name with common definitions (largest of each): few names have
+     * any, so they are kept here rather than in two fields of every {@link GlobalSymbol}.
+     */
+    private final Map<GlobalSymbol, long[]> commons = new HashMap<>();
 
     SymbolTable(List<ElfObject> objects, ComdatGroups comdat, Architecture arch) {
         this.arch = arch;
@@ -132,11 +137,22 @@ final class SymbolTable {
         }
         global.kind = GlobalSymbol.Kind.COMMON;
         global.object = -1;
-        global.commonSize = Math.max(global.commonSize, object.symbolSize[s]);
         // st_value of a common symbol is its alignment. The reader admits only powers of two up to
         // 1 GiB and sizes up to 2 GiB, so the layout's arithmetic on them cannot overflow.
-        global.commonAlign = Math.max(global.commonAlign, object.symbolValue[s]);
-        global.size = global.commonSize;
+        long[] sizeAndAlign = commons.computeIfAbsent(global, g -> new long[] {0, 1});
+        sizeAndAlign[0] = Math.max(sizeAndAlign[0], object.symbolSize[s]);
+        sizeAndAlign[1] = Math.max(sizeAndAlign[1], object.symbolValue[s]);
+        global.size = sizeAndAlign[0];
+    }
+
+    /** The largest size among the common definitions of {@code global} (a COMMON symbol). */
+    long commonSize(GlobalSymbol global) {
+        return commons.get(global)[0];
+    }
+
+    /** The largest alignment among the common definitions of {@code global} (a COMMON symbol). */
+    long commonAlign(GlobalSymbol global) {
+        return commons.get(global)[1];
     }
 
     /**
