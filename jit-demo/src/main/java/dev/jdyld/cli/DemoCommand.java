@@ -59,12 +59,17 @@ final class DemoCommand extends Main.Command {
                 return status;
             }
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path file : files.toList()) {
-                    Files.deleteIfExists(file);
-                }
-            }
-            Files.deleteIfExists(dir);
+            removeDirectory(dir);
         }
+    }
+
+    /** Removes a temporary directory of files (no subdirectories) and the files in it. */
+    static void removeDirectory(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path file : files.toList()) {
+                Files.deleteIfExists(file);
+            }
+        }
+        Files.deleteIfExists(dir);
     }
 }

@@ -60,21 +60,12 @@ public final class Main {
             for (java.nio.file.Path object : dev.jdyld.cli.jit.LargeTraining.write(dir, 10, 10_000)) {
                 args.add(object.toString());
             }
-            return execute(args.toArray(String[]::new));
+            int status = execute(args.toArray(String[]::new));
+            DemoCommand.removeDirectory(dir);
+            return status;
         } catch (java.io.IOException e) {
-            System.err.println("jdyld: training: " + e);
+            System.err.println("jdyld: training in " + dir + ": " + e);
             return 1;
-        } finally {
-            if (dir != null) {
-                try (var files = java.nio.file.Files.list(dir)) {
-                    for (java.nio.file.Path file : files.toList()) {
-                        java.nio.file.Files.deleteIfExists(file);
-                    }
-                    java.nio.file.Files.deleteIfExists(dir);
-                } catch (java.io.IOException e) {
-                    System.err.println("jdyld: training: cannot remove " + dir + ": " + e);
-                }
-            }
         }
     }
 

@@ -21,11 +21,7 @@ import dev.jdyld.runtime.LoadStage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -68,8 +64,9 @@ public final class SetLinker {
     private static final PermissionGroup[] GROUPS = PermissionGroup.values();
 
     /**
-     * A linker for one set; {@code arena} is the load's own (confined to the loading thread), which
-     * the slab's segments belong to, so that they die with the load without a shared arena's close.
+     * A linker for one set; {@code arena} is the load's own, which the slab's segments belong to, so
+     * that they die with the load: confined to the loading thread (its close stops no other thread)
+     * unless the load is {@code parallel}.
      * {@code relaxGot}: whether GOT loads of the set's own symbols may be rewritten to reach them directly.
      * {@code executableStackAllowed}: whether a set that needs an executable stack may load.
      * {@code parallel}: whether objects may be parsed and relocated on the common fork-join pool's

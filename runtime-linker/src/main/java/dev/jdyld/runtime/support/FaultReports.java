@@ -52,24 +52,17 @@ public final class FaultReports {
         // a large set has hundreds of thousands of functions.
         AddressOrderedSymbols columns = layoutSymbols instanceof AddressOrderedSymbols ordered ? ordered
                 : new AddressOrderedSymbols.Builder(layoutSymbols.size()).addAll(layoutSymbols).build();
+        long[] addresses = new long[columns.size()];
+        int[] offsets = new int[columns.size()];
+        NameBytes names = new NameBytes(columns.size() * 16);
+        names.add(null, setName);
         int count = 0;
         for (int i = 0; i < columns.size(); i++) {
             SetLayout.Symbol.Kind kind = columns.kind(i);
             if (kind == SetLayout.Symbol.Kind.FUNCTION || kind == SetLayout.Symbol.Kind.STUB) {
+                addresses[count] = columns.address(i);
+                offsets[count] = names.add(kind == SetLayout.Symbol.Kind.STUB ? "stub: " : null, columns.name(i));
                 count++;
-            }
-        }
-        long[] addresses = new long[count];
-        int[] offsets = new int[count];
-        NameBytes names = new NameBytes(count * 16);
-        names.add(null, setName);
-        int next = 0;
-        for (int i = 0; i < columns.size(); i++) {
-            SetLayout.Symbol.Kind kind = columns.kind(i);
-            if (kind == SetLayout.Symbol.Kind.FUNCTION || kind == SetLayout.Symbol.Kind.STUB) {
-                addresses[next] = columns.address(i);
-                offsets[next] = names.add(kind == SetLayout.Symbol.Kind.STUB ? "stub: " : null, columns.name(i));
-                next++;
             }
         }
         long namesBase = count * 12L;
